@@ -1,0 +1,27 @@
+import { defineConfig } from 'vitest/config';
+
+// Two suites: `unit` needs nothing running; `integration` talks to the real Kafka broker,
+// DynamoDB Local and PostgreSQL, which its global setup starts when they are not up yet.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/helpers/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
