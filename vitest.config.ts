@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // DynamoDB Local and PostgreSQL, which its global setup starts when they are not up yet.
 export default defineConfig({
   test: {
+    // In CI a JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.services/vitest-report.json' },
     projects: [
       {
         test: {

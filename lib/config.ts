@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.ts';
+import type { EngineConfig } from './engine/types.ts';
+import { ConfigError } from './errors.ts';
+
+/**
+ * The job's settings, read from the environment once per container and validated together: a
+ * bad setting stops start-up with one message that names every bad setting.
+ */
+export interface Config {
+  readonly engine: EngineConfig;
+  readonly eventTimeSource: 'payload' | 'kafka';
+  readonly topic: string;
+  readonly idleFlush: boolean;
+  readonly idleTimeoutMs: number;
+  readonly checkpointTable: string;
+  readonly dynamodbEndpoint: string | undefined;
+  readonly region: string;
+  readonly dueIndexShards: number;
+  readonly stateTtlDays: number;
+  readonly sweepLeaseMs: number;
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
+}
+
+/** A whole number of at least `min` (at most `max`), `fallback` when unset. */
+const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return fallback;
+      const value = Number(raw.trim());
+      if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+/** true/false (also 1/0, on/off, yes/no), `fallback` when unset. */
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'on', 'yes'].includes(v)));
+
+const schema = z.object({
+  SESSION_GAP_MS: int(1, 5000),
+  OUT_OF_ORDERNESS_MS: int(0, 0),
+  ALLOWED_LATENESS_MS: int(0, 0),
+  EVENT_TIME_SOURCE: z
+    .enum(['payload', 'kafka'], { message: 'must be "payload" or "kafka"' })
+    .default('payload'),
+  KAFKA_TOPIC: z.string().trim().min(1).default(DEFAULTS.KAFKA_TOPIC),
+  IDLE_FLUSH: bool(true),
+  IDLE_TIMEOUT_MS: int(1, 10_000),
+  CHECKPOINT_TABLE: z
+    .string()
+    .trim()
+    .regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')
+    .default(DEFAULTS.CHECKPOINT_TABLE),
+  DYNAMODB_ENDPOINT: z.url({ message: 'must be a URL' }).optional(),
+  AWS_REGION: z.string().trim().min(1).default(DEFAULTS.AWS_REGION),
+  DUE_INDEX_SHARDS: int(1, 8, 64),
+  STATE_TTL_DAYS: int(1, 30),
+  SWEEP_LEASE_MS: int(1000, 300_000),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default(DEFAULTS.DATABASE_URL),
+  DATABASE_POOL_SIZE: int(1, 2),
+});
+
+/** Reads and validates the configuration; throws ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input = Object.fromEntries(
+    Object.keys(schema.shape).flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '?');
+      return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  return {
+    engine: {
+      gapMs: c.SESSION_GAP_MS,
+      outOfOrdernessMs: c.OUT_OF_ORDERNESS_MS,
+      allowedLatenessMs: c.ALLOWED_LATENESS_MS,
+    },
+    eventTimeSource: c.EVENT_TIME_SOURCE,
+    topic: c.KAFKA_TOPIC,
+    idleFlush: c.IDLE_FLUSH,
+    idleTimeoutMs: c.IDLE_TIMEOUT_MS,
+    checkpointTable: c.CHECKPOINT_TABLE,
+    dynamodbEndpoint: c.DYNAMODB_ENDPOINT,
+    region: c.AWS_REGION,
+    dueIndexShards: c.DUE_INDEX_SHARDS,
+    stateTtlDays: c.STATE_TTL_DAYS,
+    sweepLeaseMs: c.SWEEP_LEASE_MS,
+    databaseUrl: c.DATABASE_URL,
+    databasePoolSize: c.DATABASE_POOL_SIZE,
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * Default endpoints and names, shared by the job's configuration and the local service scripts
+ * so a laptop needs no settings at all. Every one can be overridden by the environment variable
+ * of the same name (see README, "Configuration").
+ */
+export const DEFAULTS = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  KAFKA_TOPIC: 'user_activity',
+  KAFKA_TOPIC_PARTITIONS: 1,
+  DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+  AWS_REGION: 'us-east-1',
+  CHECKPOINT_TABLE: 'sessionizer-checkpoints',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/flink_db',
+} as const;

@@ -1,0 +1,82 @@
+/**
+ * The error hierarchy. Every error says whether retrying the same work can succeed: the handler
+ * throws retryable errors so the event source mapping re-delivers the batch, and reports the
+ * others with a clear message. SDK and `pg` errors are mapped to these where they enter.
+ */
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'EVENT_INVALID'
+  | 'CHECKPOINT_UNAVAILABLE'
+  | 'CHECKPOINT_CONFLICT'
+  | 'CHECKPOINT_CORRUPT'
+  | 'SINK_UNAVAILABLE'
+  | 'SINK_REJECTED';
+
+export class SessionizerError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable;
+  }
+}
+
+/** A setting is missing or invalid; the message names every bad setting. Never retryable. */
+export class ConfigError extends SessionizerError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message, { retryable: false });
+  }
+}
+
+/** The Lambda event is not a Kafka event we understand (not a bad record: a bad envelope). */
+export class EventShapeError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('EVENT_INVALID', message, { retryable: false, cause });
+  }
+}
+
+/** DynamoDB could not be reached or throttled us; the batch must be re-delivered. */
+export class CheckpointUnavailableError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('CHECKPOINT_UNAVAILABLE', message, { retryable: true, cause });
+  }
+}
+
+/**
+ * Another invocation (the sweep, or a zombie retry) changed the partition's checkpoint since we
+ * read it: we lost the fencing race, so nothing of ours is committed and the batch is retried.
+ */
+export class CheckpointConflictError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('CHECKPOINT_CONFLICT', message, { retryable: true, cause });
+  }
+}
+
+/** A stored checkpoint item cannot be read back (wrong shape). Retrying will not help. */
+export class CheckpointCorruptError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('CHECKPOINT_CORRUPT', message, { retryable: false, cause });
+  }
+}
+
+/** PostgreSQL could not be reached or the transaction failed transiently. */
+export class SinkUnavailableError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('SINK_UNAVAILABLE', message, { retryable: true, cause });
+  }
+}
+
+/** PostgreSQL refused the statement for a reason retrying will not fix (schema, permissions). */
+export class SinkRejectedError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('SINK_REJECTED', message, { retryable: false, cause });
+  }
+}
+
+export function isRetryable(error: unknown): boolean {
+  return error instanceof SessionizerError ? error.retryable : true;
+}

@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureJars } from './maven.ts';
+import { paths } from './paths.ts';
+import { runningPid, startDetached, stopProcess, waitUntilReady } from './processes.ts';
+import { hostPort, type ServiceSettings } from './settings.ts';
+
+const SERVICE = 'kafka';
+
+export function ensureKafkaJars(): void {
+  ensureJars('Apache Kafka 3.9.1', paths.kafkaPom, paths.kafkaLibs);
+}
+
+function classpath(): string {
+  return path.join(paths.kafkaLibs, '*');
+}
+
+/** A single-node KRaft broker (broker and controller in one process), data in a throw-away folder. */
+function serverProperties(settings: ServiceSettings): string {
+  const { host, port } = hostPort(settings.kafkaBrokers[0] ?? '127.0.0.1:9092');
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${port + 1}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${port + 1}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${paths.kafkaData}`,
+    `num.partitions=${settings.topicPartitions}`,
+    // One broker: internal topics cannot have more replicas than that.
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=10',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    // Tests create a consumer group each; do not wait 3 s for more members to join.
+    'group.initial.rebalance.delay.ms=0',
+    // The reference lab lets the console producer create the topic on first use.
+    'auto.create.topics.enable=true',
+    '',
+  ].join('\n');
+}
+
+export function kafkaClient(settings: ServiceSettings, clientId = 'sessionizer-services'): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: settings.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  });
+}
+
+/** True when a broker answers a metadata request. */
+export async function kafkaAnswers(settings: ServiceSettings): Promise<boolean> {
+  const admin = kafkaClient(settings).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export async function startKafka(settings: ServiceSettings): Promise<'started' | 'running' | 'external'> {
+  let pid = runningPid(SERVICE);
+  let state: 'started' | 'running' | 'external' = 'running';
+  if (pid === null) {
+    if (await kafkaAnswers(settings)) {
+      state = 'external';
+    } else {
+      ensureKafkaJars();
+      pid = launch(settings);
+      state = 'started';
+    }
+  }
+  await waitUntilReady(SERVICE, () => kafkaAnswers(settings), { pid, timeoutMs: 90_000 });
+  await ensureTopic(settings);
+  return state;
+}
+
+function launch(settings: ServiceSettings): number {
+  rmSync(paths.kafkaData, { recursive: true, force: true });
+  mkdirSync(paths.kafkaData, { recursive: true });
+  writeFileSync(paths.kafkaConfig, serverProperties(settings));
+  // A KRaft log directory must be formatted with a cluster id before the first start.
+  const clusterId = randomBytes(16).toString('base64url');
+  const format = spawnSync(
+    'java',
+    [
+      `-Dlog4j.configuration=file:${paths.kafkaLog4j}`,
+      '-cp',
+      classpath(),
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      paths.kafkaConfig,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (format.status !== 0) {
+    throw new Error(`Formatting the Kafka log directory failed:\n${format.stdout}\n${format.stderr}`);
+  }
+  return startDetached(SERVICE, 'java', [
+    '-Xms512m',
+    '-Xmx1g',
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j.configuration=file:${paths.kafkaLog4j}`,
+    '-cp',
+    classpath(),
+    'kafka.Kafka',
+    paths.kafkaConfig,
+  ]);
+}
+
+/** Creates the job's topic (partition count from KAFKA_TOPIC_PARTITIONS) when it does not exist. */
+export async function ensureTopic(settings: ServiceSettings): Promise<void> {
+  const admin = kafkaClient(settings).admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(settings.topic)) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: settings.topic, numPartitions: settings.topicPartitions, replicationFactor: 1 }],
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function stopKafka(): Promise<boolean> {
+  const stopped = await stopProcess(SERVICE, 30_000);
+  rmSync(paths.kafkaData, { recursive: true, force: true });
+  rmSync(paths.kafkaConfig, { force: true });
+  return stopped;
+}

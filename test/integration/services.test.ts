@@ -1,0 +1,124 @@
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate } from '../../lib/sink/migrate.ts';
+import { uniqueName } from '../helpers/names.ts';
+import {
+  createCheckpointTable,
+  createSchema,
+  createTopic,
+  settings,
+  testDynamo,
+  testKafka,
+} from '../helpers/services.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+// Smoke tests: each service the job depends on is real and reachable from the test process.
+
+describe('Kafka broker', () => {
+  it('delivers a produced message to a consumer', async () => {
+    // Prepare
+    const { topic, drop } = await createTopic(1, 'smoke');
+    const kafka = testKafka();
+    const producer = kafka.producer();
+    const consumer = kafka.consumer({ groupId: uniqueName('smoke-group') });
+    const received: string[] = [];
+    try {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void received.push(String(message.value)) });
+
+      // Act
+      await producer.send({ topic, messages: [{ key: 'user_A', value: 'user_A,1000' }] });
+
+      // Assess
+      await waitFor('the message to be consumed', () => received.length > 0);
+      expect(received).toEqual(['user_A,1000']);
+    } finally {
+      await consumer.disconnect();
+      await producer.disconnect();
+      await drop();
+    }
+  });
+});
+
+describe('DynamoDB Local', () => {
+  const client = testDynamo();
+  afterAll(() => client.destroy());
+
+  it('returns an item that was put', async () => {
+    // Prepare
+    const { table, drop } = await createCheckpointTable(client);
+    try {
+      // Act
+      await client.send(
+        new PutItemCommand({ TableName: table, Item: { pk: { S: 'P#t#0' }, version: { N: '1' } } }),
+      );
+      const { Item } = await client.send(
+        new GetItemCommand({ TableName: table, Key: { pk: { S: 'P#t#0' } }, ConsistentRead: true }),
+      );
+
+      // Assess
+      expect(Item).toEqual({ pk: { S: 'P#t#0' }, version: { N: '1' } });
+    } finally {
+      await drop();
+    }
+  });
+});
+
+describe('PostgreSQL', () => {
+  it('stores and returns a row of aggregated_counts', async () => {
+    // Prepare
+    const { pool, drop } = await createSchema();
+    try {
+      // Act
+      await pool.query(
+        'INSERT INTO aggregated_counts (group_key, count_value, window_end_time) VALUES ($1, $2, $3)',
+        ['user_A|1970-01-01T00:00:01.000Z', 2, '1970-01-01 00:00:07'],
+      );
+      const { rows } = await pool.query(
+        "SELECT group_key, count_value::int AS count, to_char(window_end_time, 'YYYY-MM-DD HH24:MI:SS') AS end_time FROM aggregated_counts",
+      );
+
+      // Assess
+      expect(rows).toEqual([
+        { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end_time: '1970-01-01 00:00:07' },
+      ]);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('runs the migration twice without harm and keeps the data', async () => {
+    // Prepare
+    const { schema, pool, drop } = await createSchema();
+    const client = new pg.Client({ connectionString: settings.databaseUrl });
+    await client.connect();
+    try {
+      await pool.query("INSERT INTO aggregated_counts VALUES ('k', 1, '1970-01-01 00:00:05')");
+
+      // Act
+      await migrate(client, schema);
+      await migrate(client, schema);
+
+      // Assess
+      const { rows } = await pool.query('SELECT count(*)::int AS n FROM aggregated_counts');
+      expect(rows).toEqual([{ n: 1 }]);
+      const columns = await pool.query(
+        `SELECT column_name, data_type, character_maximum_length AS len
+           FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'aggregated_counts'
+          ORDER BY ordinal_position`,
+        [schema],
+      );
+      expect(columns.rows).toEqual([
+        { column_name: 'group_key', data_type: 'character varying', len: 255 },
+        { column_name: 'count_value', data_type: 'bigint', len: null },
+        { column_name: 'window_end_time', data_type: 'timestamp without time zone', len: null },
+      ]);
+    } finally {
+      await client.end();
+      await drop();
+    }
+  });
+});
