@@ -1,0 +1,90 @@
+import { checkMillis, NOT_INTEGER, quote, UNSTORABLE, userIdLength } from './fields.ts';
+import { rejectText } from './reject.ts';
+import type { KafkaRecord, ParseOptions, ParseResult, Rejection } from './types.ts';
+
+/*
+ * The checks both value forms share, once the user id and time fields are cut out. Each takes the
+ * record's decoded `text` so a rejection stores it without decoding the bytes again.
+ */
+
+export function reject(rejection: Rejection): ParseResult {
+  return { ok: false, rejection };
+}
+
+/** The user id must be non-empty, storable in PostgreSQL text, and short enough for group_key. */
+export function checkUserId(
+  record: KafkaRecord,
+  text: string,
+  userId: string,
+  maxLength: number,
+): Rejection | undefined {
+  if (userId === '') return rejectText(record, text, 'empty_user_id', 'the user id is empty');
+  const length = userIdLength(userId);
+  if (length === UNSTORABLE) {
+    return rejectText(
+      record,
+      text,
+      'bad_user_id',
+      `the user id ${quote(userId)} contains U+0000 or a lone surrogate, which PostgreSQL text cannot store`,
+    );
+  }
+  if (length > maxLength) {
+    return rejectText(
+      record,
+      text,
+      'user_id_too_long',
+      `the user id has ${length} characters; at most ${maxLength} fit the 255-character group_key`,
+    );
+  }
+  return undefined;
+}
+
+/** eventTimeSource 'kafka': the record timestamp is the event time (-1, "no timestamp", is refused). */
+export function fromKafkaTime(
+  record: KafkaRecord,
+  text: string,
+  userId: string,
+  options: ParseOptions,
+): ParseResult {
+  const time = checkMillis(record.timestamp, options.maxEventTimeMs);
+  if (time >= 0) return { ok: true, event: { offset: record.offset, userId, eventTime: time } };
+  return reject(
+    rejectText(
+      record,
+      text,
+      'timestamp_out_of_range',
+      `the Kafka record timestamp ${record.timestamp} is outside 0..${options.maxEventTimeMs} ms`,
+    ),
+  );
+}
+
+/** `time` is a parseMillis/checkMillis result; `field` is what the payload said, for the detail. */
+export function fromPayloadTime(
+  record: KafkaRecord,
+  text: string,
+  userId: string,
+  time: number,
+  field: string,
+  options: ParseOptions,
+): ParseResult {
+  if (time >= 0) return { ok: true, event: { offset: record.offset, userId, eventTime: time } };
+  if (time === NOT_INTEGER) {
+    return reject(
+      rejectText(
+        record,
+        text,
+        'timestamp_not_integer',
+        `the event time ${quote(field)} is not an integer number of milliseconds`,
+      ),
+    );
+  }
+  // OUT_OF_RANGE: negative, past maxEventTimeMs, or beyond 2^53 - 1 (not exact as a double).
+  return reject(
+    rejectText(
+      record,
+      text,
+      'timestamp_out_of_range',
+      `the event time ${quote(field)} is outside 0..${options.maxEventTimeMs} ms`,
+    ),
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * The Kafka event as Lambda delivers it (Amazon MSK and self-managed Apache Kafka event source
+ * mappings), and the same records once decoded.
+ *
+ * Wire shape: the "Example event" of https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
+ * and of https://docs.aws.amazon.com/lambda/latest/dg/kafka-smaa.html (both in test/fixtures).
+ * We do not reuse @types/aws-lambda's MSKEvent / SelfManagedKafkaEvent: they declare `key` and
+ * `value` as required strings, but Lambda leaves `key` out for a record without a key and `value`
+ * out for a tombstone (null value), and code typed against that optimistic shape crashes on both.
+ */
+
+import type { EventRecord } from '../engine/types.ts';
+
+export type KafkaEventSource = 'aws:kafka' | 'SelfManagedKafka';
+
+/** Kafka's `TimestampType`: set by the producer, or by the broker when the topic says so. */
+export type TimestampType = 'CREATE_TIME' | 'LOG_APPEND_TIME';
+
+/**
+ * One header as Lambda sends it: a one-key object whose value is the header's bytes as Java signed
+ * bytes (-128..127), because the poller serialises a Java `byte[]` as a JSON array of numbers.
+ */
+export type KafkaEventRecordHeader = Record<string, number[]>;
+
+/** One record of the wire event. `key` and `value` are base64. */
+export interface KafkaEventRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Epoch milliseconds, CREATE_TIME or LOG_APPEND_TIME as `timestampType` says. */
+  timestamp: number;
+  timestampType: TimestampType;
+  /** Absent when the record has no key. */
+  key?: string | null;
+  /** Absent (or null) for a tombstone. */
+  value?: string | null;
+  headers: KafkaEventRecordHeader[];
+}
+
+interface KafkaEventBase {
+  /** The brokers, one comma-separated string: "host1:9092,host2:9092". */
+  bootstrapServers: string;
+  /** Records grouped under "<topic>-<partition>", each group in offset order. */
+  records: Record<string, KafkaEventRecord[]>;
+}
+
+export interface MskEvent extends KafkaEventBase {
+  eventSource: 'aws:kafka';
+  eventSourceArn: string;
+}
+
+/** Self-managed Kafka has no ARN: the cluster is known only by its bootstrap servers. */
+export interface SelfManagedKafkaEvent extends KafkaEventBase {
+  eventSource: 'SelfManagedKafka';
+}
+
+export type KafkaEvent = MskEvent | SelfManagedKafkaEvent;
+
+/** A record header, decoded. Kafka allows repeated keys, so headers stay a list, not a map. */
+export interface KafkaHeader {
+  readonly key: string;
+  readonly value: Buffer;
+}
+
+/** A record with its key, value and headers decoded to bytes. */
+export interface KafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly timestampType: TimestampType;
+  /** null when the record has no key (an empty key is a zero-length Buffer). */
+  readonly key: Buffer | null;
+  /** null for a tombstone (an empty value is a zero-length Buffer). */
+  readonly value: Buffer | null;
+  readonly headers: readonly KafkaHeader[];
+}
+
+/** The records of one topic-partition in an event, sorted by offset, each offset once. */
+export interface PartitionBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly KafkaRecord[];
+}
+
+export interface DecodedKafkaEvent {
+  readonly eventSource: KafkaEventSource;
+  /** The MSK cluster ARN; undefined for self-managed Kafka. */
+  readonly eventSourceArn?: string;
+  readonly bootstrapServers: readonly string[];
+  /** One batch per topic-partition, ordered by topic, then partition. */
+  readonly batches: readonly PartitionBatch[];
+}
+
+/** Why a record was not counted (DESIGN.md section 2). Stored in `rejected_events.reason`. */
+export type RejectReason =
+  | 'not_utf8'
+  | 'empty'
+  | 'wrong_field_count'
+  | 'bad_json'
+  | 'empty_user_id'
+  /** Contains U+0000 or a lone surrogate: characters a PostgreSQL text column cannot hold. */
+  | 'bad_user_id'
+  | 'user_id_too_long'
+  | 'timestamp_not_integer'
+  | 'timestamp_out_of_range'
+  /** Its session had already closed when it arrived (DESIGN.md section 3, rule 5). */
+  | 'late';
+
+/** A row of `rejected_events`: the record's coordinates, its raw bytes and why it was refused. */
+export interface Rejection {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** The Kafka record timestamp (epoch ms). */
+  readonly kafkaTimestamp: number;
+  /**
+   * The value as text when its bytes are valid UTF-8 without NUL (PostgreSQL text cannot hold
+   * U+0000), otherwise base64. A tombstone is '' with 'utf8'.
+   */
+  readonly rawValue: string;
+  readonly rawEncoding: 'utf8' | 'base64';
+  readonly reason: RejectReason;
+  /** A sentence for the person reading the table; never contains U+0000. */
+  readonly detail: string;
+}
+
+/** Where a record's event time comes from (DESIGN.md section 2). */
+export type EventTimeSource = 'payload' | 'kafka';
+
+export interface ParseOptions {
+  /** 'kafka' takes the Kafka record timestamp, for events typed by hand; the payload's is ignored. */
+  readonly eventTimeSource: EventTimeSource;
+  /** Longest user id in code points: "<userId>|<24-char ISO start>" must fit group_key VARCHAR(255). */
+  readonly maxUserIdLength: number;
+  /** Latest accepted event time (epoch ms). */
+  readonly maxEventTimeMs: number;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly event: EventRecord }
+  | { readonly ok: false; readonly rejection: Rejection };
