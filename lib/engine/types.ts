@@ -35,6 +35,13 @@ export interface Session {
 export interface UserState {
   readonly userId: string;
   readonly sessions: readonly Session[];
+  /**
+   * Offset of the last record counted in these sessions; null = none yet. Added to the original
+   * model for DESIGN.md section 5: user states are written before the partition state, so after a
+   * crash between the two the re-delivered batch meets users that already hold some of its
+   * records. fold skips, for this user only, every record at or below this offset.
+   */
+  readonly lastOffset: number | null;
 }
 
 /** Per Kafka partition progress (DESIGN.md section 5). */

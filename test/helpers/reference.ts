@@ -1,0 +1,198 @@
+import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
+
+/**
+ * Two deliberately simple models of DESIGN.md section 3, written without the engine (types only),
+ * for tests to compare it against:
+ *
+ * - referenceSessions: a naive, literal transcription of Flink's WindowOperator with a merging
+ *   assigner (MergingWindowSet, TimeWindow.mergeWindows), EventTimeTrigger, allowed lateness and a
+ *   watermark advanced after every record. Every record scans every window and timer: O(n^2), fine
+ *   for property tests. Plus rule 7 (rows of superseded starts are deleted), which Flink lacks.
+ * - splitSessions: for in-order input where nothing can be late, each user's events sorted and
+ *   split where consecutive events are more than G apart.
+ */
+
+export interface ReferenceRow {
+  readonly count: number;
+  readonly end: number;
+}
+
+export interface ReferenceResult {
+  /** Final aggregated_counts rows by group_key. */
+  readonly rows: Map<string, ReferenceRow>;
+  /** Offsets of the records dropped as late, in input order. */
+  readonly lateOffsets: number[];
+}
+
+export interface ReferenceOptions {
+  /** After the last record, advance the watermark to this value (the idle flush), firing what is due. */
+  readonly flushTo?: number;
+}
+
+/** group_key, formatted here independently of lib/engine. */
+export function referenceKey(userId: string, start: number): string {
+  return `${userId}|${new Date(start).toISOString()}`;
+}
+
+interface Window {
+  readonly userId: string;
+  readonly start: number;
+  readonly end: number;
+  count: number;
+  /** Starts under which this window or a window merged into it wrote a row (rule 7). */
+  written: Set<number>;
+}
+
+interface Timer {
+  readonly userId: string;
+  readonly start: number;
+  readonly end: number;
+  readonly time: number;
+}
+
+const maxTimestamp = (w: { end: number }): number => w.end - 1;
+const intersects = (a: { start: number; end: number }, b: { start: number; end: number }): boolean =>
+  a.start <= b.end && a.end >= b.start;
+
+export function referenceSessions(
+  config: EngineConfig,
+  records: readonly EventRecord[],
+  options: ReferenceOptions = {},
+): ReferenceResult {
+  const { gapMs: gap, outOfOrdernessMs: bound, allowedLatenessMs: lateness } = config;
+  const rows = new Map<string, ReferenceRow>();
+  const lateOffsets: number[] = [];
+  let windows: Window[] = [];
+  let timers: Timer[] = [];
+  let watermark = Number.NEGATIVE_INFINITY;
+
+  const cleanupTime = (w: Window): number => maxTimestamp(w) + lateness;
+  const registerTimer = (w: Window, time: number): void => {
+    const exists = timers.some(
+      (x) => x.userId === w.userId && x.start === w.start && x.end === w.end && x.time === time,
+    );
+    if (!exists) timers.push({ userId: w.userId, start: w.start, end: w.end, time });
+  };
+  const deleteTimers = (w: Window): void => {
+    timers = timers.filter((x) => !(x.userId === w.userId && x.start === w.start && x.end === w.end));
+  };
+  const emit = (w: Window): void => {
+    rows.set(referenceKey(w.userId, w.start), { count: w.count, end: w.end });
+    for (const s of w.written) if (s !== w.start) rows.delete(referenceKey(w.userId, s));
+    w.written = new Set([w.start]);
+  };
+
+  const processElement = (record: EventRecord): void => {
+    const t = record.eventTime;
+    const fresh: Window = { userId: record.userId, start: t, end: t + gap, count: 0, written: new Set() };
+    // TimeWindow.mergeWindows: sort by start, sweep, grow a cover while the next window intersects it.
+    const candidates = [...windows.filter((w) => w.userId === record.userId), fresh].sort(
+      (a, b) => a.start - b.start,
+    );
+    let group: Window[] = [];
+    let cover = { start: 0, end: 0 };
+    let mergedGroup: Window[] = [fresh];
+    for (const c of candidates) {
+      if (group.length > 0 && intersects(cover, c)) {
+        group.push(c);
+        cover = { start: Math.min(cover.start, c.start), end: Math.max(cover.end, c.end) };
+      } else {
+        group = [c];
+        cover = { start: c.start, end: c.end };
+      }
+      if (group.includes(fresh)) mergedGroup = group;
+    }
+    let actual = fresh;
+    if (mergedGroup.length > 1) {
+      // MergingWindowSet.addWindow -> WindowOperator's MergeFunction.
+      const merged: Window = {
+        userId: record.userId,
+        start: Math.min(...mergedGroup.map((w) => w.start)),
+        end: Math.max(...mergedGroup.map((w) => w.end)),
+        count: mergedGroup.reduce((n, w) => n + w.count, 0),
+        written: new Set(mergedGroup.flatMap((w) => [...w.written])),
+      };
+      if (maxTimestamp(merged) + lateness <= watermark) {
+        throw new Error('Flink: the end timestamp of an event-time window cannot become earlier than W');
+      }
+      // EventTimeTrigger.onMerge, then the merged windows' trigger and cleanup timers are deleted.
+      for (const w of mergedGroup) deleteTimers(w);
+      if (maxTimestamp(merged) > watermark) registerTimer(merged, maxTimestamp(merged));
+      windows = windows.filter((w) => !mergedGroup.includes(w));
+      windows.push(merged);
+      actual = merged;
+    } else {
+      windows.push(fresh);
+    }
+    // WindowOperator.isWindowLate: drop the element, retire the window.
+    if (cleanupTime(actual) <= watermark) {
+      windows = windows.filter((w) => w !== actual);
+      lateOffsets.push(record.offset);
+      return;
+    }
+    actual.count += 1;
+    // EventTimeTrigger.onElement.
+    if (maxTimestamp(actual) <= watermark) emit(actual);
+    else registerTimer(actual, maxTimestamp(actual));
+    registerTimer(actual, cleanupTime(actual));
+  };
+
+  // InternalTimerServiceImpl.advanceWatermark: fire every timer <= W in timestamp order.
+  const advanceWatermark = (target: number): void => {
+    if (target <= watermark) return;
+    watermark = target;
+    for (;;) {
+      const due = timers.filter((x) => x.time <= watermark);
+      if (due.length === 0) return;
+      const timer = due.reduce((a, b) => (b.time < a.time ? b : a));
+      timers = timers.filter((x) => x !== timer);
+      const window = windows.find(
+        (w) => w.userId === timer.userId && w.start === timer.start && w.end === timer.end,
+      );
+      if (window === undefined) continue;
+      if (timer.time === maxTimestamp(window)) emit(window);
+      if (timer.time === cleanupTime(window)) {
+        windows = windows.filter((w) => w !== window);
+        deleteTimers(window);
+      }
+    }
+  };
+
+  for (const record of records) {
+    processElement(record);
+    advanceWatermark(record.eventTime - bound - 1);
+  }
+  if (options.flushTo !== undefined) advanceWatermark(options.flushTo);
+  return { rows, lateOffsets };
+}
+
+/**
+ * Sessions of in-order input with nothing late (records sorted by event time and B >= 1, or no ties
+ * across users when B = 0): per user, sorted events split where the next one is more than G after the
+ * previous (rule 2: exactly G apart still merge). Every session, fired or not.
+ */
+export function splitSessions(
+  config: EngineConfig,
+  records: readonly EventRecord[],
+): Map<string, ReferenceRow> {
+  const byUser = new Map<string, number[]>();
+  for (const r of records) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.eventTime]);
+  const rows = new Map<string, ReferenceRow>();
+  for (const [userId, times] of byUser) {
+    times.sort((a, b) => a - b);
+    let start = times[0] as number;
+    let last = start;
+    let count = 0;
+    for (const t of times) {
+      if (t - last > config.gapMs) {
+        rows.set(referenceKey(userId, start), { count, end: last + config.gapMs });
+        start = t;
+        count = 0;
+      }
+      last = t;
+      count += 1;
+    }
+    rows.set(referenceKey(userId, start), { count, end: last + config.gapMs });
+  }
+  return rows;
+}

@@ -1,0 +1,357 @@
+import { describe, expect, it } from 'vitest';
+import { type EventRecord, fold } from '../../../lib/engine/index.ts';
+import {
+  emittedOf,
+  engineConfig,
+  eventRecords,
+  PartitionRun,
+  partitionState,
+  session,
+  userState,
+} from './factories.ts';
+
+// Per-partition behaviour of fold: offsets, progress fields, which users come back, many users,
+// one watermark per partition (DESIGN.md sections 4 and 5).
+
+describe('fold over many users', () => {
+  it('keeps every user apart and fires each session when the shared W passes it', () => {
+    // Prepare: 200 users, two events each 1 s apart; then one event far ahead fires all.
+    const users = Array.from({ length: 200 }, (_, i) => `user_${i}`);
+    const events = users.flatMap((u, i): [string, number][] => [
+      [u, 1000 + i],
+      [u, 2000 + i],
+    ]);
+    const run = new PartitionRun(engineConfig({ outOfOrdernessMs: 1000 }));
+
+    // Act
+    const first = run.fold(eventRecords(events));
+    const second = run.fold(eventRecords([['user_0', 100_000]], events.length));
+
+    // Assess
+    expect(first.emitted).toEqual([]);
+    expect(first.users.size).toBe(200);
+    expect(new Set(second.emitted.map((s) => s.userId)).size).toBe(200);
+    expect(second.emitted.every((s, i) => s.count === 2 && s.start === 1000 + i)).toBe(true);
+    expect([...second.users.values()].filter((u) => u.sessions.length > 0).map((u) => u.userId)).toEqual([
+      'user_0',
+    ]);
+  });
+});
+
+describe('one watermark per partition', () => {
+  it('does not let one partition fire another partition’s sessions', () => {
+    // Prepare
+    const quiet = new PartitionRun(engineConfig());
+    const busy = new PartitionRun(engineConfig());
+    quiet.fold(eventRecords([['user_A', 1000]]));
+
+    // Act
+    const busyResult = busy.fold(
+      eventRecords([
+        ['user_B', 1000],
+        ['user_B', 100_000],
+      ]),
+    );
+    const quietResult = quiet.fold(eventRecords([['user_A', 2000]], 1));
+
+    // Assess
+    expect(emittedOf(busyResult)).toEqual([['user_B', 1000, 6000, 1]]);
+    expect(quietResult.emitted).toEqual([]);
+    expect(quietResult.partition.watermark).toBe(1999);
+    expect(quiet.users.get('user_A')?.sessions.map((s) => s.count)).toEqual([2]);
+  });
+});
+
+describe('offsets', () => {
+  it('skips records below nextOffset, so a re-delivered batch changes nothing', () => {
+    // Prepare
+    const run = new PartitionRun(engineConfig());
+    const batch = eventRecords([
+      ['user_A', 1000],
+      ['user_A', 2000],
+      ['user_A', 3000],
+    ]);
+    run.fold(batch, 111);
+    const before = run.partition;
+
+    // Act
+    const replay = run.fold(batch, 222);
+
+    // Assess
+    expect(replay.users.size).toBe(0);
+    expect(replay.emitted).toEqual([]);
+    expect(replay.partition).toEqual(before);
+    expect(run.users.get('user_A')?.sessions.map((s) => s.count)).toEqual([3]);
+  });
+
+  it('applies only the part of an overlapping batch at or after nextOffset', () => {
+    // Prepare
+    const run = new PartitionRun(engineConfig());
+    run.fold(
+      eventRecords([
+        ['user_A', 1000],
+        ['user_A', 2000],
+      ]),
+    );
+
+    // Act
+    const result = run.fold(
+      eventRecords(
+        [
+          ['user_A', 2000],
+          ['user_A', 3000],
+        ],
+        1,
+      ),
+      50,
+    );
+
+    // Assess
+    expect(result.partition.nextOffset).toBe(3);
+    expect(result.partition.lastArrivalMs).toBe(50);
+    expect(result.users.get('user_A')?.sessions.map((s) => s.count)).toEqual([3]);
+  });
+
+  it.each([
+    { nextOffset: 0, endOffset: 10, expected: 10 },
+    { nextOffset: 12, endOffset: 10, expected: 12 },
+  ])(
+    'moves nextOffset from $nextOffset to $expected for endOffset $endOffset (bad records count)',
+    ({ nextOffset, endOffset, expected }) => {
+      // Prepare
+      const records: EventRecord[] = [{ offset: 7, userId: 'user_A', eventTime: 1000 }];
+
+      // Act
+      const result = fold({
+        config: engineConfig(),
+        partition: partitionState({ nextOffset }),
+        users: new Map(),
+        records,
+        endOffset,
+        nowMs: 5,
+      });
+
+      // Assess
+      expect(result.partition.nextOffset).toBe(expected);
+    },
+  );
+});
+
+describe('partition progress', () => {
+  it('records arrival time, max event time and record watermark, late records included', () => {
+    // Prepare
+    const run = new PartitionRun(engineConfig({ outOfOrdernessMs: 100 }));
+    run.fold(eventRecords([['user_A', 9000]]), 1_000);
+
+    // Act
+    const result = run.fold(
+      eventRecords(
+        [
+          ['user_B', 10_000],
+          ['user_A', 1000],
+        ],
+        1,
+      ),
+      2_000,
+    );
+
+    // Assess
+    expect(result.late.map((e) => e.offset)).toEqual([2]);
+    expect(result.partition).toEqual({
+      nextOffset: 3,
+      watermark: 9899,
+      recordWatermark: 9899,
+      maxEventTime: 10_000,
+      lastArrivalMs: 2_000,
+    });
+  });
+
+  it('keeps lastArrivalMs and the watermarks when no record is applied', () => {
+    // Prepare
+    const partition = partitionState({
+      nextOffset: 5,
+      watermark: 20_000,
+      recordWatermark: 10_000,
+      maxEventTime: 10_001,
+      lastArrivalMs: 77,
+    });
+
+    // Act
+    const result = fold({
+      config: engineConfig(),
+      partition,
+      users: new Map(),
+      records: [],
+      endOffset: 9,
+      nowMs: 99,
+    });
+
+    // Assess
+    expect(result.partition).toEqual({ ...partition, nextOffset: 9 });
+  });
+});
+
+describe('users in the result', () => {
+  it('lists users whose sessions emptied, with sessions: [], and leaves unchanged users out', () => {
+    // Prepare
+    const users = new Map([
+      ['user_A', userState('user_A', [session({ start: 1000, end: 6000 })])],
+      ['user_C', userState('user_C', [session({ start: 50_000, end: 55_000 })])],
+    ]);
+
+    // Act
+    const result = fold({
+      config: engineConfig(),
+      partition: partitionState({ watermark: 5000, recordWatermark: 5000, nextOffset: 3 }),
+      users,
+      records: eventRecords([['user_B', 7000]], 3),
+      endOffset: 4,
+      nowMs: 0,
+    });
+
+    // Assess
+    expect(emittedOf(result)).toEqual([['user_A', 1000, 6000, 1]]);
+    expect([...result.users.keys()]).toEqual(['user_A', 'user_B']);
+    expect(result.users.get('user_A')?.sessions).toEqual([]);
+    expect(users.get('user_A')?.sessions).toHaveLength(1);
+  });
+
+  it('does not mutate the input state', () => {
+    // Prepare
+    const original = userState('user_A', [
+      session({ start: 1000, end: 7000, count: 2, pending: false, emittedStarts: [1000] }),
+    ]);
+    const snapshot = structuredClone(original);
+
+    // Act
+    fold({
+      config: engineConfig({ allowedLatenessMs: 3000 }),
+      partition: partitionState({ watermark: 7999, recordWatermark: 7999, nextOffset: 3 }),
+      users: new Map([['user_A', original]]),
+      records: eventRecords([['user_A', 500]], 3),
+      endOffset: 4,
+      nowMs: 0,
+    });
+
+    // Assess
+    expect(original).toEqual(snapshot);
+  });
+});
+
+describe('catch-up of sessions an eventually consistent index missed', () => {
+  it.each([
+    { allowedLatenessMs: 0, kept: [] },
+    {
+      allowedLatenessMs: 10_000,
+      kept: [{ start: 1000, end: 6000, count: 4, pending: false, emittedStarts: [1000] }],
+    },
+  ])(
+    'fires a due pending session before any record (L = $allowedLatenessMs)',
+    ({ allowedLatenessMs, kept }) => {
+      // Prepare: W is already 8000 but [1000, 6000) never fired.
+      const users = new Map([
+        ['user_A', userState('user_A', [session({ start: 1000, end: 6000, count: 4 })])],
+      ]);
+
+      // Act
+      const result = fold({
+        config: engineConfig({ allowedLatenessMs }),
+        partition: partitionState({ watermark: 8000, recordWatermark: 8000, nextOffset: 1 }),
+        users,
+        records: eventRecords([['user_A', 5500]], 1),
+        endOffset: 2,
+        nowMs: 0,
+      });
+
+      // Assess: the record comes after the fire, so with L = 0 it opens a new session.
+      expect(emittedOf(result)[0]).toEqual(['user_A', 1000, 6000, 4]);
+      expect(result.users.get('user_A')?.sessions).toEqual(
+        allowedLatenessMs === 0
+          ? [{ start: 5500, end: 10_500, count: 1, pending: true, emittedStarts: [] }]
+          : [{ ...kept[0], count: 5, end: 10_500, pending: true }],
+      );
+    },
+  );
+
+  it('drops an expired kept session without emitting it', () => {
+    // Prepare
+    const users = new Map([
+      [
+        'user_A',
+        userState('user_A', [session({ start: 1000, end: 6000, pending: false, emittedStarts: [1000] })]),
+      ],
+    ]);
+
+    // Act
+    const result = fold({
+      config: engineConfig({ allowedLatenessMs: 1000 }),
+      partition: partitionState({ watermark: 7000, recordWatermark: 7000 }),
+      users,
+      records: [],
+      endOffset: 0,
+      nowMs: 0,
+    });
+
+    // Assess
+    expect(result.emitted).toEqual([]);
+    expect(result.users.get('user_A')?.sessions).toEqual([]);
+  });
+});
+
+describe('per-user lastOffset (a crash between user writes and the partition commit)', () => {
+  it('records the offset of the last record counted for each user, not of a late one', () => {
+    // Prepare
+    const records = eventRecords([
+      ['user_A', 1000],
+      ['user_B', 7000],
+      ['user_A', 1500],
+    ]);
+
+    // Act
+    const result = fold({
+      config: engineConfig(),
+      partition: partitionState(),
+      users: new Map(),
+      records,
+      endOffset: 3,
+      nowMs: 0,
+    });
+
+    // Assess
+    expect(result.late.map((e) => e.offset)).toEqual([2]);
+    expect(result.users.get('user_A')?.lastOffset).toBe(0);
+    expect(result.users.get('user_B')?.lastOffset).toBe(1);
+  });
+
+  it('skips, for that user only, the records it already holds, and still moves W by them', () => {
+    // Prepare: a crashed attempt wrote user_A (offsets 0 and 2 applied) but not the partition.
+    const users = new Map([
+      ['user_A', userState('user_A', [session({ start: 1000, end: 8000, count: 2 })], 2)],
+    ]);
+    const records = eventRecords([
+      ['user_A', 1000],
+      ['user_B', 2000],
+      ['user_A', 3000],
+      ['user_A', 4000],
+    ]);
+
+    // Act
+    const result = fold({
+      config: engineConfig(),
+      partition: partitionState(),
+      users,
+      records,
+      endOffset: 4,
+      nowMs: 0,
+    });
+
+    // Assess
+    expect(result.partition.watermark).toBe(3999);
+    expect(result.users.get('user_A')).toEqual({
+      userId: 'user_A',
+      sessions: [{ start: 1000, end: 9000, count: 3, pending: true, emittedStarts: [] }],
+      lastOffset: 3,
+    });
+    expect(result.users.get('user_B')?.lastOffset).toBe(1);
+  });
+});
