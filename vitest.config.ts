@@ -7,6 +7,8 @@ export default defineConfig({
     // In CI a JSON report lets .ci/run print a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.services/vitest-report.json' },
+    // The job's one-line-per-batch logs would drown the test output; warnings still show.
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     projects: [
       {
         test: {

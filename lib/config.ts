@@ -20,6 +20,8 @@ export interface Config {
   readonly stateTtlDays: number;
   readonly sweepLeaseMs: number;
   readonly databaseUrl: string;
+  readonly databaseSecretArn: string | undefined;
+  readonly databaseSsl: 'off' | 'require' | 'verify-full';
   readonly databasePoolSize: number;
 }
 
@@ -70,6 +72,14 @@ const schema = z.object({
     .trim()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .default(DEFAULTS.DATABASE_URL),
+  DATABASE_SECRET_ARN: z
+    .string()
+    .trim()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN')
+    .optional(),
+  DATABASE_SSL: z
+    .enum(['off', 'require', 'verify-full'], { message: 'must be off, require or verify-full' })
+    .optional(),
   DATABASE_POOL_SIZE: int(1, 2),
 });
 
@@ -107,6 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stateTtlDays: c.STATE_TTL_DAYS,
     sweepLeaseMs: c.SWEEP_LEASE_MS,
     databaseUrl: c.DATABASE_URL,
+    databaseSecretArn: c.DATABASE_SECRET_ARN,
+    // A database behind a secret is a cloud database: TLS with a verified certificate by default.
+    databaseSsl: c.DATABASE_SSL ?? (c.DATABASE_SECRET_ARN === undefined ? 'off' : 'verify-full'),
     databasePoolSize: c.DATABASE_POOL_SIZE,
   };
 }

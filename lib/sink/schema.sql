@@ -25,3 +25,13 @@ CREATE TABLE IF NOT EXISTS rejected_events (
 );
 
 CREATE INDEX IF NOT EXISTS rejected_events_reason ON rejected_events (reason);
+
+-- Fencing tokens: the claim epoch of the last transaction that wrote each Kafka partition's rows.
+-- A stale invocation (one whose claim was taken over) finds a newer epoch here and rolls back, so
+-- it can never write rows that the committed history does not have.
+CREATE TABLE IF NOT EXISTS sink_fences (
+  topic           VARCHAR(249) NOT NULL,
+  kafka_partition INTEGER      NOT NULL,
+  epoch           BIGINT       NOT NULL,
+  PRIMARY KEY (topic, kafka_partition)
+);

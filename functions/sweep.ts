@@ -1,0 +1,14 @@
+import type { SweepOutcome } from '../lib/pipeline/index.ts';
+import { sweepTopic } from '../lib/pipeline/index.ts';
+import { createRuntime } from '../lib/runtime.ts';
+
+const runtime = createRuntime();
+
+/**
+ * The scheduled idle flush (DESIGN.md section 4): every partition of KAFKA_TOPIC that has
+ * received nothing for IDLE_TIMEOUT_MS gets its watermark advanced by the silent wall-clock time,
+ * firing the sessions that are due. IDLE_FLUSH=false turns it off (strict Flink behaviour).
+ */
+export const handler = async (): Promise<{ partitions: SweepOutcome[] }> => ({
+  partitions: await sweepTopic(runtime.deps, runtime.config.topic),
+});

@@ -1,0 +1,32 @@
+import type { EmittedSession, SupersededSession } from '../engine/types.ts';
+import type { Rejection } from '../kafka/types.ts';
+
+/** Everything one state transition writes to PostgreSQL, in one transaction. */
+export interface SinkBatch {
+  /** Fired sessions in emission order; the last one per group_key wins. */
+  readonly emitted: readonly EmittedSession[];
+  /** Rows superseded by a merged session (allowed lateness > 0): deleted. */
+  readonly superseded: readonly SupersededSession[];
+  readonly rejections: readonly Rejection[];
+}
+
+export interface SinkResult {
+  readonly upserted: number;
+  readonly deleted: number;
+  readonly rejected: number;
+  /** Statements sent, for the benchmark's cost per 1,000 events. */
+  readonly statements: number;
+}
+
+/** The claim a write belongs to: a write with an older epoch than the last one is refused. */
+export interface SinkFence {
+  readonly topic: string;
+  readonly partition: number;
+  readonly epoch: number;
+}
+
+/** Where closed sessions and rejected records go. PostgresSink in production, fakes in tests. */
+export interface Sink {
+  /** Writes the batch in one transaction; throws CheckpointConflictError when fenced off. */
+  write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult>;
+}

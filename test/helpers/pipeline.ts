@@ -1,0 +1,110 @@
+import type pg from 'pg';
+import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
+import type { EngineConfig } from '../../lib/engine/types.ts';
+import { buildKafkaEvent } from '../../lib/kafka/index.ts';
+import type { KafkaEvent, KafkaRecord } from '../../lib/kafka/types.ts';
+import type { PipelineDeps, PipelineSettings } from '../../lib/pipeline/index.ts';
+import { PostgresSink } from '../../lib/sink/index.ts';
+import type { Sink } from '../../lib/sink/types.ts';
+import { createCheckpointTable, createSchema, testDynamo } from './services.ts';
+
+export const DEFAULT_ENGINE: EngineConfig = { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0 };
+
+/** A manual clock: tests move wall-clock time instead of sleeping. */
+export class Clock {
+  constructor(public ms = 1_700_000_000_000) {}
+  readonly now = () => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+/**
+ * The handler's collaborators against the real DynamoDB Local (a table of the test's own) and
+ * PostgreSQL (a schema of the test's own).
+ */
+export async function createTestPipeline(settings: Partial<PipelineSettings> = {}) {
+  const dynamo = testDynamo();
+  const { table, drop: dropTable } = await createCheckpointTable(dynamo);
+  const { pool, schema, drop: dropSchema } = await createSchema();
+  const clock = new Clock();
+  const store = new DynamoCheckpointStore(dynamo, { table, dueIndexShards: 4, stateTtlDays: 1 });
+  const sink = new PostgresSink(pool);
+  const deps: PipelineDeps & { sink: Sink } = {
+    store,
+    sink,
+    now: clock.now,
+    settings: {
+      engine: DEFAULT_ENGINE,
+      eventTimeSource: 'payload',
+      idleFlush: true,
+      idleTimeoutMs: 10_000,
+      sweepLeaseMs: 60_000,
+      ...settings,
+    },
+  };
+  return {
+    deps,
+    store,
+    clock,
+    pool,
+    table,
+    schema,
+    withSink: (other: Sink): PipelineDeps => ({ ...deps, sink: other }),
+    rows: () => readRows(pool),
+    rejected: async () =>
+      (
+        await pool.query(
+          'SELECT kafka_partition AS partition, kafka_offset::int AS offset, reason FROM rejected_events ORDER BY 1, 2',
+        )
+      ).rows as { partition: number; offset: number; reason: string }[],
+    cleanup: async () => {
+      await dropSchema();
+      await dropTable();
+      dynamo.destroy();
+    },
+  };
+}
+
+export async function readRows(pool: pg.Pool): Promise<{ group_key: string; count: number; end: string }[]> {
+  const { rows } = await pool.query(
+    `SELECT group_key, count_value::int AS count,
+            to_char(window_end_time, 'YYYY-MM-DD HH24:MI:SS.MS') AS end
+       FROM aggregated_counts ORDER BY group_key`,
+  );
+  return rows;
+}
+
+/** A record of `topic`-`partition` at `offset` with the given text value. */
+export function record(
+  value: string | Buffer | null,
+  offset: number,
+  partition = 0,
+  topic = 'user_activity',
+): KafkaRecord {
+  return {
+    topic,
+    partition,
+    offset,
+    timestamp: 1_700_000_000_000 + offset,
+    timestampType: 'CREATE_TIME',
+    key: null,
+    value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'),
+    headers: [],
+  };
+}
+
+/** An MSK event of these values at consecutive offsets from `firstOffset`. */
+export function mskEvent(
+  values: readonly (string | Buffer | null)[],
+  firstOffset = 0,
+  partition = 0,
+): KafkaEvent {
+  return buildKafkaEvent({
+    eventSource: 'aws:kafka',
+    eventSourceArn:
+      'arn:aws:kafka:us-east-1:123456789012:cluster/sessionizer-test/abcd1234-0123-4567-89ab-cdef01234567-1',
+    bootstrapServers: ['127.0.0.1:9092'],
+    records: values.map((v, i) => record(v, firstOffset + i, partition)),
+  });
+}
