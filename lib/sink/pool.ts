@@ -12,6 +12,8 @@ export function createPool(connection: pg.ClientConfig, max: number): pg.Pool {
     idleTimeoutMillis: 60_000,
     // Lambda freezes containers between invocations; keepalive avoids half-open sockets.
     keepAlive: true,
+    // Let a short-lived process (serverless invoke local, scripts) exit once the pool is idle.
+    allowExitOnIdle: true,
   });
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout reconnects (or fails and is reported then).
