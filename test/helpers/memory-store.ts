@@ -1,3 +1,4 @@
+import { decodePartition } from '../../lib/checkpoint/codec.ts';
 import type {
   CheckpointStore,
   ClaimRequest,
@@ -36,23 +37,7 @@ export class MemoryStore implements CheckpointStore {
   afterStep: (step: Step) => void = () => undefined;
 
   async readPartition(topic: string, partition: number): Promise<PartitionCheckpoint> {
-    return (
-      this.partitions.get(`${topic}#${partition}`) ?? {
-        topic,
-        partition,
-        version: 0,
-        epoch: 0,
-        claimedThrough: 0,
-        claim: null,
-        state: {
-          nextOffset: 0,
-          watermark: null,
-          recordWatermark: null,
-          maxEventTime: null,
-          lastArrivalMs: null,
-        },
-      }
-    );
+    return this.partitions.get(`${topic}#${partition}`) ?? decodePartition(topic, partition, undefined);
   }
 
   async listPartitions(topic: string): Promise<number[]> {
