@@ -46,18 +46,27 @@ function serverProperties(settings: ServiceSettings): string {
   ].join('\n');
 }
 
-export function kafkaClient(settings: ServiceSettings, clientId = 'sessionizer-services'): Kafka {
+/**
+ * A kafkajs client for the local brokers. `retries: 0` suits a readiness probe; everything else
+ * keeps kafkajs's retries: right after the broker starts, the first consumer group waits for
+ * __consumer_offsets to be created and its first join attempts fail with a retriable error.
+ */
+export function kafkaClient(
+  settings: ServiceSettings,
+  clientId = 'sessionizer-services',
+  retries = 5,
+): Kafka {
   return new Kafka({
     clientId,
     brokers: settings.kafkaBrokers,
     logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
+    retry: { retries },
   });
 }
 
 /** True when a broker answers a metadata request. */
 export async function kafkaAnswers(settings: ServiceSettings): Promise<boolean> {
-  const admin = kafkaClient(settings).admin();
+  const admin = kafkaClient(settings, 'sessionizer-probe', 0).admin();
   try {
     await admin.connect();
     await admin.listTopics();
