@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.ts';
+import { ConfigError } from '../../lib/errors.ts';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults when nothing is set', () => {
+    // Act
+    const config = loadConfig({});
+
+    // Assess
+    expect(config).toMatchObject({
+      engine: { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0 },
+      eventTimeSource: 'payload',
+      topic: 'user_activity',
+      idleFlush: true,
+      idleTimeoutMs: 10_000,
+      checkpointTable: 'sessionizer-checkpoints',
+      dynamodbEndpoint: undefined,
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/flink_db',
+      databaseSecretArn: undefined,
+      databaseSsl: 'off',
+    });
+  });
+
+  it('reads every setting it is given', () => {
+    // Act
+    const config = loadConfig({
+      SESSION_GAP_MS: '30000',
+      OUT_OF_ORDERNESS_MS: '2000',
+      ALLOWED_LATENESS_MS: '1000',
+      EVENT_TIME_SOURCE: 'kafka',
+      IDLE_FLUSH: 'false',
+      DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:db-Ab12Cd',
+    });
+
+    // Assess
+    expect(config.engine).toEqual({ gapMs: 30_000, outOfOrdernessMs: 2000, allowedLatenessMs: 1000 });
+    expect(config).toMatchObject({ eventTimeSource: 'kafka', idleFlush: false, databaseSsl: 'verify-full' });
+  });
+
+  it('stops with one message that names every bad setting', () => {
+    // Act
+    const load = () =>
+      loadConfig({
+        SESSION_GAP_MS: '0',
+        OUT_OF_ORDERNESS_MS: '-5',
+        IDLE_FLUSH: 'maybe',
+        EVENT_TIME_SOURCE: 'clock',
+        DATABASE_URL: 'mysql://db',
+      });
+
+    // Assess
+    expect(load).toThrow(ConfigError);
+    let message = '';
+    try {
+      load();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const name of [
+      'SESSION_GAP_MS="0"',
+      'OUT_OF_ORDERNESS_MS="-5"',
+      'IDLE_FLUSH="maybe"',
+      'EVENT_TIME_SOURCE="clock"',
+      'DATABASE_URL="mysql://db"',
+    ]) {
+      expect(message).toContain(name);
+    }
+  });
+});
