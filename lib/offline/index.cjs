@@ -1,0 +1,39 @@
+'use strict';
+/**
+ * The osls entry of the local Kafka trigger (serverless.yml `plugins: - ./lib/offline/index.cjs`).
+ *
+ * osls loads a local plugin with require() (falling back to import() on ERR_REQUIRE_ESM) and needs
+ * the constructor synchronously, while the trigger is TypeScript importing the project's
+ * lib/kafka. So this small CommonJS class declares the hooks and loads the TypeScript through
+ * tsx's API (tsx/esm/api tsImport) the first time a hook runs, i.e. only under
+ * `serverless offline start`: `package`, `deploy` and `invoke local` never load tsx.
+ */
+const { pathToFileURL } = require('node:url');
+
+class SessionizerOfflineKafka {
+  constructor(serverless, options, utils) {
+    this.serverless = serverless;
+    this.options = options;
+    const log = utils?.log;
+    this.log = {
+      info: (m) => (log ? log.notice(m) : console.log(m)),
+      warn: (m) => (log ? log.warning(m) : console.warn(m)),
+    };
+    this.trigger = undefined;
+    this.hooks = {
+      // serverless-esbuild builds in before:offline:start:init; this runs after it.
+      'offline:start:init': () => this.start(),
+      // Runs before serverless-offline's own end hook (which exits): this plugin is listed first.
+      'offline:start:end': () => (this.trigger ? this.trigger.stop() : undefined),
+    };
+  }
+
+  async start() {
+    const { tsImport } = await import('tsx/esm/api');
+    const { OfflineKafkaTrigger } = await tsImport('./plugin.ts', pathToFileURL(__filename).href);
+    this.trigger = new OfflineKafkaTrigger(this.serverless, this.options, this.log);
+    await this.trigger.start();
+  }
+}
+
+module.exports = SessionizerOfflineKafka;

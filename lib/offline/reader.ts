@@ -1,0 +1,223 @@
+/**
+ * One emulated event source mapping: a kafkajs consumer in the function's consumer group that
+ * reads each partition in order, invokes the function synchronously with the exact event, and
+ * commits a batch's offsets only after the function succeeded. On a function error the same
+ * batch is retried with bounded exponential backoff, forever (the AWS default: until success or
+ * record expiry), so nothing after it is committed. The backoff is bounded, not the attempts:
+ * giving up would lose records, which the job promises never to do (DESIGN.md section 5).
+ *
+ * Mirrors https://docs.aws.amazon.com/lambda/latest/dg/with-msk-process.html: one batch in flight
+ * per partition (kafkajs hands a partition's fetches to eachBatch one at a time), several
+ * partitions in parallel (partitionsConsumedConcurrently).
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { KafkaRecord } from '../kafka/types.ts';
+import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
+import { buildEvent, cutBatches, toKafkaRecord } from './event.ts';
+
+/** Runs the function with an event and returns its result; throws when the function failed. */
+export type Invoke = (functionKey: string, event: unknown) => Promise<unknown>;
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Partitions read at the same time (kafkajs runs one eachBatch per partition at a time). */
+const PARTITIONS_IN_PARALLEL = 32;
+
+export class PartitionReader {
+  readonly #kafka: Kafka;
+  readonly #trigger: TriggerDefinition;
+  readonly #settings: OfflineKafkaSettings;
+  readonly #invoke: Invoke;
+  readonly #log: Logger;
+  #consumer: Consumer | undefined;
+  #stopping = false;
+  /** Wakes backoff sleeps when stopping. */
+  readonly #stopController = new AbortController();
+
+  constructor(
+    kafka: Kafka,
+    trigger: TriggerDefinition,
+    settings: OfflineKafkaSettings,
+    invoke: Invoke,
+    log: Logger,
+  ) {
+    this.#kafka = kafka;
+    this.#trigger = trigger;
+    this.#settings = settings;
+    this.#invoke = invoke;
+    this.#log = log;
+  }
+
+  get #label(): string {
+    return `${this.#trigger.functionKey} <- ${this.#trigger.topic} (group ${this.#trigger.consumerGroupId})`;
+  }
+
+  async start(): Promise<void> {
+    const t = this.#trigger;
+    await this.#applyStartingPosition();
+    if (this.#stopping) return;
+    const consumer = this.#kafka.consumer({
+      groupId: t.consumerGroupId,
+      // The batching window: the broker answers a fetch when it holds minBytes or after maxWait.
+      maxWaitTimeInMs: t.maximumBatchingWindowMs,
+      minBytes: 1024 * 1024,
+      maxBytesPerPartition: 6 * 1024 * 1024,
+      // A retried batch may take long; heartbeats keep the member alive in the meantime.
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      retry: { retries: 10 },
+    });
+    this.#consumer = consumer;
+    await consumer.connect();
+    // Partitions without a committed offset got one in #applyStartingPosition; fromBeginning is
+    // for partitions added later (AWS reads new partitions from the start too).
+    await consumer.subscribe({ topic: t.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    this.#log.info(
+      `kafka trigger ${this.#label}: batchSize ${t.batchSize}, window ${t.maximumBatchingWindowMs} ms, ` +
+        `from ${t.startingPosition}`,
+    );
+  }
+
+  /** Stops fetching; an in-flight invocation finishes (and commits only if it succeeded). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stopController.abort();
+    await this.#consumer?.disconnect().catch(() => undefined);
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const records = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+    const abandoned = () => this.#stopping || !isRunning() || isStale();
+    for (const chunk of cutBatches(records, this.#trigger.batchSize)) {
+      let pending: readonly KafkaRecord[] = chunk;
+      let attempt = 0;
+      while (pending.length > 0) {
+        // Abandoned: nothing of this batch is committed; the group re-delivers it.
+        if (abandoned()) return;
+        const failedFrom = await this.#invokeOnce(pending, attempt);
+        if (abandoned() && failedFrom !== undefined) return;
+        const done = failedFrom === undefined ? pending : pending.filter((r) => r.offset < failedFrom);
+        const last = done.at(-1);
+        if (last !== undefined) {
+          // The next offset to read, as Kafka commits it: the last processed one plus one.
+          await this.#consumer?.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) },
+          ]);
+          resolveOffset(String(last.offset));
+          attempt = 0;
+        }
+        if (failedFrom === undefined) break;
+        pending = pending.filter((r) => r.offset >= failedFrom);
+        attempt++;
+        await this.#backoff(attempt, heartbeat);
+      }
+      await heartbeat();
+    }
+  }
+
+  /**
+   * One invocation; undefined when the whole batch succeeded, otherwise the first offset that
+   * must be retried (the batch's first on an error; the lowest reported item failure with
+   * ReportBatchItemFailures).
+   */
+  async #invokeOnce(records: readonly KafkaRecord[], attempt: number): Promise<number | undefined> {
+    const first = records[0] as KafkaRecord;
+    const range = `${first.topic}-${first.partition} offsets ${first.offset}..${records.at(-1)?.offset}`;
+    const event = buildEvent(this.#trigger, this.#settings.brokers, records);
+    try {
+      const result = await this.#invoke(this.#trigger.functionKey, event);
+      if (attempt > 0)
+        this.#log.info(`kafka trigger ${this.#label}: ${range} succeeded after ${attempt} retries`);
+      if (!this.#trigger.reportBatchItemFailures) return undefined;
+      return lowestFailure(result, first.topic, first.partition);
+    } catch (error) {
+      this.#log.warn(
+        `kafka trigger ${this.#label}: ${range} failed (attempt ${attempt + 1}), retrying the same batch: ` +
+          `${error instanceof Error ? error.message : String(error)}`,
+      );
+      return first.offset;
+    }
+  }
+
+  async #backoff(attempt: number, heartbeat: () => Promise<void>): Promise<void> {
+    const { retryInitialMs, retryMaxMs } = this.#settings;
+    const delayMs = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(attempt - 1, 20));
+    const deadline = Date.now() + delayMs;
+    while (!this.#stopping && Date.now() < deadline) {
+      await sleep(Math.min(1000, deadline - Date.now()), this.#stopController.signal);
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Gives every partition without a committed offset the position startingPosition asks for,
+   * before the group starts: LATEST then means "when the trigger was created", like on AWS, and
+   * AT_TIMESTAMP is honoured (kafkajs alone knows only earliest/latest).
+   */
+  async #applyStartingPosition(): Promise<void> {
+    const t = this.#trigger;
+    const admin: Admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: t.consumerGroupId, topics: [t.topic] });
+      const missing = (committed?.partitions ?? [])
+        .filter((p) => Number(p.offset) < 0)
+        .map((p) => p.partition);
+      if (missing.length === 0) return;
+      const ends = await admin.fetchTopicOffsets(t.topic);
+      const atTimestamp =
+        t.startingPosition === 'AT_TIMESTAMP'
+          ? await admin.fetchTopicOffsetsByTimestamp(t.topic, t.startingPositionTimestampMs)
+          : [];
+      const partitions = missing.map((partition) => {
+        const p = ends.find((x) => x.partition === partition);
+        const end = p?.high ?? '0';
+        if (t.startingPosition === 'TRIM_HORIZON') return { partition, offset: p?.low ?? '0' };
+        if (t.startingPosition === 'LATEST') return { partition, offset: end };
+        // No record at or after the timestamp: start at the end.
+        const offset = atTimestamp.find((x) => x.partition === partition)?.offset ?? '-1';
+        return { partition, offset: Number(offset) < 0 ? end : offset };
+      });
+      await admin.setOffsets({ groupId: t.consumerGroupId, topic: t.topic, partitions });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/** The lowest offset of this partition in a `batchItemFailures` response, if any. */
+export function lowestFailure(result: unknown, topic: string, partition: number): number | undefined {
+  const failures = (result as { batchItemFailures?: unknown } | null)?.batchItemFailures;
+  if (!Array.isArray(failures)) return undefined;
+  let lowest: number | undefined;
+  for (const f of failures) {
+    const id = (f as { itemIdentifier?: { partition?: unknown; offset?: unknown } })?.itemIdentifier;
+    if (id?.partition !== `${topic}-${partition}`) continue;
+    const offset = Number(id.offset);
+    if (Number.isSafeInteger(offset) && (lowest === undefined || offset < lowest)) lowest = offset;
+  }
+  return lowest;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
