@@ -153,7 +153,8 @@ export class OfflineKafkaTrigger {
           `kafka trigger ${trigger.functionKey} <- ${trigger.topic}: could not start (attempt ${attempt}): ` +
             `${error instanceof Error ? error.message : String(error)}; retrying in 2 s`,
         );
-        await reader.stop();
+        // reset(), not stop(): a stopped reader ignores start(), and this one must start later.
+        await reader.reset();
         await new Promise((r) => setTimeout(r, 2000));
       }
     }

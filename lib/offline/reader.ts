@@ -87,6 +87,16 @@ export class PartitionReader {
     );
   }
 
+  /**
+   * Undoes a failed start so start() can be called again (e.g. right after the broker started,
+   * the group coordinator is not ready yet). Unlike stop(), the reader stays usable.
+   */
+  async reset(): Promise<void> {
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    await consumer?.disconnect().catch(() => undefined);
+  }
+
   /** Stops fetching; an in-flight invocation finishes (and commits only if it succeeded). */
   async stop(): Promise<void> {
     this.#stopping = true;

@@ -8,6 +8,7 @@ import {
   createCheckpointTable,
   createSchema,
   createTopic,
+  settings,
   testDynamo,
   testKafka,
 } from '../helpers/services.ts';
@@ -133,7 +134,7 @@ describe('serverless offline start with the Kafka trigger', () => {
     expect(Object.keys(event)).toEqual(Object.keys(sample));
     expect(event.eventSource).toBe('aws:kafka');
     expect(event.eventSourceArn).toMatch(/^arn:aws:kafka:/);
-    expect(event.bootstrapServers).toBe('127.0.0.1:9092');
+    expect(event.bootstrapServers).toBe(settings.kafkaBrokers.join(','));
     const userS = Buffer.from('user_S').toString('base64');
     const [label, records] =
       Object.entries(event.records as Record<string, Record<string, unknown>[]>).find(([, rs]) =>
