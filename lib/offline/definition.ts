@@ -4,6 +4,8 @@
  * custom.offline.kafka. Pure: no I/O, so the defaults are unit-tested.
  */
 
+import { type FilterPattern, parseFilterPatterns } from './filter.ts';
+
 export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 
 /** One event source mapping to emulate: a function, a topic, a consumer group. */
@@ -24,6 +26,8 @@ export interface TriggerDefinition {
   readonly enabled: boolean;
   /** Honour `batchItemFailures` in the response (FunctionResponseTypes: ReportBatchItemFailures). */
   readonly reportBatchItemFailures: boolean;
+  /** Event filtering on the record value; empty: every record is delivered. */
+  readonly filterPatterns: readonly FilterPattern[];
 }
 
 /** custom.offline: what stands in for the cloud side locally. */
@@ -116,6 +120,13 @@ function normalise(
         ? arn
         : `arn:aws:kafka:${context.region}:000000000000:cluster/offline/${functionKey}`;
 
+  let filterPatterns: FilterPattern[];
+  try {
+    filterPatterns = parseFilterPatterns(raw.filterPatterns);
+  } catch (error) {
+    throw new DefinitionError(`${where}: ${(error as Error).message}`);
+  }
+
   const responseTypes = raw.functionResponseTypes;
   return {
     functionKey,
@@ -130,6 +141,7 @@ function normalise(
     enabled: raw.enabled !== false && raw.enabled !== 'false',
     reportBatchItemFailures:
       Array.isArray(responseTypes) && responseTypes.includes('ReportBatchItemFailures'),
+    filterPatterns,
   };
 }
 

@@ -14,6 +14,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { KafkaRecord } from '../kafka/types.ts';
 import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
 import { buildEvent, cutBatches, toKafkaRecord } from './event.ts';
+import { passesFilters } from './filter.ts';
 
 /** Runs the function with an event and returns its result; throws when the function failed. */
 export type Invoke = (functionKey: string, event: unknown) => Promise<unknown>;
@@ -106,7 +107,9 @@ export class PartitionReader {
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    const records = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+    const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+    // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
+    const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
     const abandoned = () => this.#stopping || !isRunning() || isStale();
     for (const chunk of cutBatches(records, this.#trigger.batchSize)) {
       let pending: readonly KafkaRecord[] = chunk;
@@ -132,6 +135,14 @@ export class PartitionReader {
         await this.#backoff(attempt, heartbeat);
       }
       await heartbeat();
+    }
+    const lastFetched = all.at(-1);
+    if (lastFetched !== undefined && lastFetched !== records.at(-1) && !abandoned()) {
+      // Filtered-out records after the last delivered one: nothing to invoke, still consumed.
+      await this.#consumer?.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(lastFetched.offset + 1) },
+      ]);
+      resolveOffset(String(lastFetched.offset));
     }
   }
 

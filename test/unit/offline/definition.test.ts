@@ -25,6 +25,7 @@ describe('normaliseTriggers', () => {
       startingPositionTimestampMs: undefined,
       enabled: true,
       reportBatchItemFailures: false,
+      filterPatterns: [],
     });
   });
 

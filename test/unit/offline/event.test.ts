@@ -18,6 +18,7 @@ const trigger: TriggerDefinition = {
   startingPositionTimestampMs: undefined,
   enabled: true,
   reportBatchItemFailures: false,
+  filterPatterns: [],
 };
 
 const message = (offset: number, value: string, extra: Partial<KafkaMessage> = {}): KafkaMessage =>
