@@ -1,5 +1,4 @@
-import type { SweepOutcome } from '../lib/pipeline/index.ts';
-import { sweepTopic } from '../lib/pipeline/index.ts';
+import { type SweepOutcome, sweepTopic } from '../lib/pipeline/index.ts';
 import { createRuntime } from '../lib/runtime.ts';
 
 const runtime = createRuntime();

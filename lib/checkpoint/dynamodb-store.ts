@@ -7,6 +7,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { chunkBySize } from '../chunks.ts';
 import { nextDue } from '../engine/index.ts';
 import type { PartitionState, UserState } from '../engine/types.ts';
 import { CheckpointUnavailableError } from '../errors.ts';
@@ -271,29 +272,6 @@ function names(...attributes: string[]): Record<string, string> {
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
   for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
-
-function chunkBySize<T>(
-  items: readonly T[],
-  maxCount: number,
-  maxBytes: number,
-  sizeOf: (item: T) => number,
-): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = sizeOf(item);
-    if (current.length > 0 && (current.length === maxCount || bytes + size > maxBytes)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(item);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
   return chunks;
 }
 

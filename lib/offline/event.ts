@@ -3,6 +3,7 @@
  * (lib/kafka/build.ts), and the cut of a fetched run of messages into invocation-sized batches.
  */
 import type { KafkaMessage } from 'kafkajs';
+import { chunkBySize } from '../chunks.ts';
 import { buildKafkaEvent } from '../kafka/build.ts';
 import type { KafkaEvent, KafkaHeader, KafkaRecord } from '../kafka/types.ts';
 import { MAX_EVENT_BYTES, type TriggerDefinition } from './definition.ts';
@@ -62,19 +63,5 @@ export function cutBatches(
   batchSize: number,
   maxBytes = MAX_EVENT_BYTES - 1024,
 ): KafkaRecord[][] {
-  const batches: KafkaRecord[][] = [];
-  let current: KafkaRecord[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    const size = approximateRecordBytes(record);
-    if (current.length > 0 && (current.length >= batchSize || bytes + size > maxBytes)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(record);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return chunkBySize(records, batchSize, maxBytes, approximateRecordBytes);
 }

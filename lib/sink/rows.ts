@@ -10,9 +10,9 @@ export interface SessionRows {
 
 /**
  * The rows one statement upserts and deletes. A statement may not update the same row twice, so
- * emissions are deduplicated by group_key keeping the last. A superseded key is never emitted
- * again after it is superseded (its range is covered by the merged session), so a key in both
- * lists is deleted.
+ * emissions are deduplicated by group_key keeping the last. The engine lists a key in
+ * `superseded` only when a delete was its last operation in the batch (a later re-emission
+ * cancels the delete), so a key in both lists is deleted.
  */
 export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: string[] } {
   const deletes = new Set(batch.superseded.map((s) => groupKey(s.userId, s.start)));
