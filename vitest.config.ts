@@ -7,8 +7,12 @@ export default defineConfig({
     // In CI a JSON report lets .ci/run print a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.services/vitest-report.json' },
-    // The job's one-line-per-batch logs would drown the test output; warnings still show.
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+    // The job's one-line-per-batch logs and EMF metric lines would drown the test output;
+    // warnings still show. Tests that check logs or metrics turn them back on for themselves.
+    env: {
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+    },
     projects: [
       {
         test: {

@@ -1,3 +1,4 @@
+import { publishMetrics } from '../lib/metrics.ts';
 import { handleKafkaEvent } from '../lib/pipeline/index.ts';
 import { createRuntime } from '../lib/runtime.ts';
 
@@ -13,7 +14,12 @@ const runtime = createRuntime();
  * store or a lost fencing race throws, so the event source mapping retries the batch.
  */
 export const handler = async (event: unknown): Promise<{ batchItemFailures: [] }> => {
-  await handleKafkaEvent(runtime.deps, event);
+  try {
+    await handleKafkaEvent(runtime.deps, event);
+  } finally {
+    // One EMF line per invocation with every partition's batch metrics (failed ones included).
+    publishMetrics();
+  }
   // Everything committed; with ReportBatchItemFailures on, an empty list says so too.
   return { batchItemFailures: [] };
 };

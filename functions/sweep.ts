@@ -1,3 +1,4 @@
+import { publishMetrics } from '../lib/metrics.ts';
 import { type SweepOutcome, sweepTopic } from '../lib/pipeline/index.ts';
 import { createRuntime } from '../lib/runtime.ts';
 
@@ -8,6 +9,10 @@ const runtime = createRuntime();
  * received nothing for IDLE_TIMEOUT_MS gets its watermark advanced by the silent wall-clock time,
  * firing the sessions that are due. IDLE_FLUSH=false turns it off (strict Flink behaviour).
  */
-export const handler = async (): Promise<{ partitions: SweepOutcome[] }> => ({
-  partitions: await sweepTopic(runtime.deps, runtime.config.topic),
-});
+export const handler = async (): Promise<{ partitions: SweepOutcome[] }> => {
+  try {
+    return { partitions: await sweepTopic(runtime.deps, runtime.config.topic) };
+  } finally {
+    publishMetrics();
+  }
+};

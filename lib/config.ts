@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
 import type { EngineConfig } from './engine/types.ts';
 import { ConfigError } from './errors.ts';
+import { LOG_LEVELS } from './log.ts';
 
 /**
  * The job's settings, read from the environment once per container and validated together: a
@@ -47,6 +48,13 @@ const bool = (fallback: boolean) =>
     .optional()
     .transform((v) => (v === undefined ? fallback : ['true', '1', 'on', 'yes'].includes(v)));
 
+const logLevel = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || (LOG_LEVELS as readonly string[]).includes(v.trim().toLowerCase()), {
+    message: `must be one of ${LOG_LEVELS.join(', ')}`,
+  });
+
 const schema = z.object({
   SESSION_GAP_MS: int(1, 5000),
   OUT_OF_ORDERNESS_MS: int(0, 0),
@@ -81,6 +89,9 @@ const schema = z.object({
     .enum(['off', 'require', 'verify-full'], { message: 'must be off, require or verify-full' })
     .optional(),
   DATABASE_POOL_SIZE: int(1, 2),
+  // Read by the logger (log.ts) before this runs; checked here so a typo stops start-up.
+  LOG_LEVEL: logLevel,
+  POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
 /** Reads and validates the configuration; throws ConfigError naming every bad setting. */

@@ -1,35 +1,37 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+
 /**
- * Structured JSON log lines (one object per line, as CloudWatch Logs Insights expects). One line
- * per batch at info; nothing per record above debug. LOG_LEVEL: debug | info | warn | error.
+ * Structured JSON log lines through Powertools Logger (one object per line, as CloudWatch Logs
+ * Insights expects; on Lambda it adds the request id and honours Lambda's log-level control).
+ * One line per batch at info; nothing per record above debug.
+ *
+ * LOG_LEVEL (or POWERTOOLS_LOG_LEVEL): trace | debug | info | warn | error | critical | silent, any
+ * case. An unknown value logs at info here and stops start-up in loadConfig, which names it.
  */
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-export type LogLevel = keyof typeof LEVELS;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
-const threshold =
-  LEVELS[(process.env.LOG_LEVEL?.toLowerCase() as LogLevel | undefined) ?? 'info'] ?? LEVELS.info;
-
-function write(level: LogLevel, message: string, fields: Record<string, unknown>): void {
-  if (LEVELS[level] < threshold) return;
-  const line = JSON.stringify({
-    level,
-    message,
-    timestamp: new Date().toISOString(),
-    service: 'sessionizer',
-    ...fields,
-  });
-  if (LEVELS[level] >= LEVELS.warn) console.error(line);
-  else console.log(line);
+export function logLevelFrom(env: NodeJS.ProcessEnv): LogLevel | undefined {
+  const raw = (env.POWERTOOLS_LOG_LEVEL || env.LOG_LEVEL)?.trim().toLowerCase();
+  return LOG_LEVELS.find((level) => level === raw);
 }
 
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'sessionizer',
+  logLevel: (logLevelFrom(process.env) ?? 'info').toUpperCase() as Uppercase<LogLevel>,
+});
+
+type Fields = Record<string, unknown>;
+
 export const log = {
-  debug: (message: string, fields: Record<string, unknown> = {}) => write('debug', message, fields),
-  info: (message: string, fields: Record<string, unknown> = {}) => write('info', message, fields),
-  warn: (message: string, fields: Record<string, unknown> = {}) => write('warn', message, fields),
-  error: (message: string, fields: Record<string, unknown> = {}) => write('error', message, fields),
+  debug: (message: string, fields: Fields = {}) => logger.debug(message, fields),
+  info: (message: string, fields: Fields = {}) => logger.info(message, fields),
+  warn: (message: string, fields: Fields = {}) => logger.warn(message, fields),
+  error: (message: string, fields: Fields = {}) => logger.error(message, fields),
 };
 
 /** An error as log fields: name, message, code, retryable, and the cause's message. */
-export function errorFields(error: unknown): Record<string, unknown> {
+export function errorFields(error: unknown): Fields {
   if (!(error instanceof Error)) return { error: String(error) };
   const e = error as Error & { code?: unknown; retryable?: unknown };
   return {

@@ -5,6 +5,7 @@ import { CheckpointConflictError } from '../errors.ts';
 import { parseRecord, rejectLate } from '../kafka/index.ts';
 import type { KafkaRecord, PartitionBatch, Rejection, RejectReason } from '../kafka/types.ts';
 import { redoPendingSweep } from './sweep.ts';
+import { round, timedDeps } from './timed.ts';
 import { commitTransition } from './transition.ts';
 import type { PartitionOutcome, PipelineDeps } from './types.ts';
 
@@ -16,16 +17,26 @@ const ATTEMPTS = 3;
  * transition. Bad records become rejections; only infrastructure failures throw.
  */
 export async function processPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<PartitionOutcome> {
+  const started = performance.now();
+  const timed = timedDeps(deps);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptPartition(deps, batch);
+      const done = await attemptPartition(timed.deps, batch);
+      return {
+        ...done,
+        durationMs: round(performance.now() - started),
+        dynamodbMs: round(timed.timings.dynamodbMs),
+        postgresMs: round(timed.timings.postgresMs),
+      };
     } catch (error) {
       if (!(error instanceof CheckpointConflictError) || attempt >= ATTEMPTS) throw error;
     }
   }
 }
 
-async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<PartitionOutcome> {
+type Untimed = Omit<PartitionOutcome, 'durationMs' | 'dynamodbMs' | 'postgresMs'>;
+
+async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<Untimed> {
   const { store, settings } = deps;
   const { topic, partition } = batch;
   let commits = 0;
@@ -102,7 +113,7 @@ function outcome(
     result?: FoldResult;
     rejections?: readonly Rejection[];
   },
-): PartitionOutcome {
+): Untimed {
   const rejected: Partial<Record<RejectReason, number>> = {};
   for (const r of details.rejections ?? []) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
   return {

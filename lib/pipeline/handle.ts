@@ -1,5 +1,6 @@
 import { decodeKafkaEvent } from '../kafka/index.ts';
 import { errorFields, log } from '../log.ts';
+import { recordBatchFailure, recordBatchMetrics, recordSweepMetrics } from '../metrics.ts';
 import { processPartition } from './batch.ts';
 import { sweepPartition } from './sweep.ts';
 import type { PartitionOutcome, PipelineDeps, SweepOutcome } from './types.ts';
@@ -16,14 +17,16 @@ export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Prom
   let failure: unknown;
   await Promise.all(
     decoded.batches.map(async (batch) => {
-      const started = Date.now();
       try {
         const outcome = await processPartition(deps, batch);
         outcomes.push(outcome);
-        log.info('batch', { ...outcome, durationMs: Date.now() - started });
+        log.info('batch', { topicPartition: `${outcome.topic}-${outcome.partition}`, ...outcome });
+        recordBatchMetrics(outcome, deps.now());
       } catch (error) {
         failure ??= error;
+        recordBatchFailure();
         log.error('batch failed; the event source will retry it', {
+          topicPartition: `${batch.topic}-${batch.partition}`,
           topic: batch.topic,
           partition: batch.partition,
           firstOffset: batch.records[0]?.offset,
@@ -47,6 +50,7 @@ export async function sweepTopic(deps: PipelineDeps, topic: string): Promise<Swe
       const outcome = await sweepPartition(deps, topic, partition);
       outcomes.push(outcome);
       if (outcome.action === 'advanced') log.info('idle flush', { ...outcome });
+      recordSweepMetrics(outcome, deps.now());
     } catch (error) {
       failure ??= error;
       log.error('idle flush failed; the next sweep retries it', { topic, partition, ...errorFields(error) });

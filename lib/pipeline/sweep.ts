@@ -1,6 +1,7 @@
 import type { PartitionCheckpoint } from '../checkpoint/types.ts';
 import { advanceTo, idleWatermark } from '../engine/index.ts';
 import { CheckpointConflictError } from '../errors.ts';
+import { round, timedDeps } from './timed.ts';
 import { commitTransition } from './transition.ts';
 import type { PipelineDeps, SweepOutcome } from './types.ts';
 
@@ -49,10 +50,12 @@ export async function redoPendingSweep(
 }
 
 async function advance(
-  deps: PipelineDeps,
+  untimed: PipelineDeps,
   read: PartitionCheckpoint,
   watermark: number,
 ): Promise<SweepOutcome> {
+  const started = performance.now();
+  const { deps, timings } = timedDeps(untimed);
   const { store, settings } = deps;
   const { topic, partition } = read;
   const due = await store.queryDue(topic, partition, watermark);
@@ -65,5 +68,14 @@ async function advance(
     if (error instanceof CheckpointConflictError) return { topic, partition, action: 'lost-race' };
     throw error;
   }
-  return { topic, partition, action: 'advanced', watermark, emitted: result.emitted.length };
+  return {
+    topic,
+    partition,
+    action: 'advanced',
+    watermark,
+    emitted: result.emitted.length,
+    durationMs: round(performance.now() - started),
+    dynamodbMs: round(timings.dynamodbMs),
+    postgresMs: round(timings.postgresMs),
+  };
 }

@@ -37,6 +37,10 @@ export interface PartitionOutcome {
   readonly usersTouched: number;
   /** Transitions committed (a pending sweep redone first makes 2). */
   readonly commits: number;
+  /** Wall-clock time of the whole partition batch, and the parts of it spent waiting for each store. */
+  readonly durationMs: number;
+  readonly dynamodbMs: number;
+  readonly postgresMs: number;
 }
 
 export type SweepOutcome =
@@ -46,6 +50,9 @@ export type SweepOutcome =
       readonly action: 'advanced';
       readonly watermark: number;
       readonly emitted: number;
+      readonly durationMs: number;
+      readonly dynamodbMs: number;
+      readonly postgresMs: number;
     }
   | {
       readonly topic: string;

@@ -77,6 +77,8 @@ export async function startOffline(options: OfflineOptions): Promise<OfflineProc
       OFFLINE_RETRY_MAX_MS: '500',
       IDLE_TIMEOUT_MS: '2000',
       LOG_LEVEL: 'info',
+      // The test process turns metrics off (vitest.config.ts); the offline output shows them.
+      POWERTOOLS_METRICS_DISABLED: 'false',
       ...options.env,
     },
   });

@@ -150,4 +150,78 @@ describe('serverless offline start with the Kafka trigger', () => {
     expect(record.headers).toEqual([{ trace: [1, -1] }]);
     expect(record.timestampType).toBe('CREATE_TIME');
   });
+
+  it('logs one JSON line per batch and writes EMF metrics to the offline output', async () => {
+    // Prepare: one user in one partition (same key), a bad record among good ones.
+    const t = Date.now() + 120_000;
+    const values = [`user_M,${t}`, 'user_M;broken', `user_M,${t + 1000}`];
+    const [sent] = await producer.send({
+      topic: topic.topic,
+      messages: values.map((value) => ({ key: 'user_M', value })),
+    });
+    const partition = sent?.partition as number;
+    const last = Number(sent?.baseOffset) + values.length - 1;
+    const lines = () =>
+      offline
+        .output()
+        .split('\n')
+        .flatMap((line) => {
+          const start = line.indexOf('{');
+          if (start < 0) return [];
+          try {
+            return [JSON.parse(line.slice(start)) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        });
+
+    // Act
+    const batch = await waitFor('the batch log line that ends at the last record', () =>
+      lines().find(
+        (l) =>
+          l.message === 'batch' &&
+          l.topicPartition === `${topic.topic}-${partition}` &&
+          l.lastOffset === last,
+      ),
+    );
+
+    // Assess: the batch line has what the issue asks for, and nothing per record at info.
+    expect(batch).toMatchObject({ level: 'INFO', service: 'sessionizer', topic: topic.topic, partition });
+    expect(batch.firstOffset).toBeLessThanOrEqual(last - 2);
+    expect(batch.rejected).toMatchObject({ wrong_field_count: 1 });
+    for (const field of [
+      'records',
+      'emitted',
+      'late',
+      'watermark',
+      'durationMs',
+      'dynamodbMs',
+      'postgresMs',
+    ]) {
+      expect(batch, field).toHaveProperty(field);
+    }
+    expect(lines().filter((l) => JSON.stringify(l).includes('user_M;broken'))).toEqual([]);
+    const emf = await waitFor('EMF lines with batch metrics and the rejection reason', () => {
+      const all = lines().filter((l) => l._aws !== undefined);
+      const batchMetrics = all.find((l) => 'Records' in l && 'DynamoDbTime' in l && 'WatermarkLag' in l);
+      const rejected = all.find((l) => l.Reason === 'wrong_field_count' && 'RejectedRecords' in l);
+      return batchMetrics && rejected && { batchMetrics, rejected };
+    });
+    const declared = (l: Record<string, unknown>) =>
+      (l._aws as { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] })
+        .CloudWatchMetrics;
+    expect(declared(emf.batchMetrics)[0]?.Namespace).toBe('sessionizer');
+    expect(declared(emf.batchMetrics)[0]?.Metrics.map((m) => m.Name)).toEqual(
+      expect.arrayContaining([
+        'Records',
+        'SessionsEmitted',
+        'LateRecords',
+        'WatermarkLag',
+        'BatchDuration',
+        'DynamoDbTime',
+        'PostgresTime',
+      ]),
+    );
+    expect(declared(emf.rejected)[0]?.Metrics).toEqual([{ Name: 'RejectedRecords', Unit: 'Count' }]);
+  });
 });

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
         IDLE_FLUSH: 'maybe',
         EVENT_TIME_SOURCE: 'clock',
         DATABASE_URL: 'mysql://db',
+        LOG_LEVEL: 'verbose',
       });
 
     // Assess
@@ -63,8 +64,17 @@ describe('loadConfig', () => {
       'IDLE_FLUSH="maybe"',
       'EVENT_TIME_SOURCE="clock"',
       'DATABASE_URL="mysql://db"',
+      'LOG_LEVEL="verbose"',
     ]) {
       expect(message).toContain(name);
     }
+  });
+
+  it('takes the log level in any case', () => {
+    // Act
+    const load = () => loadConfig({ LOG_LEVEL: 'DEBUG', POWERTOOLS_LOG_LEVEL: 'Warn' });
+
+    // Assess
+    expect(load).not.toThrow();
   });
 });
