@@ -1,0 +1,50 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildMessage, Progress, Ready } from './protocol.ts';
+
+export interface Child<T> {
+  readonly process: ChildProcess;
+  /** Resolves when the child said it is ready (only children that say so). */
+  readonly ready: Promise<Ready>;
+  readonly result: Promise<T>;
+  send(message: unknown): void;
+}
+
+/**
+ * Runs scripts/bench/<script> in a process of its own (TypeScript through tsx), with the job's
+ * per-batch logs and EMF metrics off (they would interleave with the progress line; each is one
+ * line per invocation) and Node's warnings (the AWS SDK's Node 20 notice) silenced.
+ */
+export function startChild<T>(script: string, options: unknown, onProgress: (p: Progress) => void): Child<T> {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(options)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      NODE_NO_WARNINGS: '1',
+    },
+  });
+  let markReady: (message: Ready) => void = () => undefined;
+  const ready = new Promise<Ready>((resolve) => {
+    markReady = resolve;
+  });
+  const result = new Promise<T>((resolve, reject) => {
+    let settled = false;
+    child.on('message', (message: ChildMessage<T>) => {
+      if (message.type === 'progress') onProgress(message);
+      else if (message.type === 'ready') markReady(message);
+      else if (message.type === 'result') {
+        settled = true;
+        resolve(message.result);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (!settled) reject(new Error(`${script} exited (${signal ?? code}) without a result`));
+    });
+  });
+  // A child that dies before it is ready must not leave the parent waiting.
+  const readyOrDead = Promise.race([ready, result.then((): Ready => ({ type: 'ready' }))]);
+  return { process: child, ready: readyOrDead, result, send: (m) => child.send(m as never) };
+}

@@ -1,0 +1,147 @@
+/**
+ * Tier 3, the job's side of end-to-end: the local Kafka trigger (the PartitionReader that
+ * `serverless offline start` runs for the msk event) invoking the handler's code in this process,
+ * against its own checkpoint table and schema. (serverless-offline would add a worker-thread hop
+ * per invocation; the trigger, event shape, batching and handler are the same.)
+ *
+ * Records when each session's row became visible (the sink transaction committed) to a file, for
+ * the parent to turn into latencies. Stops when the parent says so, then reports its cost.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Kafka, logLevel } from 'kafkajs';
+import type { OfflineKafkaSettings, TriggerDefinition } from '../../lib/offline/definition.ts';
+import { PartitionReader } from '../../lib/offline/reader.ts';
+import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
+import { describeStoreTime, openWorkspace, settings } from './workspace.ts';
+
+export interface PipelineOptions {
+  readonly name: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly batchSize: number;
+  readonly windowMs: number;
+  readonly expectedEvents: number;
+  /** Where to write the visibility samples: Float64 triples (partition, session end, committed at). */
+  readonly samplesFile: string;
+}
+
+export interface PipelineResult {
+  readonly records: number;
+  readonly invocations: number;
+  readonly maxRecordsPerInvocation: number;
+  readonly firstInvokeAt: number;
+  readonly lastCommitAt: number;
+  readonly samples: number;
+  readonly dynamodbMs: number;
+  readonly postgresMs: number;
+  readonly handlerMs: number;
+  readonly costPer1k: Cost;
+  readonly peakRssMb: number;
+  readonly storeTime: string;
+}
+
+const options = childOptions<PipelineOptions>();
+let samples = new Float64Array(3 * 65_536);
+let sampleCount = 0;
+let lastCommitAt = 0;
+const ws = await openWorkspace(options.name, (batch, fence, committedAt) => {
+  lastCommitAt = committedAt;
+  for (const session of batch.emitted) {
+    if (3 * (sampleCount + 1) > samples.length) {
+      const grown = new Float64Array(samples.length * 2);
+      grown.set(samples);
+      samples = grown;
+    }
+    samples.set([fence.partition, session.end, committedAt], 3 * sampleCount++);
+  }
+});
+
+let records = 0;
+let invocations = 0;
+let maxRecords = 0;
+let firstInvokeAt = 0;
+let dynamodbMs = 0;
+let postgresMs = 0;
+let handlerMs = 0;
+const trigger: TriggerDefinition = {
+  functionKey: 'sessionize',
+  eventSource: 'aws:kafka',
+  eventSourceArn: 'arn:aws:kafka:us-east-1:111122223333:cluster/bench/00000000-0000-0000-0000-000000000000-1',
+  topic: options.topic,
+  consumerGroupId: options.group,
+  batchSize: options.batchSize,
+  maximumBatchingWindowMs: options.windowMs,
+  startingPosition: 'TRIM_HORIZON',
+  startingPositionTimestampMs: undefined,
+  enabled: true,
+  reportBatchItemFailures: false,
+  filterPatterns: [],
+};
+const triggerSettings: OfflineKafkaSettings = {
+  brokers: settings.kafkaBrokers,
+  schedules: {},
+  retryInitialMs: 100,
+  retryMaxMs: 1000,
+  captureDir: undefined,
+  environment: {},
+};
+const kafka = new Kafka({
+  clientId: 'bench-trigger',
+  brokers: settings.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+});
+const reader = new PartitionReader(
+  kafka,
+  trigger,
+  triggerSettings,
+  async (_functionKey, event) => {
+    if (firstInvokeAt === 0) firstInvokeAt = Date.now();
+    const started = performance.now();
+    const outcomes = await handleKafkaEvent(ws.deps, event);
+    handlerMs += performance.now() - started;
+    invocations++;
+    let n = 0;
+    for (const o of outcomes) {
+      n += o.records;
+      dynamodbMs += o.dynamodbMs;
+      postgresMs += o.postgresMs;
+    }
+    records += n;
+    maxRecords = Math.max(maxRecords, n);
+    progress('e2e: processed', records, options.expectedEvents);
+    return { batchItemFailures: [] };
+  },
+  { info: () => undefined, warn: (m) => console.error(m) },
+);
+await reader.start();
+process.send?.({ type: 'ready', schema: ws.schema });
+
+process.on('message', async (message: { type?: string }) => {
+  if (message.type !== 'finish') return;
+  await reader.stop();
+  const stats = ws.deps.store.stats;
+  const per1k = (n: number) => (n * 1000) / Math.max(1, records);
+  await writeFile(options.samplesFile, Buffer.from(samples.buffer, 0, 3 * sampleCount * 8));
+  const result: PipelineResult = {
+    records,
+    invocations,
+    maxRecordsPerInvocation: maxRecords,
+    firstInvokeAt,
+    lastCommitAt,
+    samples: sampleCount,
+    dynamodbMs,
+    postgresMs,
+    handlerMs,
+    costPer1k: {
+      dynamodbCalls: per1k(stats.calls),
+      itemsRead: per1k(stats.itemsRead),
+      itemsWritten: per1k(stats.itemsWritten),
+      pgStatements: per1k(ws.sink.statements),
+    },
+    peakRssMb: peakRssMb(),
+    storeTime: describeStoreTime(ws.storeTime),
+  };
+  await ws.close();
+  process.send?.({ type: 'result', result }, () => process.exit(0));
+});

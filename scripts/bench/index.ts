@@ -1,0 +1,179 @@
+/**
+ * npm run bench [-- options]: the three tiers (engine, handler, end-to-end) and their floor
+ * references, on this machine, against the local services (started when not running). Progress
+ * on stderr; the summary table (Markdown) on stdout; everything as JSON in --json.
+ * `npm run bench -- --help` lists the options.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { servicesUp } from '../services/index.ts';
+import { startChild } from './children.ts';
+import { type E2eResult, runE2e } from './e2e.ts';
+import type { HandlerRun } from './handler-tier.ts';
+import { fmt, ProgressLine } from './progress.ts';
+import type { TierRow } from './protocol.ts';
+import { renderTable } from './table.ts';
+
+const HELP = `npm run bench [-- options]
+
+  --quick                 small sizes: the whole run takes under a minute
+  --tiers LIST            engine,handler,e2e (default: all three)
+  --users N               users in every generated stream (default 10000)
+  --engine-events N       engine tier events (default 1000000; quick 1000000)
+  --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
+                          quick 100:2000,1000:5000,10000:20000)
+  --events N              end-to-end events (default 1000000; quick 100000)
+  --batch-size N          end-to-end batch size (default 10000)
+  --window-ms N           end-to-end batching window (default 500, the AWS default)
+  --partitions N          end-to-end topic partitions (default 3)
+  --paced-rate N          latency run: events/s (default 2000)
+  --paced-seconds N       latency run: seconds (default 30; quick 10; 0 = skip)
+  --seed N                stream seed (default 1)
+  --json FILE             results as JSON (default .services/bench/last.json)
+`;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    tiers: { type: 'string', default: 'engine,handler,e2e' },
+    users: { type: 'string' },
+    'engine-events': { type: 'string' },
+    'handler-events': { type: 'string' },
+    events: { type: 'string' },
+    'batch-size': { type: 'string', default: '10000' },
+    'window-ms': { type: 'string', default: '500' },
+    partitions: { type: 'string', default: '3' },
+    'paced-rate': { type: 'string', default: '2000' },
+    'paced-seconds': { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    json: { type: 'string', default: '.services/bench/last.json' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+function whole(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw.replaceAll('_', ''));
+  if (!Number.isSafeInteger(n) || n < min) {
+    process.stderr.write(`bench: --${name} must be a whole number >= ${min}, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const quick = args.quick;
+const tiers = new Set(args.tiers.split(',').map((t) => t.trim()));
+for (const t of tiers) {
+  if (!['engine', 'handler', 'e2e'].includes(t)) {
+    process.stderr.write(`bench: --tiers takes engine, handler, e2e; got "${t}"\n`);
+    process.exit(2);
+  }
+}
+const users = whole('users', args.users, 10_000);
+const seed = whole('seed', args.seed, 1, 0);
+const handlerEvents: Record<string, number> = {};
+for (const pair of (
+  args['handler-events'] ?? (quick ? '100:2000,1000:5000,10000:20000' : '100:20000,1000:50000,10000:100000')
+).split(',')) {
+  const [size, events] = pair.split(':');
+  const batch = whole('handler-events', size, 0);
+  if (batch > 10_000) {
+    process.stderr.write('bench: --handler-events batch sizes go up to 10000 (the Lambda maximum)\n');
+    process.exit(2);
+  }
+  handlerEvents[String(batch)] = whole('handler-events', events, 0);
+}
+const sizes = {
+  engineEvents: whole('engine-events', args['engine-events'], 1_000_000),
+  e2eEvents: whole('events', args.events, quick ? 100_000 : 1_000_000),
+  batchSize: whole('batch-size', args['batch-size'], 10_000),
+  windowMs: whole('window-ms', args['window-ms'], 500, 0),
+  partitions: whole('partitions', args.partitions, 3),
+  pacedRate: whole('paced-rate', args['paced-rate'], 2000),
+  pacedSeconds: whole('paced-seconds', args['paced-seconds'], quick ? 10 : 30, 0),
+};
+
+const ui = new ProgressLine();
+const started = Date.now();
+ui.say(
+  `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+);
+await servicesUp(undefined, (line) => ui.say(`services: ${line}`));
+
+const rows: TierRow[] = [];
+const results: Record<string, unknown> = { sizes, users, seed, quick };
+
+if (tiers.has('engine')) {
+  const engine = await startChild<TierRow[]>(
+    'engine-tier.ts',
+    { events: sizes.engineEvents, users, batchSize: sizes.batchSize, runs: 3, seed },
+    (p) => ui.update(p),
+  ).result;
+  rows.push(...engine);
+  results.engine = engine;
+}
+
+let handler: HandlerRun[] = [];
+if (tiers.has('handler')) {
+  handler = await startChild<HandlerRun[]>(
+    'handler-tier.ts',
+    { batchSizes: Object.keys(handlerEvents).map(Number), events: handlerEvents, users, seed },
+    (p) => ui.update(p),
+  ).result;
+  rows.push(...handler.map((r) => r.row));
+  results.handler = handler;
+}
+
+let full: E2eResult | undefined;
+let paced: E2eResult | undefined;
+if (tiers.has('e2e')) {
+  const common = {
+    users,
+    partitions: sizes.partitions,
+    seed,
+    batchSize: sizes.batchSize,
+    windowMs: sizes.windowMs,
+    rate: sizes.pacedRate,
+    seconds: sizes.pacedSeconds,
+  };
+  full = await runE2e(
+    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, consumeFloor: true },
+    ui,
+  );
+  rows.push({
+    tier: 'end-to-end',
+    detail: `batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions`,
+    events: full.events,
+    seconds: full.seconds,
+    eventsPerSecond: full.events / full.seconds,
+    costPer1k: full.pipeline.costPer1k,
+    peakRssMb: full.pipeline.peakRssMb,
+  });
+  if (sizes.pacedSeconds > 0) {
+    paced = await runE2e({ ...common, name: 'paced', mode: 'paced', events: 0, consumeFloor: false }, ui);
+    rows.push({
+      tier: 'end-to-end',
+      detail: `paced ${fmt(sizes.pacedRate)}/s for ${sizes.pacedSeconds} s`,
+      events: paced.events,
+      seconds: paced.seconds,
+      eventsPerSecond: paced.events / paced.seconds,
+      costPer1k: paced.pipeline.costPer1k,
+      peakRssMb: paced.pipeline.peakRssMb,
+    });
+  }
+  results.e2e = { full, paced };
+}
+ui.clear();
+
+const output = renderTable(rows, { handler, full, paced, engineTarget: 2_000_000 });
+results.table = output;
+process.stdout.write(`${output}\nTotal bench time ${fmt((Date.now() - started) / 1000, 1)} s\n`);
+await mkdir(dirname(args.json), { recursive: true });
+await writeFile(args.json, JSON.stringify(results, null, 2));
+process.stderr.write(`results: ${args.json}\n`);

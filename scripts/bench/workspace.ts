@@ -1,0 +1,159 @@
+/**
+ * A benchmark run's own checkpoint table and PostgreSQL schema, the job's runtime pointed at them
+ * (the same createRuntime the Lambda handlers use), and counters around the sink. Dropped by
+ * close(), so runs never see each other's state.
+ */
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import pg from 'pg';
+import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
+import type { PipelineDeps } from '../../lib/pipeline/index.ts';
+import { createRuntime, type Runtime } from '../../lib/runtime.ts';
+import { migrate } from '../../lib/sink/migrate.ts';
+import type { SinkBatch, SinkFence } from '../../lib/sink/types.ts';
+import { dynamoClient } from '../services/dynamodb.ts';
+import { serviceSettings } from '../services/settings.ts';
+import { BENCH_ENGINE } from './stream.ts';
+
+export interface SinkCounters {
+  writes: number;
+  statements: number;
+  upserted: number;
+}
+
+/** Milliseconds spent in each checkpoint-store method (which DynamoDB call dominates). */
+export type StoreTime = Record<string, number>;
+
+export interface Workspace {
+  readonly name: string;
+  readonly table: string;
+  readonly schema: string;
+  readonly deps: PipelineDeps;
+  readonly runtime: Runtime;
+  readonly sink: SinkCounters;
+  readonly storeTime: StoreTime;
+  /** A pool on the run's schema, for checks and the floor reference. */
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+export const settings = serviceSettings();
+
+/** Called after each sink transaction committed (its rows are visible from then on). */
+export type OnCommit = (batch: SinkBatch, fence: SinkFence, committedAt: number) => void;
+
+export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<Workspace> {
+  const id = `${name}_${Date.now().toString(36)}_${process.pid}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
+  const table = `bench-${id}`;
+  const schema = `bench_${id}`;
+  const dynamo = dynamoClient(settings);
+  await ensureCheckpointTable(dynamo, table);
+  const admin = new pg.Client({ connectionString: settings.databaseUrl });
+  await admin.connect();
+  await migrate(admin, schema);
+  await admin.end();
+
+  const url = new URL(settings.databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const runtime = createRuntime({
+    ...process.env,
+    CHECKPOINT_TABLE: table,
+    DATABASE_URL: url.toString(),
+    DYNAMODB_ENDPOINT: settings.dynamodbEndpoint,
+    SESSION_GAP_MS: String(BENCH_ENGINE.gapMs),
+    OUT_OF_ORDERNESS_MS: String(BENCH_ENGINE.outOfOrdernessMs),
+    ALLOWED_LATENESS_MS: String(BENCH_ENGINE.allowedLatenessMs),
+  });
+  const counters: SinkCounters = { writes: 0, statements: 0, upserted: 0 };
+  const inner = runtime.deps.sink;
+  const storeTime: StoreTime = {};
+  const store = runtime.deps.store;
+  const timed = new Proxy(store, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        const started = performance.now();
+        try {
+          return await value.apply(target, args);
+        } finally {
+          storeTime[String(key)] = (storeTime[String(key)] ?? 0) + performance.now() - started;
+        }
+      };
+    },
+  });
+  const deps: PipelineDeps = {
+    ...runtime.deps,
+    store: timed,
+    sink: {
+      write: async (batch, fence) => {
+        const result = await inner.write(batch, fence);
+        onCommit?.(batch, fence, Date.now());
+        counters.writes++;
+        counters.statements += result.statements;
+        counters.upserted += result.upserted;
+        return result;
+      },
+    },
+  };
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  return {
+    name,
+    table,
+    schema,
+    deps,
+    runtime,
+    sink: counters,
+    storeTime,
+    pool,
+    close: async () => {
+      await runtime.close();
+      await pool.end();
+      const c = new pg.Client({ connectionString: settings.databaseUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${c.escapeIdentifier(schema)} CASCADE`);
+      await c.end();
+      await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      dynamo.destroy();
+    },
+  };
+}
+
+/** The rows the run wrote, keyed by group_key. */
+export async function writtenRows(pool: pg.Pool): Promise<Map<string, { count: number; end: number }>> {
+  const { rows } = await pool.query<{ group_key: string; count: string; end_ms: string }>(
+    `SELECT group_key, count_value AS count,
+            (EXTRACT(EPOCH FROM window_end_time AT TIME ZONE 'UTC') * 1000)::bigint AS end_ms
+       FROM aggregated_counts`,
+  );
+  return new Map(rows.map((r) => [r.group_key, { count: Number(r.count), end: Number(r.end_ms) }]));
+}
+
+/** Compares the written rows with the expected ones; a message per kind of difference, [] when equal. */
+export function compareRows(
+  written: Map<string, { count: number; end: number }>,
+  expected: Map<string, { count: number; end: number }>,
+): string[] {
+  let missing = 0;
+  let wrong = 0;
+  let extra = 0;
+  for (const [key, row] of expected) {
+    const got = written.get(key);
+    if (got === undefined) missing++;
+    else if (got.count !== row.count || got.end !== row.end) wrong++;
+  }
+  for (const key of written.keys()) if (!expected.has(key)) extra++;
+  const problems: string[] = [];
+  if (missing > 0) problems.push(`${missing} expected rows missing`);
+  if (wrong > 0) problems.push(`${wrong} rows with another count or end`);
+  if (extra > 0) problems.push(`${extra} rows not expected`);
+  return problems;
+}
+
+/** "writeUsers 61 %, readUsers 20 %, ..." of the store time, largest first. */
+export function describeStoreTime(time: StoreTime): string {
+  const total = Object.values(time).reduce((a, b) => a + b, 0);
+  return Object.entries(time)
+    .sort((a, b) => b[1] - a[1])
+    .map(([call, ms]) => `${call} ${Math.round((100 * ms) / total)} %`)
+    .join(', ');
+}

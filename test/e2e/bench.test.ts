@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// `npm run bench` itself, at toy sizes, so the benchmark cannot rot between the runs that matter.
+// Its numbers are not checked (timings do not belong in tests); what it reports and checks is.
+describe('npm run bench', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every tier and prints the summary table', async () => {
+    // Prepare
+    const json = join(dir, 'bench.json');
+    const args = [
+      '--import',
+      'tsx',
+      'scripts/bench/index.ts',
+      '--engine-events',
+      '20000',
+      '--users',
+      '300',
+      '--handler-events',
+      '100:300,1000:3000',
+      '--events',
+      '6000',
+      '--paced-rate',
+      '200',
+      '--paced-seconds',
+      '8',
+      '--json',
+      json,
+    ];
+
+    // Act
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+
+    // Assess
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/\[bench \d\d:\d\d\] .*\(100%\)/);
+    for (const row of [
+      '| engine | one fold |',
+      '| handler | batch 100 |',
+      '| handler | batch 1,000 |',
+      '| end-to-end |',
+    ]) {
+      expect(stdout).toContain(row);
+    }
+    expect(stdout).toContain('kafkajs consume-only');
+    expect(stdout).toContain('bare unnest upsert');
+    expect(stdout).toMatch(/items written per batch <= users touched \+ constant \| at most users \+ 2/);
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.e2e.full.rows).toBeGreaterThan(100);
+    expect(result.e2e.full.pipeline.records).toBe(6000);
+    expect(result.e2e.paced.latency.sessions).toBeGreaterThan(0);
+    expect(result.handler.map((h: { rows: number }) => h.rows)).toEqual([
+      expect.any(Number),
+      expect.any(Number),
+    ]);
+  }, 300_000);
+});
