@@ -93,7 +93,7 @@ for (let run = 0; run < options.runs; run++) {
   const started = performance.now();
   emitted = oneFold(records);
   single.push(performance.now() - started);
-  progress(`engine: one fold, run ${run + 1}/${options.runs}`, run + 1, options.runs, 'runs');
+  progress('engine: one fold', run + 1, options.runs, 'runs');
 }
 const inBatches: number[] = [];
 let emittedBatched = 0;
@@ -101,12 +101,7 @@ for (let run = 0; run < options.runs; run++) {
   const [e, ms] = batched(records, options.batchSize);
   emittedBatched = e;
   inBatches.push(ms);
-  progress(
-    `engine: batches of ${options.batchSize}, run ${run + 1}/${options.runs}`,
-    run + 1,
-    options.runs,
-    'runs',
-  );
+  progress(`engine: batches of ${options.batchSize}`, run + 1, options.runs, 'runs');
 }
 if (emitted !== emittedBatched) {
   throw new Error(

@@ -4,16 +4,20 @@
  * on stderr; the summary table (Markdown) on stdout; everything as JSON in --json.
  * `npm run bench -- --help` lists the options.
  */
+import { readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { servicesUp } from '../services/index.ts';
+import pg from 'pg';
+import { serviceSettings, servicesUp } from '../services/index.ts';
+import { paths } from '../services/paths.ts';
 import { startChild } from './children.ts';
 import { type E2eResult, runE2e } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
 import { fmt, ProgressLine } from './progress.ts';
 import type { TierRow } from './protocol.ts';
+import { BENCH_ENGINE } from './stream.ts';
 import { renderTable } from './table.ts';
 
 const HELP = `npm run bench [-- options]
@@ -28,8 +32,9 @@ const HELP = `npm run bench [-- options]
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
-  --paced-rate N          latency run: events/s (default 2000)
-  --paced-seconds N       latency run: seconds (default 30; quick 10; 0 = skip)
+  --paced-rates LIST      latency runs: events/s each (default 1000,2000; quick 1000), with
+                          rate x 5 users each, so a user's mean gap stays the 5 s session gap
+  --paced-seconds N       latency runs: seconds each (default 30; quick 10; 0 = skip)
   --seed N                stream seed (default 1)
   --json FILE             results as JSON (default .services/bench/last.json)
 `;
@@ -45,7 +50,7 @@ const { values: args } = parseArgs({
     'batch-size': { type: 'string', default: '10000' },
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
-    'paced-rate': { type: 'string', default: '2000' },
+    'paced-rates': { type: 'string' },
     'paced-seconds': { type: 'string' },
     seed: { type: 'string', default: '1' },
     json: { type: 'string', default: '.services/bench/last.json' },
@@ -95,16 +100,34 @@ const sizes = {
   batchSize: whole('batch-size', args['batch-size'], 10_000),
   windowMs: whole('window-ms', args['window-ms'], 500, 0),
   partitions: whole('partitions', args.partitions, 3),
-  pacedRate: whole('paced-rate', args['paced-rate'], 2000),
+  pacedRates: (args['paced-rates'] ?? (quick ? '1000' : '1000,2000'))
+    .split(',')
+    .map((r) => whole('paced-rates', r, 1)),
   pacedSeconds: whole('paced-seconds', args['paced-seconds'], quick ? 10 : 30, 0),
 };
 
 const ui = new ProgressLine();
 const started = Date.now();
-ui.say(
-  `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-);
 await servicesUp(undefined, (line) => ui.say(`services: ${line}`));
+ui.say(await machine());
+
+/** The machine and the versions of what the numbers depend on. */
+async function machine(): Promise<string> {
+  const jar = (dir: string, pattern: RegExp) =>
+    readdirSync(dir)
+      .map((f) => pattern.exec(f)?.[1])
+      .find((v) => v !== undefined) ?? '?';
+  const client = new pg.Client({ connectionString: serviceSettings().databaseUrl });
+  await client.connect();
+  const { rows: version } = await client.query<{ server_version: string }>('SHOW server_version');
+  await client.end();
+  return (
+    `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, ` +
+    `Node ${process.version}; Kafka ${jar(paths.kafkaLibs, /^kafka_[\d.]+-([\d.]+)\.jar$/)} (one KRaft broker), ` +
+    `DynamoDB Local ${jar(paths.dynamodbLibs, /^DynamoDBLocal-([\d.]+)\.jar$/)} (in memory), ` +
+    `PostgreSQL ${version[0]?.server_version.split(' ')[0]}, all on this machine`
+  );
+}
 
 const rows: TierRow[] = [];
 const results: Record<string, unknown> = { sizes, users, seed, quick };
@@ -131,7 +154,7 @@ if (tiers.has('handler')) {
 }
 
 let full: E2eResult | undefined;
-let paced: E2eResult | undefined;
+const paced: E2eResult[] = [];
 if (tiers.has('e2e')) {
   const common = {
     users,
@@ -139,11 +162,10 @@ if (tiers.has('e2e')) {
     seed,
     batchSize: sizes.batchSize,
     windowMs: sizes.windowMs,
-    rate: sizes.pacedRate,
     seconds: sizes.pacedSeconds,
   };
   full = await runE2e(
-    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, consumeFloor: true },
+    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: true },
     ui,
   );
   rows.push({
@@ -155,16 +177,30 @@ if (tiers.has('e2e')) {
     costPer1k: full.pipeline.costPer1k,
     peakRssMb: full.pipeline.peakRssMb,
   });
-  if (sizes.pacedSeconds > 0) {
-    paced = await runE2e({ ...common, name: 'paced', mode: 'paced', events: 0, consumeFloor: false }, ui);
+  for (const rate of sizes.pacedSeconds > 0 ? sizes.pacedRates : []) {
+    // As many users as make a user's mean gap the session gap: sessions keep closing.
+    const pacedUsers = Math.max(1, Math.round((rate * BENCH_ENGINE.gapMs) / 1000));
+    const run = await runE2e(
+      {
+        ...common,
+        users: pacedUsers,
+        name: `paced${rate}`,
+        mode: 'paced',
+        events: 0,
+        rate,
+        consumeFloor: false,
+      },
+      ui,
+    );
+    paced.push(run);
     rows.push({
       tier: 'end-to-end',
-      detail: `paced ${fmt(sizes.pacedRate)}/s for ${sizes.pacedSeconds} s`,
-      events: paced.events,
-      seconds: paced.seconds,
-      eventsPerSecond: paced.events / paced.seconds,
-      costPer1k: paced.pipeline.costPer1k,
-      peakRssMb: paced.pipeline.peakRssMb,
+      detail: `paced ${fmt(rate)}/s, ${fmt(pacedUsers)} users, ${sizes.pacedSeconds} s`,
+      events: run.events,
+      seconds: run.seconds,
+      eventsPerSecond: run.events / run.seconds,
+      costPer1k: run.pipeline.costPer1k,
+      peakRssMb: run.pipeline.peakRssMb,
     });
   }
   results.e2e = { full, paced };
@@ -172,8 +208,14 @@ if (tiers.has('e2e')) {
 ui.clear();
 
 const output = renderTable(rows, { handler, full, paced, engineTarget: 2_000_000 });
-results.table = output;
-process.stdout.write(`${output}\nTotal bench time ${fmt((Date.now() - started) / 1000, 1)} s\n`);
+const header = [
+  `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  `date: ${new Date(started).toISOString()}, total ${fmt((Date.now() - started) / 1000, 1)} s`,
+  `machine: ${await machine()}`,
+  '',
+].join('\n');
+results.table = `${header}\n${output}`;
+process.stdout.write(`${header}\n${output}\n`);
 await mkdir(dirname(args.json), { recursive: true });
 await writeFile(args.json, JSON.stringify(results, null, 2));
 process.stderr.write(`results: ${args.json}\n`);

@@ -25,8 +25,8 @@ describe('npm run bench', () => {
       '100:300,1000:3000',
       '--events',
       '6000',
-      '--paced-rate',
-      '200',
+      '--paced-rates',
+      '60',
       '--paced-seconds',
       '8',
       '--json',
@@ -62,7 +62,7 @@ describe('npm run bench', () => {
     const result = JSON.parse(readFileSync(json, 'utf8'));
     expect(result.e2e.full.rows).toBeGreaterThan(100);
     expect(result.e2e.full.pipeline.records).toBe(6000);
-    expect(result.e2e.paced.latency.sessions).toBeGreaterThan(0);
+    expect(result.e2e.paced[0].latency.sessions).toBeGreaterThan(0);
     expect(result.handler.map((h: { rows: number }) => h.rows)).toEqual([
       expect.any(Number),
       expect.any(Number),
