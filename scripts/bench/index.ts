@@ -30,10 +30,12 @@ const HELP = `npm run bench [-- options]
                           quick 100:2000,1000:5000,10000:20000)
   --events N              end-to-end events (default 1000000; quick 100000)
   --batch-size N          end-to-end batch size (default 10000)
-  --window-ms N           end-to-end batching window (default 500, the AWS default)
+  --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
   --paced-rates LIST      latency runs: events/s each (default 1000,2000; quick 1000), with
                           rate x 5 users each, so a user's mean gap stays the 5 s session gap
+  --paced-windows LIST    latency runs: batching windows in ms, each with every rate (default
+                          100,500; quick 100); the window is the latency knob
   --paced-seconds N       latency runs: seconds each (default 30; quick 10; 0 = skip)
   --seed N                stream seed (default 1)
   --json FILE             results as JSON (default .services/bench/last.json)
@@ -51,6 +53,7 @@ const { values: args } = parseArgs({
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
     'paced-rates': { type: 'string' },
+    'paced-windows': { type: 'string' },
     'paced-seconds': { type: 'string' },
     seed: { type: 'string', default: '1' },
     json: { type: 'string', default: '.services/bench/last.json' },
@@ -103,6 +106,9 @@ const sizes = {
   pacedRates: (args['paced-rates'] ?? (quick ? '1000' : '1000,2000'))
     .split(',')
     .map((r) => whole('paced-rates', r, 1)),
+  pacedWindows: (args['paced-windows'] ?? (quick ? '100' : '100,500'))
+    .split(',')
+    .map((w) => whole('paced-windows', w, 0)),
   pacedSeconds: whole('paced-seconds', args['paced-seconds'], quick ? 10 : 30, 0),
 };
 
@@ -177,14 +183,18 @@ if (tiers.has('e2e')) {
     costPer1k: full.pipeline.costPer1k,
     peakRssMb: full.pipeline.peakRssMb,
   });
-  for (const rate of sizes.pacedSeconds > 0 ? sizes.pacedRates : []) {
+  const combos = sizes.pacedWindows.flatMap((windowMs) =>
+    sizes.pacedRates.map((rate) => ({ windowMs, rate })),
+  );
+  for (const { windowMs, rate } of sizes.pacedSeconds > 0 ? combos : []) {
     // As many users as make a user's mean gap the session gap: sessions keep closing.
     const pacedUsers = Math.max(1, Math.round((rate * BENCH_ENGINE.gapMs) / 1000));
     const run = await runE2e(
       {
         ...common,
         users: pacedUsers,
-        name: `paced${rate}`,
+        windowMs,
+        name: `paced${rate}w${windowMs}`,
         mode: 'paced',
         events: 0,
         rate,
@@ -195,7 +205,7 @@ if (tiers.has('e2e')) {
     paced.push(run);
     rows.push({
       tier: 'end-to-end',
-      detail: `paced ${fmt(rate)}/s, ${fmt(pacedUsers)} users, ${sizes.pacedSeconds} s`,
+      detail: `paced ${fmt(rate)}/s, ${fmt(pacedUsers)} users, window ${windowMs} ms, ${sizes.pacedSeconds} s`,
       events: run.events,
       seconds: run.seconds,
       eventsPerSecond: run.events / run.seconds,

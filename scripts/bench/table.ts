@@ -54,7 +54,7 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
     );
   };
   if (ctx.full) e2eNote('full speed', ctx.full);
-  for (const p of ctx.paced) e2eNote(`paced ${fmt(p.options.rate)}/s`, p);
+  for (const p of ctx.paced) e2eNote(`paced ${fmt(p.options.rate)}/s, window ${p.options.windowMs} ms`, p);
 
   const floors: string[] = [];
   const full = ctx.full;
@@ -98,7 +98,8 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
   for (const p of ctx.paced) {
     const p99 = p.latency.p99;
     targets.push(
-      `| row visible within 1 s of the watermark passing its end (paced ${fmt(p.options.rate)}/s) | ` +
+      `| row visible within 1 s of the watermark passing its end (paced ${fmt(p.options.rate)}/s, ` +
+        `window ${p.options.windowMs} ms) | ` +
         `p50 ${ms(p.latency.p50)}, p99 ${ms(p99)} | ${verdict(p99 <= 1000, 1000 / p99)} |`,
     );
   }
