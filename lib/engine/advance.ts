@@ -25,7 +25,7 @@ export function advanceTo(input: AdvanceInput): FoldResult {
   operator.advance(input.watermark);
   return {
     partition: { ...partition, watermark: operator.watermark },
-    users: operator.changedUsers(),
+    users: operator.takeChangedUsers(),
     emitted: operator.output.emitted,
     superseded: operator.output.supersededRows(),
     late: operator.output.late,

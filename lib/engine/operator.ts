@@ -1,4 +1,4 @@
-import { DeadlineHeap } from './heap.ts';
+import { SlotHeap } from './heap.ts';
 import { Output } from './output.ts';
 import type { EngineConfig, EventRecord, UserState } from './types.ts';
 import { addEvent } from './windows.ts';
@@ -22,14 +22,25 @@ import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.t
  * session is alive and the entry's key equals session.heapKey. A session that grows keeps its (now
  * early) entry, which is re-pushed with the true deadline when popped; a push happens only when the
  * deadline moves earlier than the current entry (a fired session joined again) or there is none.
+ *
+ * Every session counts its entries, valid or stale (heapEntries). A dead session (dropped, or merged
+ * into another) whose count is zero is referenced by nothing but the slot table, and is recycled
+ * for the next session a record opens (openSession): with L = 0 that is every fired session, since
+ * its one entry was just popped. Every live session has at least one entry after each operation.
  */
 export class SessionOperator {
   readonly output = new Output();
   private readonly users = new Map<string, WorkUser>();
-  private readonly timers = new DeadlineHeap<WorkSession>();
-  private readonly gapMs: number;
-  private readonly allowedLatenessMs: number;
-  private w: number;
+  /** Timers as (deadline, session slot); `slots` maps a slot back to its session (see WorkSession.slot). */
+  private readonly timers = new SlotHeap();
+  private readonly slots: WorkSession[] = [];
+  /** Dead sessions no heap entry points at, for reuse by addEvent (see openSession). */
+  private readonly recycled: WorkSession[] = [];
+  // Assigned by the constructor; declared only, so that they are not first defined as undefined (see
+  // work-state.ts on field representations). W is initialised with a double for the same reason.
+  declare private readonly gapMs: number;
+  declare private readonly allowedLatenessMs: number;
+  private w = Number.NEGATIVE_INFINITY;
 
   /**
    * Loads the users and catches up: sessions that were already due at W (missed by an eventually
@@ -43,7 +54,14 @@ export class SessionOperator {
     for (const state of users.values()) {
       const user = loadUser(state);
       this.users.set(user.userId, user);
-      for (const session of [...user.sessions]) this.settle(session);
+      // settle drops at most the session it is given, shifting the later ones down into its place,
+      // so the index moves on only past a session that stays (no copy of the list per user).
+      const sessions = user.sessions;
+      for (let i = 0; i < sessions.length; ) {
+        const session = sessions[i] as WorkSession;
+        this.settle(session);
+        if (session.alive) i++;
+      }
     }
   }
 
@@ -65,8 +83,15 @@ export class SessionOperator {
       user = new WorkUser(record.userId);
       this.users.set(record.userId, user);
     }
-    if (record.offset <= user.lastOffset) return;
-    const session = addEvent(user, record.eventTime, this.gapMs, this.allowedLatenessMs, this.w);
+    if (record.offset <= (user.lastOffset ?? Number.NEGATIVE_INFINITY)) return;
+    const session = addEvent(
+      user,
+      record.eventTime,
+      this.gapMs,
+      this.allowedLatenessMs,
+      this.w,
+      this.recycled,
+    );
     if (session === null) {
       // Late records leave lastOffset alone: they change no state, and a replay rejects them again
       // (rejected_events is keyed by offset).
@@ -88,20 +113,36 @@ export class SessionOperator {
     const timers = this.timers;
     while (timers.peekKey() <= watermark) {
       const key = timers.peekKey();
-      const session = timers.pop();
-      if (!session.alive || key !== session.heapKey) continue;
+      const session = this.slots[timers.pop()] as WorkSession;
+      session.heapEntries--;
+      if (!session.alive) {
+        // Merged away or dropped earlier; once its last entry is gone, nothing points at it.
+        if (session.heapEntries === 0) this.recycled.push(session);
+        continue;
+      }
+      if (key !== session.heapKey) continue;
       session.heapKey = Number.NaN;
       this.settle(session);
     }
   }
 
-  /** Every user whose state changed, as plain data (sessions may be empty: state to delete). */
-  changedUsers(): Map<string, UserState> {
-    const changed = new Map<string, UserState>();
-    for (const user of this.users.values()) {
-      if (user.changed) changed.set(user.userId, exportUser(user));
+  /**
+   * Every user whose state changed, as plain data (sessions may be empty: state to delete), in the
+   * order the users were loaded or first seen. Ends the operator's run: the result is its own user
+   * map, turned into the output in place (unchanged users deleted, the others' values replaced by
+   * their export). A fold usually changes nearly every user it loads, and building a second map of
+   * the same size entry by entry, with a rehash at every doubling, cost more than the rest of the
+   * export.
+   */
+  takeChangedUsers(): Map<string, UserState> {
+    const users = this.users as Map<string, WorkUser | UserState>;
+    for (const [userId, user] of users) {
+      // Replacing the value of an existing key, or deleting the current entry, is safe while
+      // iterating a Map: neither reorders nor revisits entries.
+      if ((user as WorkUser).changed) users.set(userId, exportUser(user as WorkUser));
+      else users.delete(userId);
     }
-    return changed;
+    return users as Map<string, UserState>;
   }
 
   /**
@@ -124,8 +165,14 @@ export class SessionOperator {
     const deadline = session.pending ? session.end - 1 : session.end - 1 + this.allowedLatenessMs;
     // An existing entry with an earlier key is kept: popping it re-schedules (lazy re-keying).
     if (deadline < session.heapKey || Number.isNaN(session.heapKey)) {
+      if (session.slot < 0) {
+        // A recycled session keeps its slot (the table still points at the same object).
+        session.slot = this.slots.length;
+        this.slots.push(session);
+      }
       session.heapKey = deadline;
-      this.timers.push(deadline, session);
+      session.heapEntries++;
+      this.timers.push(deadline, session.slot);
     }
   }
 
@@ -142,13 +189,18 @@ export class SessionOperator {
   private drop(session: WorkSession): void {
     const { user } = session;
     session.alive = false;
-    // Usually the oldest session; shift the rest down by hand (splice is a slow generic builtin).
+    // Usually the oldest session; find it and shift the rest down by hand (indexOf and splice are
+    // generic builtins, slow for lists this short).
     const sessions = user.sessions;
-    const index = sessions.indexOf(session);
-    if (index >= 0) {
-      for (let i = index + 1; i < sessions.length; i++) sessions[i - 1] = sessions[i] as WorkSession;
+    const length = sessions.length;
+    let index = 0;
+    while (index < length && sessions[index] !== session) index++;
+    if (index < length) {
+      for (let i = index + 1; i < length; i++) sessions[i - 1] = sessions[i] as WorkSession;
       sessions.pop();
     }
     user.changed = true;
+    // No entry left (its valid one was just popped, or it never had one): nothing points at it.
+    if (session.heapEntries === 0) this.recycled.push(session);
   }
 }

@@ -1,4 +1,4 @@
-import { NO_STARTS, unionStarts, WorkSession, type WorkUser } from './work-state.ts';
+import { openSession, unionStarts, type WorkSession, type WorkUser } from './work-state.ts';
 
 /**
  * Adds one event at time t to a user's sessions, as Flink's WindowOperator.processElement does for
@@ -11,7 +11,8 @@ import { NO_STARTS, unionStarts, WorkSession, type WorkUser } from './work-state
  * session is not late (DESIGN.md section 3, rule 5). Flink performs the merge first and would throw
  * if the merged window were late, which cannot happen: every live window ends after W - L.
  *
- * Returns the session that now holds the event, or null when the event is late (user unchanged).
+ * Returns the session that now holds the event, or null when the event is late (user unchanged). A
+ * new session is made from `recycled` when it holds one (see openSession).
  */
 export function addEvent(
   user: WorkUser,
@@ -19,6 +20,7 @@ export function addEvent(
   gapMs: number,
   allowedLatenessMs: number,
   watermark: number,
+  recycled: WorkSession[],
 ): WorkSession | null {
   const sessions = user.sessions;
   const windowEnd = t + gapMs;
@@ -44,7 +46,7 @@ export function addEvent(
 
   user.changed = true;
   if (first < 0) {
-    const created = new WorkSession(user, t, windowEnd, 1, true, NO_STARTS);
+    const created = openSession(recycled, user, t, windowEnd);
     // Usually the newest session: a push. Array.prototype.splice is a slow generic builtin.
     sessions.push(created);
     for (let i = sessions.length - 1; i > insertAt; i--) sessions[i] = sessions[i - 1] as WorkSession;
