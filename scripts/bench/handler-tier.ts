@@ -159,7 +159,7 @@ async function floorUpsert(
 
 // Warm-up, not reported: V8 and DynamoDB Local's JVM compile their hot paths first.
 progress('handler: warm-up', 0, 1, 'runs');
-await run(1000, Math.min(5000, options.users * 2));
+await run(1000, 2000);
 progress('handler: warm-up', 1, 1, 'runs');
 
 const runs: HandlerRun[] = [];

@@ -25,10 +25,10 @@ const HELP = `npm run bench [-- options]
   --quick                 small sizes: the whole run takes under a minute
   --tiers LIST            engine,handler,e2e (default: all three)
   --users N               users in every generated stream (default 10000)
-  --engine-events N       engine tier events (default 1000000; quick 1000000)
+  --engine-events N       engine tier events (default 1000000; quick 300000)
   --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
-                          quick 100:2000,1000:5000,10000:20000)
-  --events N              end-to-end events (default 1000000; quick 100000)
+                          quick 100:1000,1000:3000,10000:10000)
+  --events N              end-to-end events (default 1000000; quick 50000)
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
@@ -87,7 +87,7 @@ const users = whole('users', args.users, 10_000);
 const seed = whole('seed', args.seed, 1, 0);
 const handlerEvents: Record<string, number> = {};
 for (const pair of (
-  args['handler-events'] ?? (quick ? '100:2000,1000:5000,10000:20000' : '100:20000,1000:50000,10000:100000')
+  args['handler-events'] ?? (quick ? '100:1000,1000:3000,10000:10000' : '100:20000,1000:50000,10000:100000')
 ).split(',')) {
   const [size, events] = pair.split(':');
   const batch = whole('handler-events', size, 0);
@@ -98,8 +98,8 @@ for (const pair of (
   handlerEvents[String(batch)] = whole('handler-events', events, 0);
 }
 const sizes = {
-  engineEvents: whole('engine-events', args['engine-events'], 1_000_000),
-  e2eEvents: whole('events', args.events, quick ? 100_000 : 1_000_000),
+  engineEvents: whole('engine-events', args['engine-events'], quick ? 300_000 : 1_000_000),
+  e2eEvents: whole('events', args.events, quick ? 50_000 : 1_000_000),
   batchSize: whole('batch-size', args['batch-size'], 10_000),
   windowMs: whole('window-ms', args['window-ms'], 500, 0),
   partitions: whole('partitions', args.partitions, 3),
