@@ -11,12 +11,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export function logLevelFrom(env: NodeJS.ProcessEnv): LogLevel | undefined {
+function logLevelFrom(env: NodeJS.ProcessEnv): LogLevel | undefined {
   const raw = (env.POWERTOOLS_LOG_LEVEL || env.LOG_LEVEL)?.trim().toLowerCase();
   return LOG_LEVELS.find((level) => level === raw);
 }
 
-export const logger = new Logger({
+const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'sessionizer',
   logLevel: (logLevelFrom(process.env) ?? 'info').toUpperCase() as Uppercase<LogLevel>,
 });

@@ -10,7 +10,7 @@ import type { PartitionOutcome, SweepOutcome } from './pipeline/types.ts';
  * Namespace `sessionizer` (POWERTOOLS_METRICS_NAMESPACE), dimension `service`; rejections also by
  * `Reason`. POWERTOOLS_METRICS_DISABLED=true turns them off (the tests and the benchmark do).
  */
-export const metrics = new Metrics({
+const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'sessionizer',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'sessionizer',
 });

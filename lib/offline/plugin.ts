@@ -123,7 +123,7 @@ export class OfflineKafkaTrigger {
       this.#readers.push(reader);
       // Not awaited by the caller's lifecycle beyond start-up: a missing topic or a broker still
       // starting is retried here instead of failing `serverless offline start`.
-      void this.#startReader(reader, trigger);
+      void reader.startUntilRunning();
     }
     this.#startSchedules(settings, lambda);
   }
@@ -141,23 +141,6 @@ export class OfflineKafkaTrigger {
       this.#log.info('kafka trigger: stopped');
     })();
     return this.#stopped;
-  }
-
-  async #startReader(reader: PartitionReader, trigger: TriggerDefinition): Promise<void> {
-    for (let attempt = 1; !this.#stopping; attempt++) {
-      try {
-        await reader.start();
-        return;
-      } catch (error) {
-        this.#log.warn(
-          `kafka trigger ${trigger.functionKey} <- ${trigger.topic}: could not start (attempt ${attempt}): ` +
-            `${error instanceof Error ? error.message : String(error)}; retrying in 2 s`,
-        );
-        // reset(), not stop(): a stopped reader ignores start(), and this one must start later.
-        await reader.reset();
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    }
   }
 
   #startSchedules(settings: OfflineKafkaSettings, lambda: ServerlessLambda): void {

@@ -89,6 +89,28 @@ export class PartitionReader {
   }
 
   /**
+   * start(), retried every 2 s until it succeeds or stop() is called: a missing topic, or a broker
+   * that has just started and whose group coordinator is not ready yet, must not leave the
+   * function without a trigger.
+   */
+  async startUntilRunning(): Promise<void> {
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        this.#log.warn(
+          `kafka trigger ${this.#label}: could not start (attempt ${attempt}): ` +
+            `${error instanceof Error ? error.message : String(error)}; retrying in 2 s`,
+        );
+        // reset(), not stop(): a stopped reader ignores start(), and this one must start later.
+        await this.reset();
+        await sleep(2000, this.#stopController.signal);
+      }
+    }
+  }
+
+  /**
    * Undoes a failed start so start() can be called again (e.g. right after the broker started,
    * the group coordinator is not ready yet). Unlike stop(), the reader stays usable.
    */

@@ -112,9 +112,9 @@ const reader = new PartitionReader(
     progress('e2e: processed', records, options.expectedEvents);
     return { batchItemFailures: [] };
   },
-  { info: () => undefined, warn: (m) => console.error(m) },
+  { info: () => undefined, warn: (message) => console.error(message) },
 );
-await reader.start();
+await reader.startUntilRunning();
 process.send?.({ type: 'ready', schema: ws.schema });
 
 process.on('message', async (message: { type?: string }) => {

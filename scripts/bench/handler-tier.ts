@@ -88,10 +88,11 @@ async function run(batchSize: number, events: number): Promise<HandlerRun> {
       chunkRows.push(ws.sink.upserted - upserted);
       progress(`handler: batch ${batchSize.toLocaleString('en-US')}`, i + slice.length, records.length);
     }
-    const problems = compareRows(await writtenRows(ws.pool), expected);
+    const rowsWritten = await writtenRows(ws.pool);
+    const problems = compareRows(rowsWritten, expected);
     if (problems.length > 0) throw new Error(`handler tier, batch ${batchSize}: ${problems.join('; ')}`);
 
-    const floor = await floorUpsert(ws.pool, [...(await writtenRows(ws.pool)).entries()], chunkRows);
+    const floor = await floorUpsert(ws.pool, [...rowsWritten.entries()], chunkRows);
     const batches = Math.ceil(records.length / batchSize);
     const per1k = (n: number) => (n * 1000) / records.length;
     const cost: Cost = {

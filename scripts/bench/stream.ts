@@ -6,6 +6,7 @@
  * so a user's gaps are exponential with mean G ("gaps around G": about 63 % join the session,
  * 37 % open a new one); each event lies up to B behind the clock (disorder within B: none late).
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import {
   type EngineConfig,
   type EventRecord,
@@ -173,7 +174,6 @@ export class WatermarkSteps {
 
 /** Saves a stream as raw arrays (the producer hands what it sent to the parent this way). */
 export async function saveStream(file: string, stream: Stream): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
   const header = new Float64Array([stream.user.length, stream.users]);
   await writeFile(
     file,
@@ -186,7 +186,6 @@ export async function saveStream(file: string, stream: Stream): Promise<void> {
 }
 
 export async function loadStream(file: string): Promise<Stream> {
-  const { readFile } = await import('node:fs/promises');
   const bytes = await readFile(file);
   const copy = (offset: number, length: number) =>
     bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + length);

@@ -38,6 +38,13 @@ export interface Workspace {
 
 export const settings = serviceSettings();
 
+/** The local database with `schema` first on the search path (the job's SQL is unqualified). */
+export function schemaUrl(schema: string): string {
+  const url = new URL(settings.databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
 /** Called after each sink transaction committed (its rows are visible from then on). */
 export type OnCommit = (batch: SinkBatch, fence: SinkFence, committedAt: number) => void;
 
@@ -52,12 +59,10 @@ export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<
   await migrate(admin, schema);
   await admin.end();
 
-  const url = new URL(settings.databaseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
   const runtime = createRuntime({
     ...process.env,
     CHECKPOINT_TABLE: table,
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: schemaUrl(schema),
     DYNAMODB_ENDPOINT: settings.dynamodbEndpoint,
     SESSION_GAP_MS: String(BENCH_ENGINE.gapMs),
     OUT_OF_ORDERNESS_MS: String(BENCH_ENGINE.outOfOrdernessMs),
@@ -95,7 +100,7 @@ export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<
       },
     },
   };
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const pool = new pg.Pool({ connectionString: schemaUrl(schema), max: 2 });
   return {
     name,
     table,
