@@ -8,20 +8,23 @@ import type { Claim, PartitionCheckpoint, StoredUser } from './types.ts';
  * string attribute is far cheaper to read and write than nested maps.
  */
 
-type SessionTuple = [number, number, number, 0 | 1, number[]];
+type SessionTuple = [number, number, number, 0 | 1, number[], number];
 
 export function encodeSessions(sessions: readonly Session[]): string {
   return JSON.stringify(
-    sessions.map((s): SessionTuple => [s.start, s.end, s.count, s.pending ? 1 : 0, [...s.emittedStarts]]),
+    sessions.map(
+      (s): SessionTuple => [s.start, s.end, s.count, s.pending ? 1 : 0, [...s.emittedStarts], s.last],
+    ),
   );
 }
 
 export function decodeSessions(json: string, pk: string): Session[] {
   try {
     const tuples = JSON.parse(json) as SessionTuple[];
-    return tuples.map(([start, end, count, pending, emittedStarts]) => ({
+    return tuples.map(([start, end, count, pending, emittedStarts, last]) => ({
       start,
       end,
+      last,
       count,
       pending: pending === 1,
       emittedStarts,

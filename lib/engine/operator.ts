@@ -178,7 +178,14 @@ export class SessionOperator {
 
   private fire(session: WorkSession): void {
     const { user } = session;
-    this.output.emit(user.userId, session.start, session.end, session.count, session.emittedStarts);
+    this.output.emit(
+      user.userId,
+      session.start,
+      session.end,
+      session.last,
+      session.count,
+      session.emittedStarts,
+    );
     session.pending = false;
     // Rule 7 bookkeeping: the row now written under `start` is this session's only row.
     if (this.allowedLatenessMs > 0) session.emittedStarts = [session.start];

@@ -22,9 +22,16 @@ export class Output {
    * A session fired (DESIGN.md section 3, rule 3): upsert its row and delete the rows of the
    * sessions merged into it that were written under another start (rule 7).
    */
-  emit(userId: string, start: number, end: number, count: number, emittedStarts: readonly number[]): void {
+  emit(
+    userId: string,
+    start: number,
+    end: number,
+    last: number,
+    count: number,
+    emittedStarts: readonly number[],
+  ): void {
     if (this.supersededAt.size > 0) this.withdrawDelete(userId, start);
-    this.emitted.push({ userId, start, end, count });
+    this.emitted.push({ userId, start, end, last, count });
     // Indexed: the list is almost always empty, and for-of would still run the iterator builtin.
     for (let i = 0; i < emittedStarts.length; i++) {
       const previous = emittedStarts[i] as number;

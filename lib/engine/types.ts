@@ -19,6 +19,11 @@ export interface EngineConfig {
 export interface Session {
   readonly start: number;
   readonly end: number;
+  /**
+   * Time of the session's latest event. Stored, not derived as end - G: the gap of the run that
+   * built the session is not necessarily the gap of the run that reads it back.
+   */
+  readonly last: number;
   /** Events in the session, duplicates included. */
   readonly count: number;
   /** True when the session has changes not yet emitted (new, or joined by an event since it fired). */
@@ -70,6 +75,8 @@ export interface EmittedSession {
   readonly userId: string;
   readonly start: number;
   readonly end: number;
+  /** Time of the latest event; duration = last - start (0 for a one-event session). */
+  readonly last: number;
   readonly count: number;
 }
 

@@ -59,16 +59,19 @@ export function addEvent(
   // sum), and the rows the constituents already wrote are remembered for rule 7.
   const target = sessions[first] as WorkSession;
   let count = target.count + 1;
+  let latest = target.last > t ? target.last : t;
   let emittedStarts = target.emittedStarts;
   for (let i = first + 1; i <= last; i++) {
     const other = sessions[i] as WorkSession;
     count += other.count;
+    if (other.last > latest) latest = other.last;
     emittedStarts = unionStarts(emittedStarts, other.emittedStarts);
     other.alive = false;
   }
   if (last > first) sessions.splice(first + 1, last - first);
   target.start = start;
   target.end = end;
+  target.last = latest;
   target.count = count;
   target.pending = true;
   target.emittedStarts = emittedStarts;

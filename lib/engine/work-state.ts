@@ -41,6 +41,7 @@ export class WorkSession {
   declare user: WorkUser;
   declare start: number;
   declare end: number;
+  declare last: number;
   declare count: number;
   declare pending: boolean;
   /** Treated as an immutable value: replaced, never modified in place, so input arrays can be shared. */
@@ -50,6 +51,7 @@ export class WorkSession {
     user: WorkUser,
     start: number,
     end: number,
+    last: number,
     count: number,
     pending: boolean,
     emittedStarts: readonly number[],
@@ -57,6 +59,7 @@ export class WorkSession {
     this.user = user;
     this.start = start;
     this.end = end;
+    this.last = last;
     this.count = count;
     this.pending = pending;
     this.emittedStarts = emittedStarts;
@@ -99,10 +102,11 @@ export function openSession(
   end: number,
 ): WorkSession {
   const session = recycled.pop();
-  if (session === undefined) return new WorkSession(user, start, end, 1, true, NO_STARTS);
+  if (session === undefined) return new WorkSession(user, start, end, start, 1, true, NO_STARTS);
   session.user = user;
   session.start = start;
   session.end = end;
+  session.last = start;
   session.count = 1;
   session.pending = true;
   session.emittedStarts = NO_STARTS;
@@ -125,7 +129,7 @@ export function loadUser(state: UserState): WorkUser {
 }
 
 function loadSession(user: WorkUser, s: Session): WorkSession {
-  return new WorkSession(user, s.start, s.end, s.count, s.pending, s.emittedStarts);
+  return new WorkSession(user, s.start, s.end, s.last, s.count, s.pending, s.emittedStarts);
 }
 
 export function exportUser(user: WorkUser): UserState {
@@ -148,7 +152,14 @@ export function exportUser(user: WorkUser): UserState {
 }
 
 function exportSession(s: WorkSession): Session {
-  return { start: s.start, end: s.end, count: s.count, pending: s.pending, emittedStarts: s.emittedStarts };
+  return {
+    start: s.start,
+    end: s.end,
+    last: s.last,
+    count: s.count,
+    pending: s.pending,
+    emittedStarts: s.emittedStarts,
+  };
 }
 
 /** Sorted union of two sorted start lists (a bridge of emitted sessions, rule 7). */

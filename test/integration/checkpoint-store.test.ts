@@ -8,6 +8,7 @@ import { createCheckpointTable, testDynamo } from '../helpers/services.ts';
 const session = (start: number, count: number, pending = true): Session => ({
   start,
   end: start + 5000,
+  last: start,
   count,
   pending,
   emittedStarts: [],

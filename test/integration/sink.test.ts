@@ -10,6 +10,7 @@ const session = (userId: string, start: number, end: number, count: number): Emi
   userId,
   start,
   end,
+  last: end - 5000,
   count,
 });
 

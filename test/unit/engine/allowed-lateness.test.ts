@@ -37,7 +37,7 @@ describe('rule 7: a fired session is kept for the allowed lateness', () => {
     // Assess
     expect(emittedOf(result)).toEqual([['user_A', 1000, 7000, 2]]);
     expect(result.users.get('user_A')?.sessions).toEqual([
-      { start: 1000, end: 7000, count: 2, pending: false, emittedStarts: [1000] },
+      { start: 1000, end: 7000, last: 2000, count: 2, pending: false, emittedStarts: [1000] },
     ]);
   });
 
@@ -82,7 +82,7 @@ describe('rule 7: a fired session is kept for the allowed lateness', () => {
     // Assess
     expect(emittedOf(result)).toEqual([['user_A', 1000, 6000, 1]]);
     expect(result.users.get('user_A')?.sessions).toEqual([
-      { start: 1000, end: 6000, count: 1, pending: false, emittedStarts: [1000] },
+      { start: 1000, end: 6000, last: 1000, count: 1, pending: false, emittedStarts: [1000] },
     ]);
   });
 });
@@ -112,7 +112,7 @@ describe('rule 7: joins of a fired session update its row', () => {
     // Assess
     expect(joined.emitted).toEqual([]);
     expect(joined.users.get('user_A')?.sessions).toEqual([
-      { start: 1000, end: 9000, count: 3, pending: true, emittedStarts: [1000] },
+      { start: 1000, end: 9000, last: 4000, count: 3, pending: true, emittedStarts: [1000] },
     ]);
     expect(emittedOf(fired)).toEqual([['user_A', 1000, 9000, 3]]);
     expect(fired.superseded).toEqual([]);
@@ -178,7 +178,7 @@ describe('rule 7: joins of a fired session update its row', () => {
     // Assess
     expect(merged.emitted).toEqual([]);
     expect(merged.users.get('user_A')?.sessions).toEqual([
-      { start: 500, end: 17_000, count: 5, pending: true, emittedStarts: [1000, 7000] },
+      { start: 500, end: 17_000, last: 12_000, count: 5, pending: true, emittedStarts: [1000, 7000] },
     ]);
     expect(emittedOf(result)).toContainEqual(['user_A', 500, 17_000, 5]);
     expect(result.superseded).toEqual([

@@ -21,8 +21,9 @@ export function eventRecords(events: readonly (readonly [string, number])[], fir
   return events.map(([userId, eventTime], i) => ({ offset: firstOffset + i, userId, eventTime }));
 }
 
+/** A session; `last` defaults to end - 5000 (the default gap), as a fold with G = 5 s builds it. */
 export function session(overrides: Partial<Session> & Pick<Session, 'start' | 'end'>): Session {
-  return { count: 1, pending: true, emittedStarts: [], ...overrides };
+  return { count: 1, pending: true, emittedStarts: [], last: overrides.end - 5000, ...overrides };
 }
 
 export function userState(

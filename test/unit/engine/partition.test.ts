@@ -243,7 +243,7 @@ describe('catch-up of sessions an eventually consistent index missed', () => {
     { allowedLatenessMs: 0, kept: [] },
     {
       allowedLatenessMs: 10_000,
-      kept: [{ start: 1000, end: 6000, count: 4, pending: false, emittedStarts: [1000] }],
+      kept: [{ start: 1000, end: 6000, last: 1000, count: 4, pending: false, emittedStarts: [1000] }],
     },
   ])(
     'fires a due pending session before any record (L = $allowedLatenessMs)',
@@ -267,8 +267,8 @@ describe('catch-up of sessions an eventually consistent index missed', () => {
       expect(emittedOf(result)[0]).toEqual(['user_A', 1000, 6000, 4]);
       expect(result.users.get('user_A')?.sessions).toEqual(
         allowedLatenessMs === 0
-          ? [{ start: 5500, end: 10_500, count: 1, pending: true, emittedStarts: [] }]
-          : [{ ...kept[0], count: 5, end: 10_500, pending: true }],
+          ? [{ start: 5500, end: 10_500, last: 5500, count: 1, pending: true, emittedStarts: [] }]
+          : [{ ...kept[0], count: 5, end: 10_500, last: 5500, pending: true }],
       );
     },
   );
@@ -349,7 +349,7 @@ describe('per-user lastOffset (a crash between user writes and the partition com
     expect(result.partition.watermark).toBe(3999);
     expect(result.users.get('user_A')).toEqual({
       userId: 'user_A',
-      sessions: [{ start: 1000, end: 9000, count: 3, pending: true, emittedStarts: [] }],
+      sessions: [{ start: 1000, end: 9000, last: 4000, count: 3, pending: true, emittedStarts: [] }],
       lastOffset: 3,
     });
     expect(result.users.get('user_B')?.lastOffset).toBe(1);

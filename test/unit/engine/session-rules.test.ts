@@ -19,10 +19,10 @@ describe('worked example (G = 5000, B = 0)', () => {
 
     // Assess
     expect(first.emitted).toEqual([]);
-    expect(second.emitted).toEqual([{ userId: 'user_A', start: 1000, end: 7000, count: 2 }]);
+    expect(second.emitted).toEqual([{ userId: 'user_A', start: 1000, end: 7000, last: 2000, count: 2 }]);
     expect(second.partition.watermark).toBe(7999);
     expect(run.users.get('user_A')?.sessions).toEqual([
-      { start: 8000, end: 13000, count: 1, pending: true, emittedStarts: [] },
+      { start: 8000, end: 13000, last: 8000, count: 1, pending: true, emittedStarts: [] },
     ]);
   });
 
@@ -40,7 +40,7 @@ describe('worked example (G = 5000, B = 0)', () => {
     // Assess
     expect(result.emitted).toEqual([]);
     expect(result.users.get('user_A')?.sessions).toEqual([
-      { start: 1000, end: 12000, count: 3, pending: true, emittedStarts: [] },
+      { start: 1000, end: 12000, last: 7000, count: 3, pending: true, emittedStarts: [] },
     ]);
   });
 });
@@ -55,7 +55,7 @@ describe('rule 1: an event at t starts as [t, t + G)', () => {
 
     // Assess
     expect(result.users.get('user_A')?.sessions).toEqual([
-      { start: 1000, end: 1000 + gapMs, count: 1, pending: true, emittedStarts: [] },
+      { start: 1000, end: 1000 + gapMs, last: 1000, count: 1, pending: true, emittedStarts: [] },
     ]);
   });
 });
@@ -102,7 +102,7 @@ describe('rule 2: windows merge when they intersect, bounds included', () => {
 
     // Assess
     expect(result.users.get('user_A')?.sessions).toEqual([
-      { start: 1000, end: 16_000, count: 3, pending: true, emittedStarts: [] },
+      { start: 1000, end: 16_000, last: 11_000, count: 3, pending: true, emittedStarts: [] },
     ]);
   });
 
