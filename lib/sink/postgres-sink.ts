@@ -1,10 +1,5 @@
 import type pg from 'pg';
-import {
-  CheckpointConflictError,
-  SessionizerError,
-  SinkRejectedError,
-  SinkUnavailableError,
-} from '../errors.ts';
+import { SessionizerError, SinkFencedError, SinkRejectedError, SinkUnavailableError } from '../errors.ts';
 import { sessionRows, utcTimestamp } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
 
@@ -26,12 +21,22 @@ const UPSERT_SESSIONS = `
       OR (aggregated_counts.window_end_time, aggregated_counts.count_value)
          < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
 
-// Takes the partition's fence row lock for the transaction and refuses an older epoch.
+/*
+ * Takes the partition's fence row lock for the transaction (ON CONFLICT locks the row even when its
+ * WHERE refuses the update) and accepts only a newer generation, or the same one with a higher epoch
+ * (docs/STATE.md section 5). Generations are "<ISO time>/<random>": compared byte-wise (COLLATE "C"),
+ * a later one sorts later whatever the database's collation.
+ */
 const FENCE = `
-  INSERT INTO sink_fences (topic, kafka_partition, epoch) VALUES ($1, $2, $3)
-  ON CONFLICT (topic, kafka_partition) DO UPDATE SET epoch = EXCLUDED.epoch
-   WHERE sink_fences.epoch <= EXCLUDED.epoch
+  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (topic, kafka_partition) DO UPDATE SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch
+   WHERE sink_fences.generation COLLATE "C" < EXCLUDED.generation COLLATE "C"
+      OR (sink_fences.generation = EXCLUDED.generation AND sink_fences.epoch < EXCLUDED.epoch)
   RETURNING epoch`;
+
+const READ_FENCE = 'SELECT generation, epoch FROM sink_fences WHERE topic = $1 AND kafka_partition = $2';
+
+const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE topic = $1';
 
 const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
 
@@ -51,28 +56,28 @@ export class PostgresSink implements Sink {
   /** A pool, or one still being built (the database secret is read at the first write). */
   constructor(private readonly pool: pg.Pool | (() => Promise<pg.Pool>)) {}
 
+  async fenceGenerations(topic: string): Promise<string[]> {
+    return this.withClient(async (client) => {
+      const { rows } = await client.query(FENCE_GENERATIONS, [topic]);
+      return rows.map((r) => r.generation as string);
+    });
+  }
+
   async write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult> {
     const { upserts, deletes } = sessionRows(batch);
     const rejections = dedupeRejections(batch);
-    if (upserts.keys.length === 0 && deletes.length === 0 && rejections.length === 0) {
-      return { upserted: 0, deleted: 0, rejected: 0, statements: 0 };
-    }
-    let client: pg.PoolClient;
-    try {
-      const pool = typeof this.pool === 'function' ? await this.pool() : this.pool;
-      client = await pool.connect();
-    } catch (error) {
-      if (error instanceof SessionizerError) throw error;
-      throw new SinkUnavailableError(`Cannot connect to PostgreSQL: ${(error as Error).message}`, error);
-    }
-    let statements = 0;
-    let released = false;
-    try {
+    return this.withClient(async (client) => {
+      let statements = 0;
       await client.query('BEGIN');
-      const fenced = await client.query(FENCE, [fence.topic, fence.partition, fence.epoch]);
+      const fenced = await client.query(FENCE, [fence.topic, fence.partition, fence.generation, fence.epoch]);
       if (fenced.rowCount === 0) {
-        throw new CheckpointConflictError(
-          `Sink write of ${fence.topic}-${fence.partition} with claim epoch ${fence.epoch} is stale: a newer claim wrote`,
+        const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
+        const row = rows[0] as { generation: string; epoch: string };
+        throw new SinkFencedError(
+          `Sink write of ${fence.topic}-${fence.partition} (generation ${fence.generation}, epoch ` +
+            `${fence.epoch}) refused: PostgreSQL was last written by generation ${row.generation}, epoch ${row.epoch}`,
+          row.generation,
+          Number(row.epoch),
         );
       }
       let deleted = 0;
@@ -105,14 +110,40 @@ export class PostgresSink implements Sink {
         rejected: rejections.length,
         statements: statements + 3,
       };
+    });
+  }
+
+  /**
+   * Runs `work` on a pooled connection. While the connection is ours it has an 'error' listener: a
+   * connection that dies while checked out (a network partition ending in a reset, a server
+   * restart) emits 'error', which without a listener would crash the process; the query in flight
+   * fails anyway and is reported from here. A connection whose work failed is destroyed, not
+   * returned to the pool, after a ROLLBACK attempt (bounded by the pool's query timeout).
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      const pool = typeof this.pool === 'function' ? await this.pool() : this.pool;
+      client = await pool.connect();
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // A connection that failed mid-transaction must not go back to the pool.
+      if (error instanceof SessionizerError) throw error;
+      throw new SinkUnavailableError(`Cannot connect to PostgreSQL: ${(error as Error).message}`, error);
+    }
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onError);
+    try {
+      const result = await work(client);
+      client.removeListener('error', onError);
+      client.release(lost);
+      return result;
+    } catch (error) {
+      if (lost === undefined) await client.query('ROLLBACK').catch(() => undefined);
+      client.removeListener('error', onError);
       client.release(error as Error);
-      released = true;
       throw mapPgError(error);
-    } finally {
-      if (!released) client.release();
     }
   }
 }
@@ -128,7 +159,7 @@ function dedupeRejections(batch: SinkBatch): SinkBatch['rejections'] {
 }
 
 export function mapPgError(error: unknown): Error {
-  if (error instanceof CheckpointConflictError) return error;
+  if (error instanceof SessionizerError) return error;
   const code = (error as { code?: unknown }).code;
   const message = (error as Error).message ?? String(error);
   if (typeof code === 'string' && SQLSTATE.test(code) && !RETRYABLE_SQLSTATE.test(code)) {

@@ -26,12 +26,15 @@ CREATE TABLE IF NOT EXISTS rejected_events (
 
 CREATE INDEX IF NOT EXISTS rejected_events_reason ON rejected_events (reason);
 
--- Fencing tokens: the claim epoch of the last transaction that wrote each Kafka partition's rows.
--- A stale invocation (one whose claim was taken over) finds a newer epoch here and rolls back, so
--- it can never write rows that the committed history does not have.
+-- Fencing tokens: the checkpoint generation and claim epoch of the last transaction that wrote each
+-- Kafka partition's rows (docs/STATE.md section 5). A stale invocation (one whose claim was taken
+-- over) finds a newer epoch here and rolls back, so it never writes rows the committed history does
+-- not have; a checkpoint table that went back (lost or restored) finds an epoch it never issued.
 CREATE TABLE IF NOT EXISTS sink_fences (
   topic           VARCHAR(249) NOT NULL,
   kafka_partition INTEGER      NOT NULL,
   epoch           BIGINT       NOT NULL,
   PRIMARY KEY (topic, kafka_partition)
 );
+-- Added with the checkpoint generation; '' (older than any generation) for rows written before it.
+ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS generation VARCHAR(64) NOT NULL DEFAULT '';

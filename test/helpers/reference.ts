@@ -1,4 +1,4 @@
-import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
+import type { EngineConfig, EventRecord, LogRecord } from '../../lib/engine/types.ts';
 
 /**
  * Two deliberately simple models of DESIGN.md section 3, written without the engine (types only),
@@ -56,7 +56,7 @@ const intersects = (a: { start: number; end: number }, b: { start: number; end: 
 
 export function referenceSessions(
   config: EngineConfig,
-  records: readonly EventRecord[],
+  records: readonly (EventRecord | LogRecord)[],
   options: ReferenceOptions = {},
 ): ReferenceResult {
   const { gapMs: gap, outOfOrdernessMs: bound, allowedLatenessMs: lateness } = config;
@@ -158,8 +158,24 @@ export function referenceSessions(
     }
   };
 
+  // DESIGN.md section 4, idle ticks, written out on their own: a tick at least IDLE_TIMEOUT (in
+  // Kafka time) after the latest event's Kafka timestamp moves W to the records' watermark plus the
+  // silence between the two.
+  let recordsWatermark = Number.NEGATIVE_INFINITY;
+  let latestLogTime = Number.NEGATIVE_INFINITY;
   for (const record of records) {
+    if ('tick' in record) {
+      const silence = record.timestamp - latestLogTime;
+      const idle = config.idleTimeoutMs ?? null;
+      const known = recordsWatermark > Number.NEGATIVE_INFINITY && latestLogTime > Number.NEGATIVE_INFINITY;
+      if (idle !== null && known && silence >= idle) {
+        advanceWatermark(recordsWatermark + silence);
+      }
+      continue;
+    }
     processElement(record);
+    recordsWatermark = Math.max(recordsWatermark, record.eventTime - bound - 1);
+    if (record.timestamp !== undefined) latestLogTime = Math.max(latestLogTime, record.timestamp);
     advanceWatermark(record.eventTime - bound - 1);
   }
   if (options.flushTo !== undefined) advanceWatermark(options.flushTo);
@@ -173,10 +189,13 @@ export function referenceSessions(
  */
 export function splitSessions(
   config: EngineConfig,
-  records: readonly EventRecord[],
+  records: readonly (EventRecord | LogRecord)[],
 ): Map<string, ReferenceRow> {
   const byUser = new Map<string, number[]>();
-  for (const r of records) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.eventTime]);
+  for (const r of records) {
+    if ('tick' in r) continue;
+    byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.eventTime]);
+  }
   const rows = new Map<string, ReferenceRow>();
   for (const [userId, times] of byUser) {
     times.sort((a, b) => a - b);

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmittedSession } from '../../lib/engine/types.ts';
-import { CheckpointConflictError, SinkUnavailableError } from '../../lib/errors.ts';
+import { SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/kafka/types.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
 import { createSchema } from '../helpers/services.ts';
@@ -25,7 +25,13 @@ const rejection = (offset: number, reason: Rejection['reason'] = 'bad_json'): Re
   detail: 'not JSON',
 });
 
-const fence = (epoch: number) => ({ topic: 'user_activity', partition: 0, epoch });
+const GENERATION = '2026-11-01T00:00:00.000Z/0001';
+const fence = (epoch: number, generation = GENERATION) => ({
+  topic: 'user_activity',
+  partition: 0,
+  generation,
+  epoch,
+});
 
 describe('PostgresSink', () => {
   let pool: pg.Pool;
@@ -147,9 +153,44 @@ describe('PostgresSink', () => {
     );
 
     // Assess
-    await expect(stale).rejects.toBeInstanceOf(CheckpointConflictError);
+    await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
+    await expect(stale).rejects.toMatchObject({ fenceGeneration: GENERATION, fenceEpoch: 5 });
     expect((await rows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
   });
+
+  it.each([
+    { what: 'the same epoch again', generation: GENERATION, epoch: 5, accepted: false },
+    {
+      what: 'a newer checkpoint generation, epochs from 1',
+      generation: '2026-11-02T00:00:00.000Z/0000',
+      epoch: 1,
+      accepted: true,
+    },
+    {
+      what: 'an older checkpoint generation',
+      generation: '2026-10-31T23:59:59.999Z/ffff',
+      epoch: 99,
+      accepted: false,
+    },
+  ])(
+    'fences by generation, then epoch: $what is accepted: $accepted',
+    async ({ generation, epoch, accepted }) => {
+      // Prepare
+      await sink.write({ emitted: [], superseded: [], rejections: [] }, fence(5));
+
+      // Act
+      const write = sink.write(
+        { emitted: [session('user_Z', 0, 5000, 1)], superseded: [], rejections: [] },
+        fence(epoch, generation),
+      );
+
+      // Assess
+      if (accepted) await expect(write).resolves.toMatchObject({ upserted: 1 });
+      else await expect(write).rejects.toBeInstanceOf(SinkFencedError);
+      expect(await sink.fenceGenerations('user_activity')).toEqual([accepted ? generation : GENERATION]);
+      expect(await sink.fenceGenerations('other_topic')).toEqual([]);
+    },
+  );
 
   it('writes 10,000 sessions with one statement of three array parameters', async () => {
     // Prepare
