@@ -6,11 +6,11 @@ import type {
   StoredUser,
   StoreStats,
 } from '../../lib/checkpoint/types.ts';
-import { groupKey, nextDue } from '../../lib/engine/index.ts';
+import { nextDue } from '../../lib/engine/index.ts';
 import type { PartitionState, UserState } from '../../lib/engine/types.ts';
 import { CheckpointConflictError } from '../../lib/errors.ts';
-import type { RejectReason } from '../../lib/kafka/types.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult } from '../../lib/sink/types.ts';
+
+export { MemorySink, type Row } from './memory-sink.ts';
 
 /**
  * In-memory stand-ins with the same conditional semantics as DynamoCheckpointStore and
@@ -111,45 +111,5 @@ export class MemoryStore implements CheckpointStore {
     this.partitions.set(key, committed);
     this.afterStep('commit');
     return committed;
-  }
-}
-
-export interface Row {
-  readonly count: number;
-  readonly end: number;
-}
-
-/** The tables a PostgresSink writes, as maps, with the same guard and fence. */
-export class MemorySink implements Sink {
-  readonly rows = new Map<string, Row>();
-  readonly rejected = new Map<string, RejectReason>();
-  private readonly fences = new Map<string, number>();
-  afterWrite: () => void = () => undefined;
-
-  async write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult> {
-    const fenceKey = `${fence.topic}#${fence.partition}`;
-    if ((this.fences.get(fenceKey) ?? 0) > fence.epoch) throw new CheckpointConflictError('stale sink write');
-    this.fences.set(fenceKey, fence.epoch);
-    const deletes = new Set(batch.superseded.map((s) => groupKey(s.userId, s.start)));
-    for (const key of deletes) this.rows.delete(key);
-    for (const s of batch.emitted) {
-      const key = groupKey(s.userId, s.start);
-      if (deletes.has(key)) continue;
-      const old = this.rows.get(key);
-      if (old === undefined || old.end < s.end || (old.end === s.end && old.count < s.count)) {
-        this.rows.set(key, { count: s.count, end: s.end });
-      }
-    }
-    for (const r of batch.rejections) {
-      const key = `${r.topic}#${r.partition}#${r.offset}`;
-      if (!this.rejected.has(key)) this.rejected.set(key, r.reason);
-    }
-    this.afterWrite();
-    return {
-      upserted: batch.emitted.length,
-      deleted: deletes.size,
-      rejected: batch.rejections.length,
-      statements: 1,
-    };
   }
 }
