@@ -1,8 +1,9 @@
 /**
  * Plays the seed scenario of the reference lab against the running job (`npm start` in another
- * terminal) and prints the aggregated_counts rows once both user_A sessions are there: the first
- * closes when user_A,8000 moves the watermark; the second when the idle sweep closes it,
- * IDLE_TIMEOUT_MS (default 10 s) after the last event.
+ * terminal) and prints the aggregated_counts rows once both user_A sessions are there, then the
+ * same sessions from user_sessions with their durations: the first closes when user_A,8000 moves
+ * the watermark; the second when the idle sweep closes it, IDLE_TIMEOUT_MS (default 10 s) after
+ * the last event.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
   const producer = kafkaClient(settings, 'sessionizer-demo').producer();
   await producer.connect();
   const query = `SELECT group_key, count_value, window_end_time FROM aggregated_counts
+    WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
+    ORDER BY group_key`;
+  // Written in the same transaction as aggregated_counts: there once the rows above are.
+  const sessionsQuery = `SELECT group_key, event_count, session_start, last_event_time, duration_ms
+    FROM user_sessions
     WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
     ORDER BY group_key`;
   try {
@@ -47,6 +53,16 @@ async function main(): Promise<void> {
           rows.map((r) => ({
             ...r,
             window_end_time: (r.window_end_time as Date).toISOString?.() ?? r.window_end_time,
+          })),
+        );
+        const sessions = await db.query(sessionsQuery);
+        console.table(
+          sessions.rows.map((r) => ({
+            group_key: r.group_key,
+            event_count: r.event_count,
+            session_start: (r.session_start as Date).toISOString(),
+            last_event_time: (r.last_event_time as Date).toISOString(),
+            duration_ms: r.duration_ms,
           })),
         );
         break;

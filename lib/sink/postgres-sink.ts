@@ -4,8 +4,8 @@ import { sessionRows, utcTimestamp } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
 
 /*
- * One statement per kind of row, with array parameters and unnest: the protocol allows 65,535
- * bind parameters, so one parameter per value would cap a batch; three arrays never do.
+ * One statement per kind of row and table, with array parameters and unnest: the protocol allows
+ * 65,535 bind parameters, so one parameter per value would cap a batch; a few arrays never do.
  *
  * The update is guarded so a replay (or a zombie invocation) never replaces a newer result with
  * an older one: for one group_key a later emission always has a later end, or the same end and
@@ -20,6 +20,24 @@ const UPSERT_SESSIONS = `
       OR aggregated_counts.count_value IS NULL
       OR (aggregated_counts.window_end_time, aggregated_counts.count_value)
          < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
+
+/*
+ * The same sessions with their times (DESIGN.md section 1: the duration), under the same key and
+ * the same guard, in the same transaction. Times arrive as zone-less UTC literals, like
+ * aggregated_counts', and become TIMESTAMPTZ here; duration_ms is a generated column. The topic
+ * and partition are the transaction's own (the fence's), scalar parameters.
+ */
+const UPSERT_USER_SESSIONS = `
+  INSERT INTO user_sessions AS s
+    (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
+  SELECT r.group_key, r.user_id, r.session_start AT TIME ZONE 'UTC', r.last_event_time AT TIME ZONE 'UTC',
+         r.window_end_time AT TIME ZONE 'UTC', r.event_count, $7::varchar, $8::int
+    FROM unnest($1::varchar[], $2::varchar[], $3::timestamp[], $4::timestamp[], $5::timestamp[], $6::bigint[])
+         AS r(group_key, user_id, session_start, last_event_time, window_end_time, event_count)
+  ON CONFLICT (group_key) DO UPDATE
+     SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
+         event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
+   WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
 
 /*
  * Takes the partition's fence row lock for the transaction (ON CONFLICT locks the row even when its
@@ -39,6 +57,7 @@ const READ_FENCE = 'SELECT generation, epoch FROM sink_fences WHERE topic = $1 A
 const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE topic = $1';
 
 const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
+const DELETE_SUPERSEDED_USER_SESSIONS = 'DELETE FROM user_sessions WHERE group_key = ANY($1::varchar[])';
 
 const INSERT_REJECTIONS = `
   INSERT INTO rejected_events
@@ -83,11 +102,22 @@ export class PostgresSink implements Sink {
       let deleted = 0;
       if (deletes.length > 0) {
         deleted = (await client.query(DELETE_SUPERSEDED, [deletes])).rowCount ?? 0;
-        statements++;
+        await client.query(DELETE_SUPERSEDED_USER_SESSIONS, [deletes]);
+        statements += 2;
       }
       if (upserts.keys.length > 0) {
         await client.query(UPSERT_SESSIONS, [upserts.keys, upserts.counts, upserts.ends]);
-        statements++;
+        await client.query(UPSERT_USER_SESSIONS, [
+          upserts.keys,
+          upserts.userIds,
+          upserts.starts,
+          upserts.lasts,
+          upserts.ends,
+          upserts.counts,
+          fence.topic,
+          fence.partition,
+        ]);
+        statements += 2;
       }
       if (rejections.length > 0) {
         await client.query(INSERT_REJECTIONS, [
