@@ -12,7 +12,14 @@ import type { PartitionOutcome, PipelineDeps } from './types.ts';
  * skip their records on the retry.
  */
 export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Promise<PartitionOutcome[]> {
-  const decoded = decodeKafkaEvent(event);
+  let decoded: ReturnType<typeof decodeKafkaEvent>;
+  try {
+    decoded = decodeKafkaEvent(event);
+  } catch (error) {
+    // Not a Kafka event we can place record by record: retrying the same event cannot help.
+    log.error('event refused: not a usable Kafka event', errorFields(error));
+    throw markNotRetryable(error);
+  }
   const outcomes: PartitionOutcome[] = [];
   let failure: unknown;
   await Promise.all(
@@ -40,8 +47,20 @@ export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Prom
       }
     }),
   );
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw markNotRetryable(failure);
   return outcomes;
+}
+
+/**
+ * An error retrying cannot fix carries "[<CODE>, not retryable]" in its message: the one part of an
+ * error that reaches every invoker (Lambda's errorMessage, serverless-offline's worker thread), so
+ * the local trigger can stop retrying that partition.
+ */
+function markNotRetryable(error: unknown): unknown {
+  if (isRetryable(error) || !(error instanceof Error)) return error;
+  const code = (error as { code?: string }).code ?? error.name;
+  if (!error.message.startsWith('[')) error.message = `[${code}, not retryable] ${error.message}`;
+  return error;
 }
 
 function logBatch(outcome: PartitionOutcome): void {
