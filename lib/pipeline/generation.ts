@@ -18,6 +18,14 @@ export function newGeneration(nowMs: number): string {
  */
 export async function tableGeneration(deps: PipelineDeps, topic: string): Promise<string> {
   if (deps.warm.generation !== undefined) return deps.warm.generation;
+  // One resolution per container: the partitions of one event run in parallel.
+  deps.warm.resolving ??= resolve(deps, topic).finally(() => {
+    deps.warm.resolving = undefined;
+  });
+  return deps.warm.resolving;
+}
+
+async function resolve(deps: PipelineDeps, topic: string): Promise<string> {
   const meta = (await deps.store.readMeta()) ?? (await firstUse(deps, topic));
   if (meta.layout !== LAYOUT) {
     throw new CheckpointIncompatibleError(
@@ -37,6 +45,10 @@ async function firstUse(deps: PipelineDeps, topic: string): Promise<TableMeta> {
     );
   }
   const fenced = await deps.sink.fenceGenerations(topic);
+  // Another container may have taken the table into use since we looked: it writes `meta` before
+  // any fence, so a fence we see implies its `meta`, unless the table lost it.
+  const meanwhile = fenced.length > 0 ? await deps.store.readMeta() : null;
+  if (meanwhile !== null) return meanwhile;
   if (fenced.length > 0) {
     throw new CheckpointLostError(
       `The checkpoint table has no generation item, but PostgreSQL holds rows of topic ${topic} written ` +

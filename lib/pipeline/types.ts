@@ -29,6 +29,8 @@ export interface PipelineSettings {
  */
 export interface WarmState {
   generation: string | undefined;
+  /** The generation being read (tableGeneration), shared by the partitions of one event. */
+  resolving?: Promise<string> | undefined;
   readonly partitions: Map<string, WarmPartition>;
 }
 

@@ -1,110 +1,11 @@
 /**
- * Runs `serverless offline start` (osls, serverless-esbuild, serverless-offline and the repo's
- * Kafka trigger) as a child process against the test's own topic, consumer group, checkpoint
- * table and PostgreSQL schema, with its own esbuild folder and Lambda port so that test files run
- * side by side.
+ * `serverless offline start` as a child process for the e2e tests: scripts/chaos/job.ts (the chaos
+ * experiments run the job the same way).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import { settings } from '../helpers/services.ts';
-
-export interface OfflineOptions {
-  readonly name: string;
-  readonly topic: string;
-  readonly group: string;
-  readonly table: string;
-  readonly schema: string;
-  /** Defaults to the local PostgreSQL; a test may point it at a proxy. */
-  readonly databaseUrl?: string;
-  readonly params?: Readonly<Record<string, string>>;
-  readonly env?: Readonly<Record<string, string>>;
-}
-
-export interface OfflineProcess {
-  readonly child: ChildProcess;
-  output(): string;
-  /** Resolves when the trigger logged that it reads the topic. */
-  ready(): Promise<void>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-const serverlessBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
-
-export function withSearchPath(databaseUrl: string, schema: string): string {
-  const url = new URL(databaseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return url.toString();
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-export async function startOffline(options: OfflineOptions): Promise<OfflineProcess> {
-  const params = {
-    consumerGroupId: options.group,
-    batchSize: '100',
-    maximumBatchingWindow: '0',
-    ...options.params,
-  };
-  const args = [serverlessBin, 'offline', 'start', '--lambdaPort', String(await freePort())];
-  for (const [k, v] of Object.entries(params)) args.push('--param', `${k}=${v}`);
-  // Under .services/ (ignored by git and Biome), so a crashed run leaves nothing in the tree.
-  const workFolder = `.services/esbuild-e2e-${options.name}`;
-  const child = spawn(process.execPath, args, {
-    cwd: process.cwd(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      KAFKA_TOPIC: options.topic,
-      CHECKPOINT_TABLE: options.table,
-      DATABASE_URL: withSearchPath(options.databaseUrl ?? settings.databaseUrl, options.schema),
-      DYNAMODB_ENDPOINT: settings.dynamodbEndpoint,
-      KAFKA_BROKERS: settings.kafkaBrokers.join(','),
-      SESSIONIZER_ESBUILD_WORK_FOLDER: workFolder,
-      OFFLINE_SWEEP_INTERVAL_SECONDS: '1',
-      OFFLINE_RETRY_INITIAL_MS: '100',
-      OFFLINE_RETRY_MAX_MS: '500',
-      IDLE_TIMEOUT_MS: '2000',
-      LOG_LEVEL: 'info',
-      // The test process turns metrics off (vitest.config.ts); the offline output shows them.
-      POWERTOOLS_METRICS_DISABLED: 'false',
-      ...options.env,
-    },
-  });
-  let out = '';
-  const append = (d: Buffer) => {
-    out += d.toString();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => out,
-    ready: async () => {
-      const deadline = Date.now() + 90_000;
-      while (!out.includes(`<- ${options.topic} (group ${options.group})`)) {
-        if (child.exitCode !== null) throw new Error(`serverless offline exited:\n${out}`);
-        if (Date.now() > deadline) throw new Error(`serverless offline not ready:\n${out}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const code = await exited;
-      rmSync(workFolder, { recursive: true, force: true });
-      return code;
-    },
-  };
-}
+export {
+  freePort,
+  type JobOptions as OfflineOptions,
+  type JobProcess as OfflineProcess,
+  startJob as startOffline,
+  withSearchPath,
+} from '../../scripts/chaos/job.ts';

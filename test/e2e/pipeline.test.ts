@@ -39,7 +39,7 @@ describe('serverless offline start with the Kafka trigger', () => {
       group: uniqueName('group'),
       table: table.table,
       schema: schema.schema,
-      env: { OFFLINE_KAFKA_CAPTURE_DIR: captureDir },
+      env: { OFFLINE_KAFKA_CAPTURE_DIR: captureDir, IDLE_TIMEOUT_MS: '2000' },
     });
     await offline.ready();
   });

@@ -1,0 +1,148 @@
+/**
+ * Kafka brokers and DynamoDB Local servers of a chaos experiment's own, on free ports with their
+ * own data folders, so that an experiment can kill and restart them without touching the services
+ * every other test shares. Started from the same jars and with the same settings as
+ * `npm run services:up` (scripts/services/).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, openSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { dynamoAnswers, dynamoArgs } from '../services/dynamodb.ts';
+import { ensureKafkaJars, formatKafkaStorage, kafkaAnswers, kafkaServerArgs } from '../services/kafka.ts';
+import { ensureJars } from '../services/maven.ts';
+import { paths, SERVICES_DIR } from '../services/paths.ts';
+import { type ServiceSettings, serviceSettings } from '../services/settings.ts';
+
+/** Where instances keep their data and logs: .services/chaos/<name>/. */
+export function instanceDir(name: string): string {
+  return path.join(SERVICES_DIR, 'chaos', name);
+}
+
+/** A port that is free now, and (with `pair`) the one after it too (Kafka's controller). */
+export async function freePort(pair = false): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    if ((await isFree(port)) && (!pair || (await isFree(port + 1)))) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** One JVM service: started, killed (any signal) and started again on the same data. */
+abstract class Instance {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {}
+
+  protected abstract args(): string[];
+  protected abstract answers(): Promise<boolean>;
+
+  async start(timeoutMs = 120_000): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    const log = openSync(path.join(this.dir, `${this.name}.log`), 'a');
+    const child = spawn('java', this.args(), { stdio: ['ignore', log, log] });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + timeoutMs;
+    while (!(await this.answers())) {
+      if (child.exitCode !== null) throw new Error(`${this.name} exited at start; log: ${this.dir}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name} did not answer in ${timeoutMs} ms; log: ${this.dir}`);
+      await delay(250);
+    }
+  }
+
+  /** Kills the process (SIGKILL by default: no shutdown hooks) and waits until it is gone. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await this.exited;
+  }
+
+  /** Stops the process and deletes its data. */
+  async destroy(): Promise<void> {
+    await this.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class KafkaInstance extends Instance {
+  readonly settings: ServiceSettings;
+
+  private constructor(name: string, port: number) {
+    super(name, instanceDir(name));
+    this.settings = { ...serviceSettings(), kafkaBrokers: [`127.0.0.1:${port}`] };
+  }
+
+  static async start(name: string): Promise<KafkaInstance> {
+    ensureKafkaJars();
+    const instance = new KafkaInstance(name, await freePort(true));
+    formatKafkaStorage(instance.settings, path.join(instance.dir, 'data'), instance.configFile);
+    await instance.start();
+    return instance;
+  }
+
+  get brokers(): string {
+    return this.settings.kafkaBrokers.join(',');
+  }
+
+  private get configFile(): string {
+    return path.join(this.dir, 'server.properties');
+  }
+
+  protected args(): string[] {
+    return kafkaServerArgs(this.configFile);
+  }
+
+  protected answers(): Promise<boolean> {
+    return kafkaAnswers(this.settings);
+  }
+}
+
+export class DynamoInstance extends Instance {
+  readonly settings: ServiceSettings;
+  private readonly port: number;
+
+  private constructor(name: string, port: number) {
+    super(name, instanceDir(name));
+    this.port = port;
+    this.settings = { ...serviceSettings(), dynamodbEndpoint: `http://127.0.0.1:${port}` };
+  }
+
+  static async start(name: string): Promise<DynamoInstance> {
+    ensureJars('DynamoDB Local 3.1.0', paths.dynamodbPom, paths.dynamodbLibs);
+    const instance = new DynamoInstance(name, await freePort());
+    await instance.start();
+    return instance;
+  }
+
+  get endpoint(): string {
+    return this.settings.dynamodbEndpoint;
+  }
+
+  /** Deletes the data while the server is down: the next start begins with no tables at all. */
+  wipeData(): void {
+    rmSync(path.join(this.dir, 'data'), { recursive: true, force: true });
+  }
+
+  protected args(): string[] {
+    return dynamoArgs(this.port, path.join(this.dir, 'data'));
+  }
+
+  protected answers(): Promise<boolean> {
+    return dynamoAnswers(this.settings);
+  }
+}

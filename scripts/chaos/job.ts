@@ -1,0 +1,113 @@
+/**
+ * Runs the job as users run it: `serverless offline start` (osls, serverless-esbuild,
+ * serverless-offline and the repo's Kafka trigger) as a child process, against a topic, consumer
+ * group, checkpoint table and PostgreSQL schema of the caller's own, with its own esbuild folder and
+ * Lambda port so that several run side by side. The e2e tests and the chaos experiments use it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { serviceSettings } from '../services/settings.ts';
+
+export interface JobOptions {
+  readonly name: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly table: string;
+  readonly schema: string;
+  /** Default: the local services (KAFKA_BROKERS, DYNAMODB_ENDPOINT, DATABASE_URL or their defaults). */
+  readonly brokers?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly databaseUrl?: string;
+  readonly params?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface JobProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Resolves when the trigger logged that it reads the topic. */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const serverlessBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
+
+export function withSearchPath(databaseUrl: string, schema: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export async function startJob(options: JobOptions): Promise<JobProcess> {
+  const defaults = serviceSettings();
+  const params = {
+    consumerGroupId: options.group,
+    batchSize: '100',
+    maximumBatchingWindow: '0',
+    ...options.params,
+  };
+  const args = [serverlessBin, 'offline', 'start', '--lambdaPort', String(await freePort())];
+  for (const [k, v] of Object.entries(params)) args.push('--param', `${k}=${v}`);
+  // Under .services/ (ignored by git and Biome), so a crashed run leaves nothing in the tree.
+  const workFolder = `.services/esbuild-e2e-${options.name}`;
+  const child = spawn(process.execPath, args, {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      KAFKA_TOPIC: options.topic,
+      CHECKPOINT_TABLE: options.table,
+      DATABASE_URL: withSearchPath(options.databaseUrl ?? defaults.databaseUrl, options.schema),
+      DYNAMODB_ENDPOINT: options.dynamodbEndpoint ?? defaults.dynamodbEndpoint,
+      KAFKA_BROKERS: options.brokers ?? defaults.kafkaBrokers.join(','),
+      SESSIONIZER_ESBUILD_WORK_FOLDER: workFolder,
+      OFFLINE_SWEEP_INTERVAL_SECONDS: '1',
+      OFFLINE_RETRY_INITIAL_MS: '100',
+      OFFLINE_RETRY_MAX_MS: '1000',
+      LOG_LEVEL: 'info',
+      // The test process turns metrics off (vitest.config.ts); the offline output shows them.
+      POWERTOOLS_METRICS_DISABLED: 'false',
+      ...options.env,
+    },
+  });
+  let out = '';
+  const append = (d: Buffer) => {
+    out += d.toString();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    ready: async (timeoutMs = 120_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!out.includes(`<- ${options.topic} (group ${options.group})`)) {
+        if (child.exitCode !== null) throw new Error(`serverless offline exited:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`serverless offline not ready:\n${out}`);
+        await delay(100);
+      }
+    },
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      rmSync(workFolder, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
