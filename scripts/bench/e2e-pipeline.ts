@@ -9,11 +9,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import { emptyStoreStats } from '../../lib/checkpoint/units.ts';
 import type { OfflineKafkaSettings, TriggerDefinition } from '../../lib/offline/definition.ts';
 import { PartitionReader } from '../../lib/offline/reader.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
-import { describeStoreTime, openWorkspace, settings } from './workspace.ts';
+import { costPer1k, describeStoreTime, openWorkspace, settings } from './workspace.ts';
 
 export interface PipelineOptions {
   readonly name: string;
@@ -122,7 +123,6 @@ process.on('message', async (message: { type?: string }) => {
   if (message.type !== 'finish') return;
   await reader.stop();
   const stats = ws.deps.store.stats;
-  const per1k = (n: number) => (n * 1000) / Math.max(1, records);
   await writeFile(options.samplesFile, Buffer.from(samples.buffer, 0, 3 * sampleCount * 8));
   const result: PipelineResult = {
     records,
@@ -134,12 +134,7 @@ process.on('message', async (message: { type?: string }) => {
     dynamodbMs,
     postgresMs,
     handlerMs,
-    costPer1k: {
-      dynamodbCalls: per1k(stats.calls),
-      itemsRead: per1k(stats.itemsRead),
-      itemsWritten: per1k(stats.itemsWritten),
-      pgStatements: per1k(ws.sink.statements),
-    },
+    costPer1k: costPer1k(emptyStoreStats(), stats, records, ws.sink.statements),
     peakRssMb: peakRssMb(),
     storeTime: describeStoreTime(ws.storeTime),
   };

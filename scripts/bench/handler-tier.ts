@@ -1,17 +1,19 @@
 /**
  * Tier 2, the handler: the Lambda handler's work (decode the MSK event, fold, DynamoDB Local
  * checkpoint, PostgreSQL sink) on one partition, one batch after the other as the event source
- * mapping delivers them, for each batch size. Building the events is not timed.
+ * mapping delivers them, for each batch size. Building the events is not timed. Each size runs
+ * twice: 'warm', one container for all batches (it keeps the partition's state in memory), and
+ * 'cold', a new container for every batch (it reads the state back from DynamoDB each time).
  *
  * Then the floor: a bare `unnest` upsert of the same rows, in the same chunks, into a table of the
  * same shape (no transaction, fence or guard): what PostgreSQL alone needs for those rows.
  */
 import { buildKafkaEvent } from '../../lib/kafka/index.ts';
 import type { KafkaRecord } from '../../lib/kafka/types.ts';
-import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
-import { type Cost, childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
+import { createWarmState, handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
 import { expectedRows, generate, partitionRecords } from './stream.ts';
-import { compareRows, describeStoreTime, openWorkspace, writtenRows } from './workspace.ts';
+import { compareRows, costPer1k, describeStoreTime, openWorkspace, writtenRows } from './workspace.ts';
 
 export interface HandlerTierOptions {
   readonly batchSizes: readonly number[];
@@ -21,17 +23,20 @@ export interface HandlerTierOptions {
   readonly seed: number;
 }
 
+export type Memory = 'warm' | 'cold';
+
 export interface HandlerRun {
   readonly row: TierRow;
   readonly batchSize: number;
+  readonly memory: Memory;
   readonly batches: number;
   readonly dynamodbMs: number;
   readonly postgresMs: number;
   readonly rows: number;
-  /** max over batches of (items written - users whose state changed). */
-  readonly itemsOverUsers: number;
   readonly avgUsersPerBatch: number;
   readonly avgItemsWrittenPerBatch: number;
+  /** Snapshots written (the rest of the image writes were deltas). */
+  readonly snapshots: number;
   readonly floorMs: number;
   readonly floorStatements: number;
   /** Share of the DynamoDB time per store call. */
@@ -42,11 +47,11 @@ const options = childOptions<HandlerTierOptions>();
 const TOPIC = 'bench_handler';
 const ARN = 'arn:aws:kafka:us-east-1:111122223333:cluster/bench/00000000-0000-0000-0000-000000000000-1';
 
-async function run(batchSize: number, events: number): Promise<HandlerRun> {
+async function run(batchSize: number, events: number, memory: Memory): Promise<HandlerRun> {
   const stream = generate({ events, users: options.users, partitions: 1, seed: options.seed });
   const records = partitionRecords(stream, 0);
   const expected = expectedRows(stream, 1);
-  const ws = await openWorkspace(`handler_${batchSize}`);
+  const ws = await openWorkspace(`handler_${batchSize}_${memory}`);
   const chunkRows: number[] = [];
   try {
     const stats = ws.deps.store.stats;
@@ -54,8 +59,8 @@ async function run(batchSize: number, events: number): Promise<HandlerRun> {
     let wall = 0;
     let dynamodbMs = 0;
     let postgresMs = 0;
-    let itemsOverUsers = Number.NEGATIVE_INFINITY;
     let users = 0;
+    let snapshots = 0;
     for (let i = 0; i < records.length; i += batchSize) {
       const slice = records.slice(i, i + batchSize).map(
         (r): KafkaRecord => ({
@@ -75,36 +80,36 @@ async function run(batchSize: number, events: number): Promise<HandlerRun> {
         bootstrapServers: ['b-1.bench:9098'],
         records: slice,
       });
-      const written = stats.itemsWritten;
       const upserted = ws.sink.upserted;
+      // A cold container: nothing in memory, not even the table's generation.
+      const deps = memory === 'warm' ? ws.deps : { ...ws.deps, warm: createWarmState() };
       const started = performance.now();
-      const [outcome] = await handleKafkaEvent(ws.deps, event);
+      const [outcome] = await handleKafkaEvent(deps, event);
       wall += performance.now() - started;
       if (outcome === undefined) throw new Error('handler returned no partition outcome');
       dynamodbMs += outcome.dynamodbMs;
       postgresMs += outcome.postgresMs;
       users += outcome.usersTouched;
-      itemsOverUsers = Math.max(itemsOverUsers, stats.itemsWritten - written - outcome.usersTouched);
+      if (outcome.image === 'snapshot') snapshots++;
       chunkRows.push(ws.sink.upserted - upserted);
-      progress(`handler: batch ${batchSize.toLocaleString('en-US')}`, i + slice.length, records.length);
+      progress(
+        `handler: batch ${batchSize.toLocaleString('en-US')}, ${memory}`,
+        i + slice.length,
+        records.length,
+      );
     }
     const rowsWritten = await writtenRows(ws.pool);
     const problems = compareRows(rowsWritten, expected);
     if (problems.length > 0) throw new Error(`handler tier, batch ${batchSize}: ${problems.join('; ')}`);
 
-    const floor = await floorUpsert(ws.pool, [...rowsWritten.entries()], chunkRows);
+    const floor =
+      memory === 'warm' ? await floorUpsert(ws.pool, [...rowsWritten.entries()], chunkRows) : null;
     const batches = Math.ceil(records.length / batchSize);
-    const per1k = (n: number) => (n * 1000) / records.length;
-    const cost: Cost = {
-      dynamodbCalls: per1k(stats.calls - before.calls),
-      itemsRead: per1k(stats.itemsRead - before.itemsRead),
-      itemsWritten: per1k(stats.itemsWritten - before.itemsWritten),
-      pgStatements: per1k(ws.sink.statements),
-    };
+    const cost = costPer1k(before, stats, records.length, ws.sink.statements);
     return {
       row: {
         tier: 'handler',
-        detail: `batch ${batchSize.toLocaleString('en-US')}`,
+        detail: `batch ${batchSize.toLocaleString('en-US')}, ${memory}`,
         events: records.length,
         seconds: wall / 1000,
         eventsPerSecond: records.length / (wall / 1000),
@@ -112,15 +117,16 @@ async function run(batchSize: number, events: number): Promise<HandlerRun> {
         peakRssMb: peakRssMb(),
       },
       batchSize,
+      memory,
       batches,
       dynamodbMs,
       postgresMs,
       rows: expected.size,
-      itemsOverUsers,
       avgUsersPerBatch: users / batches,
       avgItemsWrittenPerBatch: (stats.itemsWritten - before.itemsWritten) / batches,
-      floorMs: floor.ms,
-      floorStatements: floor.statements,
+      snapshots,
+      floorMs: floor?.ms ?? 0,
+      floorStatements: floor?.statements ?? 0,
       storeTime: describeStoreTime(ws.storeTime),
     };
   } finally {
@@ -128,13 +134,21 @@ async function run(batchSize: number, events: number): Promise<HandlerRun> {
   }
 }
 
-/** The same rows, chunked as the handler wrote them, upserted with nothing around them. */
+/**
+ * The same rows, chunked as the handler wrote them, upserted with nothing around them into tables of
+ * the same shape as the two session tables (no transaction, fence or guard).
+ */
 async function floorUpsert(
   pool: import('pg').Pool,
   rows: [string, { count: number; end: number }][],
   chunks: readonly number[],
 ): Promise<{ ms: number; statements: number }> {
   await pool.query('CREATE TABLE floor_counts (LIKE aggregated_counts INCLUDING ALL)');
+  await pool.query('CREATE TABLE floor_sessions (LIKE user_sessions INCLUDING ALL)');
+  const { rows: sessions } = await pool.query(
+    'SELECT group_key, user_id, session_start, last_event_time, window_end_time, event_count FROM user_sessions',
+  );
+  const byKey = new Map(sessions.map((r) => [r.group_key as string, r]));
   let at = 0;
   let statements = 0;
   const started = performance.now();
@@ -153,18 +167,38 @@ async function floorUpsert(
         chunk.map(([, r]) => new Date(r.end).toISOString().replace('T', ' ').replace('Z', '')),
       ],
     );
-    statements++;
+    const full = chunk.map(([key]) => byKey.get(key)).filter((r) => r !== undefined);
+    await pool.query(
+      `INSERT INTO floor_sessions
+         (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
+       SELECT *, 'floor', 0 FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::timestamptz[],
+                                         $5::timestamptz[], $6::bigint[])
+       ON CONFLICT (group_key) DO UPDATE
+          SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
+              event_count = EXCLUDED.event_count`,
+      [
+        full.map((r) => r.group_key),
+        full.map((r) => r.user_id),
+        full.map((r) => r.session_start),
+        full.map((r) => r.last_event_time),
+        full.map((r) => r.window_end_time),
+        full.map((r) => r.event_count),
+      ],
+    );
+    statements += 2;
   }
   return { ms: performance.now() - started, statements };
 }
 
 // Warm-up, not reported: V8 and DynamoDB Local's JVM compile their hot paths first.
 progress('handler: warm-up', 0, 1, 'runs');
-await run(1000, 2000);
+await run(1000, 2000, 'warm');
 progress('handler: warm-up', 1, 1, 'runs');
 
 const runs: HandlerRun[] = [];
-for (const size of options.batchSizes) {
-  runs.push(await run(size, options.events[String(size)] ?? size * 10));
+for (const memory of ['warm', 'cold'] as const) {
+  for (const size of options.batchSizes) {
+    runs.push(await run(size, options.events[String(size)] ?? size * 10, memory));
+  }
 }
 await report(runs);

@@ -17,18 +17,20 @@ import { type E2eResult, runE2e } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
 import { fmt, ProgressLine } from './progress.ts';
 import type { TierRow } from './protocol.ts';
+import type { ReloadResult } from './reload-tier.ts';
 import { BENCH_ENGINE } from './stream.ts';
 import { renderTable } from './table.ts';
 
 const HELP = `npm run bench [-- options]
 
   --quick                 small sizes: the whole run takes under a minute
-  --tiers LIST            engine,handler,e2e (default: all three)
+  --tiers LIST            engine,handler,reload,e2e (default: all four)
   --users N               users in every generated stream (default 10000)
   --engine-events N       engine tier events (default 1000000; quick 300000)
   --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
                           quick 100:1000,1000:3000,10000:10000)
-  --events N              end-to-end events (default 1000000; quick 50000)
+  --events N              end-to-end events, produced while read and drained (default 1000000; quick 50000)
+  --reload-users N        live users of the partition a cold container reloads (default 100000; quick 20000)
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
@@ -44,11 +46,12 @@ const HELP = `npm run bench [-- options]
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    tiers: { type: 'string', default: 'engine,handler,e2e' },
+    tiers: { type: 'string', default: 'engine,handler,reload,e2e' },
     users: { type: 'string' },
     'engine-events': { type: 'string' },
     'handler-events': { type: 'string' },
     events: { type: 'string' },
+    'reload-users': { type: 'string' },
     'batch-size': { type: 'string', default: '10000' },
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
@@ -78,8 +81,8 @@ function whole(name: string, raw: string | undefined, fallback: number, min = 1)
 const quick = args.quick;
 const tiers = new Set(args.tiers.split(',').map((t) => t.trim()));
 for (const t of tiers) {
-  if (!['engine', 'handler', 'e2e'].includes(t)) {
-    process.stderr.write(`bench: --tiers takes engine, handler, e2e; got "${t}"\n`);
+  if (!['engine', 'handler', 'reload', 'e2e'].includes(t)) {
+    process.stderr.write(`bench: --tiers takes engine, handler, reload, e2e; got "${t}"\n`);
     process.exit(2);
   }
 }
@@ -100,6 +103,7 @@ for (const pair of (
 const sizes = {
   engineEvents: whole('engine-events', args['engine-events'], quick ? 300_000 : 1_000_000),
   e2eEvents: whole('events', args.events, quick ? 50_000 : 1_000_000),
+  reloadUsers: whole('reload-users', args['reload-users'], quick ? 20_000 : 100_000),
   batchSize: whole('batch-size', args['batch-size'], 10_000),
   windowMs: whole('window-ms', args['window-ms'], 500, 0),
   partitions: whole('partitions', args.partitions, 3),
@@ -135,7 +139,7 @@ async function machine(): Promise<string> {
   return (
     `${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${fmt(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}, ` +
     `Node ${process.version}; Kafka ${jar(paths.kafkaLibs, /^kafka_[\d.]+-([\d.]+)\.jar$/)} (one KRaft broker), ` +
-    `DynamoDB Local ${jar(paths.dynamodbLibs, /^DynamoDBLocal-([\d.]+)\.jar$/)} (in memory), ` +
+    `DynamoDB Local ${jar(paths.dynamodbLibs, /^DynamoDBLocal-([\d.]+)\.jar$/)} (data on disk), ` +
     `PostgreSQL ${version[0]?.server_version.split(' ')[0]}, all on this machine`
   );
 }
@@ -164,7 +168,15 @@ if (tiers.has('handler')) {
   results.handler = handler;
 }
 
+let reload: ReloadResult | undefined;
+if (tiers.has('reload')) {
+  reload = await startChild<ReloadResult>('reload-tier.ts', { users: sizes.reloadUsers }, (p) => ui.update(p))
+    .result;
+  results.reload = reload;
+}
+
 let full: E2eResult | undefined;
+let drain: E2eResult | undefined;
 const paced: E2eResult[] = [];
 if (tiers.has('e2e')) {
   const common = {
@@ -176,17 +188,30 @@ if (tiers.has('e2e')) {
     seconds: sizes.pacedSeconds,
   };
   full = await runE2e(
-    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: true },
+    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: false },
     ui,
   );
   rows.push({
     tier: 'end-to-end',
-    detail: `batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions`,
+    detail: `produced while read, batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions`,
     events: full.events,
     seconds: full.seconds,
     eventsPerSecond: full.events / full.seconds,
     costPer1k: full.pipeline.costPer1k,
     peakRssMb: full.pipeline.peakRssMb,
+  });
+  drain = await runE2e(
+    { ...common, name: 'drain', mode: 'drain', events: sizes.e2eEvents, rate: 0, consumeFloor: true },
+    ui,
+  );
+  rows.push({
+    tier: 'end-to-end',
+    detail: `drain (all in Kafka first), batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions`,
+    events: drain.events,
+    seconds: drain.seconds,
+    eventsPerSecond: drain.events / drain.seconds,
+    costPer1k: drain.pipeline.costPer1k,
+    peakRssMb: drain.pipeline.peakRssMb,
   });
   const combos = sizes.pacedWindows.flatMap((windowMs) =>
     sizes.pacedRates.map((rate) => ({ windowMs, rate })),
@@ -218,11 +243,11 @@ if (tiers.has('e2e')) {
       peakRssMb: run.pipeline.peakRssMb,
     });
   }
-  results.e2e = { full, paced };
+  results.e2e = { full, drain, paced };
 }
 ui.clear();
 
-const output = renderTable(rows, { handler, full, paced, engineTarget: 2_000_000 });
+const output = renderTable(rows, { handler, full, drain, paced, reload, engineTarget: 2_000_000 });
 const header = [
   `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   `date: ${new Date(started).toISOString()}, total ${fmt((Date.now() - started) / 1000, 1)} s`,

@@ -23,12 +23,28 @@ export interface Ready {
 
 export type ChildMessage<T = unknown> = Progress | ResultMessage<T> | Ready;
 
-/** Cost of a tier, per 1,000 events. */
+/**
+ * Cost of a tier, per 1,000 events. DynamoDB's billing units come from the store's counters, which
+ * size every item read and written the way DynamoDB bills it (lib/checkpoint/units.ts).
+ */
 export interface Cost {
   readonly dynamodbCalls: number;
-  readonly itemsRead: number;
-  readonly itemsWritten: number;
+  /** Read request units (strongly consistent: 1 per 4 KB of each item). */
+  readonly readUnits: number;
+  /** Write request units (1 per KB of each item written). */
+  readonly writeUnits: number;
+  /** Bytes of items written, in KB. */
+  readonly kbWritten: number;
   readonly pgStatements: number;
+}
+
+/** DynamoDB on-demand prices, us-east-1, $ per million request units (since November 2024). */
+export const PRICE = { writeUnit: 0.625, readUnit: 0.125 } as const;
+
+/** What the checkpoint costs on AWS on demand, in $ per million events. */
+export function dollarsPerMillionEvents(cost: Cost): number {
+  // Units per 1,000 events x 1,000 = units per million events; x price per million units.
+  return (cost.writeUnits * PRICE.writeUnit + cost.readUnits * PRICE.readUnit) / 1000;
 }
 
 /** One row of the summary table. */

@@ -6,12 +6,14 @@
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
+import type { StoreStats } from '../../lib/checkpoint/types.ts';
 import type { PipelineDeps } from '../../lib/pipeline/index.ts';
 import { createRuntime, type Runtime } from '../../lib/runtime.ts';
 import { migrate } from '../../lib/sink/migrate.ts';
 import type { SinkBatch, SinkFence } from '../../lib/sink/types.ts';
 import { dynamoClient } from '../services/dynamodb.ts';
 import { serviceSettings } from '../services/settings.ts';
+import type { Cost } from './protocol.ts';
 import { BENCH_ENGINE } from './stream.ts';
 
 export interface SinkCounters {
@@ -121,6 +123,18 @@ export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<
       await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
       dynamo.destroy();
     },
+  };
+}
+
+/** Cost per 1,000 events between two snapshots of the store's counters. */
+export function costPer1k(before: StoreStats, after: StoreStats, events: number, pgStatements: number): Cost {
+  const per1k = (n: number) => (n * 1000) / Math.max(1, events);
+  return {
+    dynamodbCalls: per1k(after.calls - before.calls),
+    readUnits: per1k(after.readUnits - before.readUnits),
+    writeUnits: per1k(after.writeUnits - before.writeUnits),
+    kbWritten: per1k((after.bytesWritten - before.bytesWritten) / 1024),
+    pgStatements: per1k(pgStatements),
   };
 }
 

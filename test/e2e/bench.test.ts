@@ -25,6 +25,8 @@ describe('npm run bench', () => {
       '100:300,1000:3000',
       '--events',
       '6000',
+      '--reload-users',
+      '3000',
       '--paced-rates',
       '60',
       '--paced-seconds',
@@ -50,22 +52,27 @@ describe('npm run bench', () => {
     expect(stderr).toMatch(/\[bench \d\d:\d\d\] .*\(100%\)/);
     for (const row of [
       '| engine | one fold |',
-      '| handler | batch 100 |',
-      '| handler | batch 1,000 |',
-      '| end-to-end |',
+      '| handler | batch 100, warm |',
+      '| handler | batch 1,000, warm |',
+      '| handler | batch 1,000, cold |',
+      '| end-to-end | produced while read',
+      '| end-to-end | drain',
     ]) {
       expect(stdout).toContain(row);
     }
     expect(stdout).toContain('kafkajs consume-only');
-    expect(stdout).toContain('bare unnest upsert');
-    expect(stdout).toMatch(/items written per batch <= users touched \+ constant \| at most users \+ 2/);
+    expect(stdout).toContain('bare unnest upserts');
+    expect(stdout).toMatch(/\| DynamoDB write units per 1,000 events at batch 1,000 <= 60 \| [\d.]+ /);
+    expect(stdout).toMatch(
+      /\| a cold container's reload of a partition with 3,000 live users: measured \| [\d,]+ ms, [\d,]+ read units/,
+    );
     const result = JSON.parse(readFileSync(json, 'utf8'));
     expect(result.e2e.full.rows).toBeGreaterThan(100);
     expect(result.e2e.full.pipeline.records).toBe(6000);
+    expect(result.e2e.drain.pipeline.records).toBe(6000);
     expect(result.e2e.paced[0].latency.sessions).toBeGreaterThan(0);
-    expect(result.handler.map((h: { rows: number }) => h.rows)).toEqual([
-      expect.any(Number),
-      expect.any(Number),
-    ]);
+    expect(result.reload.liveSessions).toBe(3000);
+    expect(result.reload.cold.readUnits).toBeGreaterThan(result.reload.warm.readUnits);
+    expect(result.handler.map((h: { memory: string }) => h.memory)).toEqual(['warm', 'warm', 'cold', 'cold']);
   }, 300_000);
 });
