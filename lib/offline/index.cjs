@@ -21,6 +21,10 @@ class SessionizerOfflineKafka {
     };
     this.trigger = undefined;
     this.hooks = {
+      // `serverless invoke local` runs the bundle in this process: source maps, enabled before the
+      // bundle loads, make a stack trace point at functions/*.ts and lib/**/*.ts (Lambda does the
+      // same with NODE_OPTIONS=--enable-source-maps, serverless.yml provider.environment).
+      'before:invoke:local:invoke': () => process.setSourceMapsEnabled(true),
       // serverless-esbuild builds in before:offline:start:init; this runs after it.
       'offline:start:init': () => this.start(),
       // Runs before serverless-offline's own end hook (which exits): this plugin is listed first.
