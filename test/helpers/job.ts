@@ -2,32 +2,25 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import type { JobClients, JobTarget } from '../../scripts/job/target.ts';
 import { uniqueName } from './names.ts';
-import {
-  createCheckpointTable,
-  createSchema,
-  createTopic,
-  settings,
-  testDynamo,
-  testKafka,
-} from './services.ts';
+import { createTestPipeline } from './pipeline.ts';
+import { createTopic, settings, testKafka } from './services.ts';
 
 /**
- * A local job of the test's own for `npm run reset` / `npm run status`: topic, consumer group,
- * checkpoint table and PostgreSQL schema with random names, the JobTarget naming them, and
- * connected clients (the PostgreSQL one works in the schema).
+ * A local job of the test's own for `npm run reset` / `npm run status`: the handler's pipeline on
+ * a checkpoint table and PostgreSQL schema of its own (createTestPipeline), a topic and a consumer
+ * group with random names, the JobTarget naming them all, and connected clients (the PostgreSQL
+ * one works in the schema).
  */
 export async function createJobWorld(partitions = 1) {
+  const pipeline = await createTestPipeline();
   const { topic, drop: dropTopic } = await createTopic(partitions, 'job');
-  const dynamo = testDynamo();
-  const { table, drop: dropTable } = await createCheckpointTable(dynamo);
-  const { schema, pool, drop: dropSchema } = await createSchema();
   const databaseUrl = new URL(settings.databaseUrl);
-  databaseUrl.searchParams.set('options', `-c search_path=${schema}`);
+  databaseUrl.searchParams.set('options', `-c search_path=${pipeline.schema}`);
   const target: JobTarget = {
     ...settings,
     topic,
     topicPartitions: partitions,
-    checkpointTable: table,
+    checkpointTable: pipeline.table,
     databaseUrl: databaseUrl.toString(),
     group: uniqueName('job-group'),
   };
@@ -35,20 +28,20 @@ export async function createJobWorld(partitions = 1) {
   await admin.connect();
   const db = new pg.Client({ connectionString: target.databaseUrl });
   await db.connect();
+  const { dynamo } = pipeline;
   const clients: JobClients = { admin, dynamo, db };
   return {
+    ...pipeline,
     target,
     clients,
-    pool,
     /** Items in the checkpoint table. */
-    items: async () => (await dynamo.send(new ScanCommand({ TableName: table, Select: 'COUNT' }))).Count ?? 0,
+    items: async () =>
+      (await dynamo.send(new ScanCommand({ TableName: target.checkpointTable, Select: 'COUNT' }))).Count ?? 0,
     cleanup: async () => {
       await db.end();
-      await dropSchema();
-      await dropTable().catch(() => undefined);
-      await dropTopic();
       await admin.disconnect();
-      dynamo.destroy();
+      await dropTopic();
+      await pipeline.cleanup();
     },
   };
 }

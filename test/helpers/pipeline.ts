@@ -46,6 +46,7 @@ export async function createTestPipeline(settings: Partial<PipelineSettings> = {
   return {
     deps,
     store,
+    dynamo,
     clock,
     pool,
     table,
@@ -99,12 +100,13 @@ export function mskEvent(
   values: readonly (string | Buffer | null)[],
   firstOffset = 0,
   partition = 0,
+  topic = 'user_activity',
 ): KafkaEvent {
   return buildKafkaEvent({
     eventSource: 'aws:kafka',
     eventSourceArn:
       'arn:aws:kafka:us-east-1:123456789012:cluster/sessionizer-test/abcd1234-0123-4567-89ab-cdef01234567-1',
     bootstrapServers: ['127.0.0.1:9092'],
-    records: values.map((v, i) => record(v, firstOffset + i, partition)),
+    records: values.map((v, i) => record(v, firstOffset + i, partition, topic)),
   });
 }
