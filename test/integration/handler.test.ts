@@ -11,6 +11,8 @@ import { referenceSessions } from '../helpers/reference.ts';
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
 
 const seedBatch = JSON.parse(readFileSync(new URL('../../events/seed-batch.json', import.meta.url), 'utf8'));
+// The sample batch has a topic of its own, so invoking it locally never moves the job's offsets.
+const SEED_TOPIC = 'user_activity_sample';
 
 const FIRST_ROW = { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end: '1970-01-01 00:00:07.000' };
 const SECOND_ROW = { group_key: 'user_A|1970-01-01T00:00:08.000Z', count: 1, end: '1970-01-01 00:00:13.000' };
@@ -26,7 +28,7 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
     // Act
     await handleKafkaEvent(p.deps, seedBatch);
     const afterSeed = await p.rows();
-    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3));
+    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3, 0, SEED_TOPIC));
 
     // Assess
     expect(afterSeed).toEqual([FIRST_ROW]);
@@ -39,12 +41,12 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
 
     // Act
     p.clock.advance(5_000);
-    const early = await sweepTopic(p.deps, 'user_activity');
+    const early = await sweepTopic(p.deps, SEED_TOPIC);
     p.clock.advance(10_000);
-    const idle = await sweepTopic(p.deps, 'user_activity');
+    const idle = await sweepTopic(p.deps, SEED_TOPIC);
 
     // Assess
-    expect(early).toEqual([{ topic: 'user_activity', partition: 0, action: 'not-idle' }]);
+    expect(early).toEqual([{ topic: SEED_TOPIC, partition: 0, action: 'not-idle' }]);
     expect(idle).toMatchObject([{ action: 'advanced', emitted: 1 }]);
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
   });
@@ -125,7 +127,7 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
     expect(stuck.state.nextOffset).toBe(0);
     expect(stuck.version).toBe(0);
     await handleKafkaEvent(p.deps, seedBatch);
-    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3));
+    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3, 0, SEED_TOPIC));
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
     await nowhere.end();
   });
