@@ -35,7 +35,8 @@ const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
       if (raw === undefined) return fallback;
       const value = Number(raw.trim());
       if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+        ctx.addIssue({ code: 'custom', message: `must be a whole number ${range}` });
         return z.NEVER;
       }
       return value;
