@@ -4,7 +4,7 @@
  * on stderr; the summary table (Markdown) on stdout; everything as JSON in --json.
  * `npm run bench -- --help` lists the options.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
@@ -119,10 +119,10 @@ ui.say(await machine());
 
 /** The machine and the versions of what the numbers depend on. */
 async function machine(): Promise<string> {
+  // The jars are only here when this checkout started the service; '?' when another one did.
   const jar = (dir: string, pattern: RegExp) =>
-    readdirSync(dir)
-      .map((f) => pattern.exec(f)?.[1])
-      .find((v) => v !== undefined) ?? '?';
+    (existsSync(dir) ? readdirSync(dir) : []).map((f) => pattern.exec(f)?.[1]).find((v) => v !== undefined) ??
+    '?';
   const client = new pg.Client({ connectionString: serviceSettings().databaseUrl });
   await client.connect();
   const { rows: version } = await client.query<{ server_version: string }>('SHOW server_version');
