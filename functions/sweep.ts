@@ -1,17 +1,22 @@
-import { publishMetrics } from '../lib/metrics.ts';
-import { type SweepOutcome, sweepTopic } from '../lib/pipeline/index.ts';
-import { createRuntime } from '../lib/runtime.ts';
+import { publishMetrics, recordSweepFailure } from '../lib/metrics.ts';
+import { sweepTopic } from '../lib/pipeline/sweep.ts';
+import type { SweepOutcome } from '../lib/pipeline/types.ts';
+import { createSweepRuntime } from '../lib/sweep-runtime.ts';
 
-const runtime = createRuntime();
+const runtime = createSweepRuntime();
 
 /**
- * The scheduled idle flush (DESIGN.md section 4): every partition of KAFKA_TOPIC that has
- * received nothing for IDLE_TIMEOUT_MS gets its watermark advanced by the silent wall-clock time,
- * firing the sessions that are due. IDLE_FLUSH=false turns it off (strict Flink behaviour).
+ * The scheduled idle flush (docs/STATE.md section 1): appends an idle tick to every partition of
+ * KAFKA_TOPIC that holds open sessions and has had no event for IDLE_TIMEOUT_MS, so that
+ * `sessionize` closes them when it reads the tick, as a function of the log alone. It changes no
+ * state and no row itself. With IDLE_FLUSH=false it only refreshes old snapshots.
  */
-export const handler = async (): Promise<{ partitions: SweepOutcome[] }> => {
+export const handler = async (): Promise<SweepOutcome> => {
   try {
-    return { partitions: await sweepTopic(runtime.deps, runtime.config.topic) };
+    return await sweepTopic(runtime.deps, runtime.config.topic);
+  } catch (error) {
+    recordSweepFailure();
+    throw error;
   } finally {
     publishMetrics();
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
 import type { EngineConfig } from './engine/types.ts';
 import { ConfigError } from './errors.ts';
+import type { KafkaConnectionSettings } from './kafka/connection.ts';
 import { LOG_LEVELS } from './log.ts';
 
 /**
@@ -17,13 +18,15 @@ export interface Config {
   readonly checkpointTable: string;
   readonly dynamodbEndpoint: string | undefined;
   readonly region: string;
-  readonly dueIndexShards: number;
   readonly stateTtlDays: number;
-  readonly sweepLeaseMs: number;
+  readonly journalMax: number;
+  /** How the sweep reaches Kafka to append idle ticks (lib/kafka/connection.ts). */
+  readonly kafka: KafkaConnectionSettings;
   readonly databaseUrl: string;
   readonly databaseSecretArn: string | undefined;
   readonly databaseSsl: 'off' | 'require' | 'verify-full';
   readonly databasePoolSize: number;
+  readonly databaseQueryTimeoutMs: number;
 }
 
 /** A whole number of at least `min` (at most `max`), `fallback` when unset. */
@@ -56,7 +59,7 @@ const logLevel = z
     message: `must be one of ${LOG_LEVELS.join(', ')}`,
   });
 
-const schema = z.object({
+const fields = z.object({
   SESSION_GAP_MS: int(1, 5000),
   OUT_OF_ORDERNESS_MS: int(0, 0),
   ALLOWED_LATENESS_MS: int(0, 0),
@@ -73,9 +76,26 @@ const schema = z.object({
     .default(DEFAULTS.CHECKPOINT_TABLE),
   DYNAMODB_ENDPOINT: z.url({ message: 'must be a URL' }).optional(),
   AWS_REGION: z.string().trim().min(1).default(DEFAULTS.AWS_REGION),
-  DUE_INDEX_SHARDS: int(1, 8, 64),
-  STATE_TTL_DAYS: int(1, 30),
-  SWEEP_LEASE_MS: int(1000, 300_000),
+  STATE_TTL_DAYS: int(2, 30),
+  CHECKPOINT_JOURNAL_MAX: int(1, 32, 1000),
+  KAFKA_BROKERS: z
+    .string()
+    .trim()
+    .regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, 'must be host:port[,host:port...]')
+    .optional(),
+  MSK_CLUSTER_ARN: z
+    .string()
+    .trim()
+    .regex(/^arn:aws[a-z-]*:kafka:/, 'must be an MSK cluster ARN')
+    .optional(),
+  KAFKA_AUTH: z
+    .enum(['none', 'iam', 'sasl-scram-512', 'mtls'], { message: 'must be none, iam, sasl-scram-512 or mtls' })
+    .default('none'),
+  KAFKA_AUTH_SECRET_ARN: z
+    .string()
+    .trim()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:/, 'must be a Secrets Manager secret ARN')
+    .optional(),
   DATABASE_URL: z
     .string()
     .trim()
@@ -90,22 +110,39 @@ const schema = z.object({
     .enum(['off', 'require', 'verify-full'], { message: 'must be off, require or verify-full' })
     .optional(),
   DATABASE_POOL_SIZE: int(1, 2),
+  DATABASE_QUERY_TIMEOUT_MS: int(100, 20_000),
   // Read by the logger (log.ts) before this runs; checked here so a typo stops start-up.
   LOG_LEVEL: logLevel,
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
+/** Settings that only make sense together: how the sweep reaches Kafka (lib/kafka/connection.ts). */
+const schema = fields.superRefine((c, ctx) => {
+  if (
+    (c.KAFKA_AUTH === 'sasl-scram-512' || c.KAFKA_AUTH === 'mtls') &&
+    c.KAFKA_AUTH_SECRET_ARN === undefined
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['KAFKA_AUTH_SECRET_ARN'],
+      message: `is required with KAFKA_AUTH=${c.KAFKA_AUTH} (the secret with the credentials)`,
+    });
+  }
+  if (c.KAFKA_AUTH === 'iam' && c.MSK_CLUSTER_ARN === undefined && c.KAFKA_BROKERS === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['MSK_CLUSTER_ARN'],
+      message: 'is required with KAFKA_AUTH=iam (or KAFKA_BROKERS)',
+    });
+  }
+});
+
 /**
- * Settings only the local tools read: the service scripts (KAFKA_BROKERS, KAFKA_TOPIC_PARTITIONS)
- * and the offline trigger (OFFLINE_*, serverless.yml custom.offline). `npm start` checks them with
- * the job's settings, before anything starts, so a typo there stops it with the same one message.
+ * Settings only the local tools read: the service scripts (KAFKA_TOPIC_PARTITIONS) and the
+ * offline trigger (OFFLINE_*, serverless.yml custom.offline). `npm start` checks them with the
+ * job's settings, before anything starts, so a typo there stops it with the same one message.
  */
 const localSchema = z.object({
-  KAFKA_BROKERS: z
-    .string()
-    .trim()
-    .regex(/^[^\s,:]+:\d{1,5}(\s*,\s*[^\s,:]+:\d{1,5})*$/, 'must be host:port, comma-separated')
-    .optional(),
   KAFKA_TOPIC_PARTITIONS: int(1, 1, 10_000),
   OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 5),
   OFFLINE_RETRY_INITIAL_MS: int(0, 200),
@@ -157,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gapMs: c.SESSION_GAP_MS,
       outOfOrdernessMs: c.OUT_OF_ORDERNESS_MS,
       allowedLatenessMs: c.ALLOWED_LATENESS_MS,
+      idleTimeoutMs: c.IDLE_FLUSH ? c.IDLE_TIMEOUT_MS : null,
     },
     eventTimeSource: c.EVENT_TIME_SOURCE,
     topic: c.KAFKA_TOPIC,
@@ -165,13 +203,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointTable: c.CHECKPOINT_TABLE,
     dynamodbEndpoint: c.DYNAMODB_ENDPOINT,
     region: c.AWS_REGION,
-    dueIndexShards: c.DUE_INDEX_SHARDS,
     stateTtlDays: c.STATE_TTL_DAYS,
-    sweepLeaseMs: c.SWEEP_LEASE_MS,
+    journalMax: c.CHECKPOINT_JOURNAL_MAX,
+    kafka: {
+      auth: c.KAFKA_AUTH,
+      // Locally the default brokers; on AWS MSK_CLUSTER_ARN names the cluster instead.
+      brokers: (c.KAFKA_BROKERS ?? (c.MSK_CLUSTER_ARN === undefined ? DEFAULTS.KAFKA_BROKERS : ''))
+        .split(',')
+        .filter((b) => b !== ''),
+      mskClusterArn: c.MSK_CLUSTER_ARN,
+      authSecretArn: c.KAFKA_AUTH_SECRET_ARN,
+      region: c.AWS_REGION,
+    },
     databaseUrl: c.DATABASE_URL,
     databaseSecretArn: c.DATABASE_SECRET_ARN,
     // A database behind a secret is a cloud database: TLS with a verified certificate by default.
     databaseSsl: c.DATABASE_SSL ?? (c.DATABASE_SECRET_ARN === undefined ? 'off' : 'verify-full'),
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    databaseQueryTimeoutMs: c.DATABASE_QUERY_TIMEOUT_MS,
   };
 }

@@ -10,7 +10,10 @@ export type ErrorCode =
   | 'CHECKPOINT_UNAVAILABLE'
   | 'CHECKPOINT_CONFLICT'
   | 'CHECKPOINT_CORRUPT'
+  | 'CHECKPOINT_LOST'
+  | 'CHECKPOINT_INCOMPATIBLE'
   | 'SINK_UNAVAILABLE'
+  | 'SINK_FENCED'
   | 'SINK_REJECTED';
 
 export class SessionizerError extends Error {
@@ -63,10 +66,44 @@ export class CheckpointCorruptError extends SessionizerError {
   }
 }
 
+/**
+ * The checkpoint lost state that PostgreSQL shows was there (docs/STATE.md section 5): a missing
+ * table or partition item, an epoch that went backwards, a missing state piece. Processing on would
+ * silently undercount, so the batch fails, is not retried in the invocation, and the message says
+ * how to recover.
+ */
+export class CheckpointLostError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('CHECKPOINT_LOST', message, { retryable: false, cause });
+  }
+}
+
+/** The checkpoint table holds another layout (e.g. the earlier per-user items): it is not misread. */
+export class CheckpointIncompatibleError extends SessionizerError {
+  constructor(message: string) {
+    super('CHECKPOINT_INCOMPATIBLE', message, { retryable: false });
+  }
+}
+
 /** PostgreSQL could not be reached or the transaction failed transiently. */
 export class SinkUnavailableError extends SessionizerError {
   constructor(message: string, cause?: unknown) {
     super('SINK_UNAVAILABLE', message, { retryable: true, cause });
+  }
+}
+
+/**
+ * The sink's fence row refused the write (docs/STATE.md section 5): PostgreSQL was last written by
+ * `fenceGeneration` with `fenceEpoch`, which is not older than our claim. The pipeline decides what
+ * that means: a newer claim exists (we are a zombie: retry), or the checkpoint went back (lost).
+ */
+export class SinkFencedError extends SessionizerError {
+  constructor(
+    message: string,
+    readonly fenceGeneration: string,
+    readonly fenceEpoch: number,
+  ) {
+    super('SINK_FENCED', message, { retryable: true });
   }
 }
 

@@ -28,6 +28,7 @@ export const log = {
   info: (message: string, fields: Fields = {}) => logger.info(message, fields),
   warn: (message: string, fields: Fields = {}) => logger.warn(message, fields),
   error: (message: string, fields: Fields = {}) => logger.error(message, fields),
+  critical: (message: string, fields: Fields = {}) => logger.critical(message, fields),
 };
 
 /** An error as log fields: name, message, code, retryable, and the cause's message. */

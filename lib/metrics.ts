@@ -1,54 +1,82 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { PartitionOutcome, SweepOutcome } from './pipeline/types.ts';
 
 /**
  * CloudWatch metrics as Embedded Metric Format lines on stdout (Powertools Metrics): CloudWatch
  * Logs turns them into metrics on AWS, and offline they appear in the `serverless offline` output
- * next to the batch log lines. One Metrics object per container; the handlers publish what a batch
- * recorded when the invocation ends (publishMetrics).
+ * next to the batch log lines. One Metrics object per container; the handlers publish what an
+ * invocation recorded when it ends (publishMetrics), and nothing when nothing was recorded.
  *
  * Namespace `sessionizer` (POWERTOOLS_METRICS_NAMESPACE), dimension `service`; rejections also by
  * `Reason`. POWERTOOLS_METRICS_DISABLED=true turns them off (the tests and the benchmark do).
+ *
+ * This module knows the shapes it reports, not the pipeline's types: dependencies point inward.
  */
 const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || 'sessionizer',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'sessionizer',
 });
 
+/** A wall-clock lag beyond this says the event times are not wall-clock times (a replay, the 1970 demo). */
+const MEANINGFUL_LAG_MS = 365 * 86_400_000;
+
+export interface BatchFigures {
+  readonly records: number;
+  readonly skipped: number;
+  readonly ticks: number;
+  readonly emitted: number;
+  readonly late: number;
+  readonly rejected: Partial<Record<string, number>>;
+  readonly watermark: number | null;
+  readonly lastLogTime: number | null;
+  readonly offsetGap: number;
+  readonly durationMs: number;
+  readonly dynamodbMs: number;
+  readonly postgresMs: number;
+}
+
 /** What one partition's batch did: records, sessions, rejects by reason, lateness and time. */
-export function recordBatchMetrics(outcome: PartitionOutcome, nowMs: number): void {
-  metrics.addMetric('Records', MetricUnit.Count, outcome.records);
-  if (outcome.skipped > 0) metrics.addMetric('RedeliveredRecordsSkipped', MetricUnit.Count, outcome.skipped);
-  metrics.addMetric('SessionsEmitted', MetricUnit.Count, outcome.emitted);
-  metrics.addMetric('LateRecords', MetricUnit.Count, outcome.late);
-  for (const [reason, count] of Object.entries(outcome.rejected)) {
+export function recordBatchMetrics(batch: BatchFigures, nowMs: number): void {
+  metrics.addMetric('Records', MetricUnit.Count, batch.records);
+  if (batch.skipped > 0) metrics.addMetric('RedeliveredRecordsSkipped', MetricUnit.Count, batch.skipped);
+  if (batch.ticks > 0) metrics.addMetric('IdleTicksRead', MetricUnit.Count, batch.ticks);
+  if (batch.offsetGap > 0) metrics.addMetric('OffsetGap', MetricUnit.Count, batch.offsetGap);
+  metrics.addMetric('SessionsEmitted', MetricUnit.Count, batch.emitted);
+  metrics.addMetric('LateRecords', MetricUnit.Count, batch.late);
+  for (const [reason, count] of Object.entries(batch.rejected)) {
     const single = metrics.singleMetric();
     single.addDimension('Reason', reason);
     single.addMetric('RejectedRecords', MetricUnit.Count, count ?? 0);
   }
-  if (outcome.watermark !== null) {
+  if (batch.watermark !== null && batch.lastLogTime !== null) {
     // How far event time lags the wall clock: a growing lag is a consumer falling behind (or a
-    // producer replaying old data).
-    metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, nowMs - outcome.watermark));
+    // producer stamping old times). Left out when event times are not wall-clock times at all.
+    const lag = Math.max(0, nowMs - batch.watermark);
+    if (batch.lastLogTime - batch.watermark < MEANINGFUL_LAG_MS) {
+      metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, lag);
+    }
   }
-  metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, outcome.durationMs);
-  metrics.addMetric('DynamoDbTime', MetricUnit.Milliseconds, outcome.dynamodbMs);
-  metrics.addMetric('PostgresTime', MetricUnit.Milliseconds, outcome.postgresMs);
+  metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, batch.durationMs);
+  metrics.addMetric('DynamoDbTime', MetricUnit.Milliseconds, batch.dynamodbMs);
+  metrics.addMetric('PostgresTime', MetricUnit.Milliseconds, batch.postgresMs);
 }
 
-/** A partition batch that threw (the event source retries it). */
-export function recordBatchFailure(): void {
+/** A partition batch that threw (the event source retries it); lost state is counted apart. */
+export function recordBatchFailure(error: unknown): void {
   metrics.addMetric('FailedBatches', MetricUnit.Count, 1);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'CHECKPOINT_LOST' || code === 'CHECKPOINT_INCOMPATIBLE') {
+    metrics.addMetric('CheckpointLost', MetricUnit.Count, 1);
+  }
 }
 
-/** An idle flush that advanced a partition: the sessions it closed and its time. */
-export function recordSweepMetrics(outcome: SweepOutcome, nowMs: number): void {
-  if (outcome.action !== 'advanced') return;
-  metrics.addMetric('IdleAdvances', MetricUnit.Count, 1);
-  metrics.addMetric('SessionsEmitted', MetricUnit.Count, outcome.emitted);
-  metrics.addMetric('WatermarkLag', MetricUnit.Milliseconds, Math.max(0, nowMs - outcome.watermark));
-  metrics.addMetric('DynamoDbTime', MetricUnit.Milliseconds, outcome.dynamodbMs);
-  metrics.addMetric('PostgresTime', MetricUnit.Milliseconds, outcome.postgresMs);
+/** One sweep run: the idle ticks it appended (nothing is recorded for a run that sent none). */
+export function recordSweepMetrics(idleTicks: number, refreshTicks: number): void {
+  if (idleTicks > 0) metrics.addMetric('IdleTicksSent', MetricUnit.Count, idleTicks);
+  if (refreshTicks > 0) metrics.addMetric('RefreshTicksSent', MetricUnit.Count, refreshTicks);
+}
+
+export function recordSweepFailure(): void {
+  metrics.addMetric('SweepFailures', MetricUnit.Count, 1);
 }
 
 /** Writes the stored metrics as one EMF line (and nothing when none were recorded). */

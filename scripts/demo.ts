@@ -1,8 +1,9 @@
 /**
  * Plays the seed scenario of the reference lab against the running job (`npm start` in another
- * terminal) and prints the aggregated_counts rows once both user_A sessions are there: the first
- * closes when user_A,8000 moves the watermark; the second when the idle sweep closes it,
- * IDLE_TIMEOUT_MS (default 10 s) after the last event. It needs a clean slate (npm run reset).
+ * terminal) and prints the aggregated_counts rows once both user_A sessions are there, then the
+ * same sessions from user_sessions with their durations: the first closes when user_A,8000 moves
+ * the watermark; the second when the idle sweep closes it, IDLE_TIMEOUT_MS (default 10 s) after
+ * the last event. It needs a clean slate (npm run reset).
  */
 import './local-env.ts';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -19,7 +20,8 @@ export const HELP = `npm run demo
 
 Plays the reference lab's seed scenario against the running job (npm start in another
 terminal): user_A,1000, user_A,2000, user_A,8000, keyed by user id, then prints the two user_A
-rows of aggregated_counts once both sessions have closed (the second by the idle flush).
+rows of aggregated_counts once both sessions have closed (the second by the idle flush), and the
+same sessions from user_sessions with their durations.
 
 It needs a clean slate: the job must not have read any event on its topic yet, or these 1970
 events would be late. Afterwards the slate is used: to type the lab yourself, stop the job,
@@ -50,6 +52,11 @@ async function main(): Promise<number> {
   const query = `SELECT group_key, count_value, window_end_time FROM aggregated_counts
     WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
     ORDER BY group_key`;
+  // Written in the same transaction as aggregated_counts: there once the rows above are.
+  const sessionsQuery = `SELECT group_key, event_count, session_start, last_event_time, duration_ms
+    FROM user_sessions
+    WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
+    ORDER BY group_key`;
   try {
     const stale = await notAFreshSlate(settings, db, query);
     if (stale !== undefined) {
@@ -72,6 +79,16 @@ async function main(): Promise<number> {
           rows.map((r) => ({
             ...r,
             window_end_time: (r.window_end_time as Date).toISOString?.() ?? r.window_end_time,
+          })),
+        );
+        const sessions = await db.query(sessionsQuery);
+        console.table(
+          sessions.rows.map((r) => ({
+            group_key: r.group_key,
+            event_count: r.event_count,
+            session_start: (r.session_start as Date).toISOString(),
+            last_event_time: (r.last_event_time as Date).toISOString(),
+            duration_ms: r.duration_ms,
           })),
         );
         console.log(

@@ -1,12 +1,12 @@
 /**
- * npm run services:up | services:down | services:status | migrate
+ * npm run services:up | services:down | services:wipe | services:status | migrate
  *
  * Runs the three services the job needs without Docker: Kafka (KRaft) and DynamoDB Local from
  * Maven Central on the JDK, PostgreSQL from the machine. See README, "Local services".
  */
 import pg from 'pg';
 import { ensureDatabase, migrate } from '../lib/sink/migrate.ts';
-import { serviceSettings, servicesDown, servicesStatus, servicesUp } from './services/index.ts';
+import { serviceSettings, servicesDown, servicesStatus, servicesUp, servicesWipe } from './services/index.ts';
 import { ensureKafkaJars } from './services/kafka.ts';
 
 async function main(command: string | undefined): Promise<number> {
@@ -16,6 +16,9 @@ async function main(command: string | undefined): Promise<number> {
       return 0;
     case 'down':
       await servicesDown();
+      return 0;
+    case 'wipe':
+      await servicesWipe();
       return 0;
     case 'status':
       return (await servicesStatus()) ? 0 : 1;
@@ -32,7 +35,7 @@ async function main(command: string | undefined): Promise<number> {
       ensureKafkaJars();
       return 0;
     default:
-      console.error('usage: tsx scripts/services.ts up|down|status|migrate|fetch-kafka');
+      console.error('usage: tsx scripts/services.ts up|down|wipe|status|migrate|fetch-kafka');
       return 2;
   }
 }

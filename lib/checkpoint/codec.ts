@@ -1,136 +1,138 @@
-import type { PartitionState, Session, UserState } from '../engine/types.ts';
+import type { PartitionState, PartitionStats } from '../engine/types.ts';
 import { CheckpointCorruptError } from '../errors.ts';
-import type { Claim, PartitionCheckpoint, StoredUser } from './types.ts';
+import { LAYOUT } from './constants.ts';
+import { partitionKey } from './keys.ts';
+import type { Claim, Commit, ImageRef, Manifest, PartitionCheckpoint, TableMeta } from './types.ts';
 
 /*
- * Items as the DocumentClient sees them. Sessions are one compact JSON string per user
- * ([start, end, count, pending, [emittedStarts]]): a user rarely has more than a few, and one
- * string attribute is far cheaper to read and write than nested maps.
+ * Items as the DocumentClient sees them. The manifest is one compact JSON string: it is read and
+ * written whole, and one string attribute is cheaper (in bytes, so in write units) than a list of maps.
  */
-
-type SessionTuple = [number, number, number, 0 | 1, number[], number];
-
-export function encodeSessions(sessions: readonly Session[]): string {
-  return JSON.stringify(
-    sessions.map(
-      (s): SessionTuple => [s.start, s.end, s.count, s.pending ? 1 : 0, [...s.emittedStarts], s.last],
-    ),
-  );
-}
-
-export function decodeSessions(json: string, pk: string): Session[] {
-  try {
-    const tuples = JSON.parse(json) as SessionTuple[];
-    return tuples.map(([start, end, count, pending, emittedStarts, last]) => ({
-      start,
-      end,
-      last,
-      count,
-      pending: pending === 1,
-      emittedStarts,
-    }));
-  } catch (error) {
-    throw new CheckpointCorruptError(`Checkpoint item ${pk} has unreadable sessions`, error);
-  }
-}
-
-export interface UserItem {
-  pk: string;
-  sessions: string;
-  lastOffset?: number;
-  epoch: number;
-  dueShard?: string;
-  nextDue?: number;
-  expiresAt?: number;
-}
-
-export function decodeUser(userId: string, item: UserItem): StoredUser {
-  return {
-    userId,
-    sessions: decodeSessions(item.sessions, item.pk),
-    lastOffset: item.lastOffset ?? null,
-    epoch: item.epoch,
-  };
-}
 
 export interface PartitionItem {
   pk: string;
+  lineage: string;
   version: number;
   epoch: number;
-  claimedThrough: number;
   claim?: Claim;
   nextOffset: number;
   watermark?: number;
   recordWatermark?: number;
   maxEventTime?: number;
-  lastArrivalMs?: number;
+  lastLogTime?: number;
+  manifest: string;
+  liveSessions?: number;
+  pendingSessions?: number;
+  liveUsers?: number;
+  committedAt?: number;
 }
 
-export function decodePartition(
-  topic: string,
-  partition: number,
-  item: PartitionItem | undefined,
-): PartitionCheckpoint {
-  if (item === undefined) {
-    return {
-      topic,
-      partition,
-      version: 0,
-      epoch: 0,
-      claimedThrough: 0,
-      claim: null,
-      state: {
-        nextOffset: 0,
-        watermark: null,
-        recordWatermark: null,
-        maxEventTime: null,
-        lastArrivalMs: null,
-      },
-    };
+export interface MetaItem {
+  pk: string;
+  layout: number;
+  generation: string;
+  createdAt: number;
+  origin: TableMeta['origin'];
+}
+
+type RefTuple = [number, number, number, number, number];
+
+export const EMPTY_MANIFEST: Manifest = { snapshot: null, journal: [] };
+const NO_STATS: PartitionStats = { liveSessions: 0, pendingSessions: 0, liveUsers: 0 };
+
+export function encodeManifest(manifest: Manifest): string {
+  const ref = (r: ImageRef): RefTuple => [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt];
+  return JSON.stringify({
+    s: manifest.snapshot === null ? null : ref(manifest.snapshot),
+    j: manifest.journal.map(ref),
+  });
+}
+
+function decodeManifest(text: string, pk: string): Manifest {
+  try {
+    const { s, j } = JSON.parse(text) as { s: RefTuple | null; j: RefTuple[] };
+    const ref = ([version, epoch, pieces, bytes, writtenAt]: RefTuple): ImageRef => ({
+      version,
+      epoch,
+      pieces,
+      bytes,
+      writtenAt,
+    });
+    return { snapshot: s === null ? null : ref(s), journal: j.map(ref) };
+  } catch (error) {
+    throw new CheckpointCorruptError(`Checkpoint item ${pk} has an unreadable manifest`, error);
   }
+}
+
+export function decodePartition(topic: string, partition: number, item: PartitionItem): PartitionCheckpoint {
   return {
     topic,
     partition,
+    lineage: item.lineage,
     version: item.version,
     epoch: item.epoch,
-    claimedThrough: item.claimedThrough ?? 0,
     claim: item.claim ?? null,
     state: {
-      nextOffset: item.nextOffset ?? 0,
+      nextOffset: item.nextOffset,
       watermark: item.watermark ?? null,
       recordWatermark: item.recordWatermark ?? null,
       maxEventTime: item.maxEventTime ?? null,
-      lastArrivalMs: item.lastArrivalMs ?? null,
+      lastLogTime: item.lastLogTime ?? null,
     },
+    manifest: decodeManifest(item.manifest, item.pk),
+    stats: {
+      liveSessions: item.liveSessions ?? 0,
+      pendingSessions: item.pendingSessions ?? 0,
+      liveUsers: item.liveUsers ?? 0,
+    },
+    committedAt: item.committedAt ?? null,
   };
 }
 
-/** SET/REMOVE pieces for the nullable state fields (DynamoDB has no null numbers we want). */
-export function stateUpdate(state: PartitionState): {
-  set: string[];
-  remove: string[];
-  values: Record<string, number>;
-  names: string[];
-} {
-  const set: string[] = ['#nextOffset = :nextOffset'];
-  const names: string[] = ['nextOffset'];
-  const remove: string[] = [];
-  const values: Record<string, number> = { ':nextOffset': state.nextOffset };
-  const optional: [keyof PartitionState, number | null][] = [
-    ['watermark', state.watermark],
-    ['recordWatermark', state.recordWatermark],
-    ['maxEventTime', state.maxEventTime],
-    ['lastArrivalMs', state.lastArrivalMs],
-  ];
-  for (const [name, value] of optional) {
-    names.push(name);
-    if (value === null) remove.push(`#${name}`);
-    else {
-      set.push(`#${name} = :${name}`);
-      values[`:${name}`] = value;
-    }
-  }
-  return { set, remove, values, names };
+/** The item a new partition's first claim creates: nothing committed yet. */
+export function freshPartition(topic: string, partition: number, lineage: string): PartitionCheckpoint {
+  return {
+    topic,
+    partition,
+    lineage,
+    version: 0,
+    epoch: 0,
+    claim: null,
+    state: { nextOffset: 0, watermark: null, recordWatermark: null, maxEventTime: null, lastLogTime: null },
+    manifest: EMPTY_MANIFEST,
+    stats: NO_STATS,
+    committedAt: null,
+  };
 }
 
-export type { UserState };
+/** The whole partition item after a commit (PutItem replaces it; `undefined` attributes are left out). */
+export function committedItem(claimed: PartitionCheckpoint, commit: Commit): PartitionItem {
+  const { state } = commit;
+  const optional = (value: number | null): number | undefined => value ?? undefined;
+  return {
+    pk: partitionKey(claimed.topic, claimed.partition),
+    lineage: claimed.lineage,
+    version: claimed.version + 1,
+    epoch: claimed.epoch,
+    nextOffset: state.nextOffset,
+    watermark: optional(state.watermark),
+    recordWatermark: optional(state.recordWatermark),
+    maxEventTime: optional(state.maxEventTime),
+    lastLogTime: optional(state.lastLogTime),
+    manifest: encodeManifest(commit.manifest),
+    liveSessions: commit.stats.liveSessions,
+    pendingSessions: commit.stats.pendingSessions,
+    liveUsers: commit.stats.liveUsers,
+    committedAt: commit.committedAt,
+  };
+}
+
+export function decodeMeta(item: MetaItem): TableMeta {
+  return { layout: item.layout, generation: item.generation, createdAt: item.createdAt, origin: item.origin };
+}
+
+export function isCurrentLayout(meta: TableMeta): boolean {
+  return meta.layout === LAYOUT;
+}
+
+export type { PartitionState };

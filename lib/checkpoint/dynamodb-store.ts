@@ -1,49 +1,60 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
+  PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { chunkBySize } from '../chunks.ts';
-import { nextDue } from '../engine/index.ts';
-import type { PartitionState, UserState } from '../engine/types.ts';
-import { CheckpointUnavailableError } from '../errors.ts';
+import { jitteredDelay, sleep } from '../backoff.ts';
+import { CheckpointConflictError, CheckpointLostError, CheckpointUnavailableError } from '../errors.ts';
 import {
+  committedItem,
+  decodeMeta,
   decodePartition,
-  decodeUser,
-  encodeSessions,
+  EMPTY_MANIFEST,
+  encodeManifest,
+  freshPartition,
+  type MetaItem,
   type PartitionItem,
-  stateUpdate,
-  type UserItem,
 } from './codec.ts';
+import {
+  BATCH_GET_KEYS,
+  BATCH_WRITE_ITEMS,
+  PARALLEL_REQUESTS,
+  TTL_ATTRIBUTE,
+  UNPROCESSED_RETRIES,
+} from './constants.ts';
 import { mapDynamoError } from './errors.ts';
-import { dueShard, dueShards, partitionKey, topicKey, userIdFromKey, userKey } from './keys.ts';
-import { DUE_INDEX } from './table.ts';
-import type { CheckpointStore, ClaimRequest, PartitionCheckpoint, StoredUser, StoreStats } from './types.ts';
-
-// DynamoDB limits (DESIGN.md section 5).
-const BATCH_GET_KEYS = 100;
-const TRANSACT_ACTIONS = 100;
-const TRANSACT_BYTES = 3_500_000; // of the 4 MB request limit, with room for attribute names
-const PARALLEL_REQUESTS = 4;
-const UNPROCESSED_RETRIES = 8;
+import { toPieces } from './image.ts';
+import { legacyKeys, META_KEY, partitionKey, pieceKey } from './keys.ts';
+import type {
+  CheckpointStore,
+  Claim,
+  Commit,
+  ImageRef,
+  PartitionCheckpoint,
+  StoreStats,
+  TableMeta,
+} from './types.ts';
+import { consistentReadUnits, emptyStoreStats, itemBytes, writeUnits } from './units.ts';
 
 export interface DynamoStoreOptions {
   readonly table: string;
-  readonly dueIndexShards: number;
+  /** Pieces expire this long after they were written (docs/STATE.md section 2). */
   readonly stateTtlDays: number;
 }
 
+type Item = Record<string, unknown>;
+
 /**
- * The checkpoint store on DynamoDB. Round trips per batch are bounded by the users touched,
- * never by records: one BatchGetItem per 100 users, one TransactWriteItems per 100 users, plus
- * a constant (partition read, due-index queries, claim, commit).
+ * The checkpoint store on DynamoDB (docs/STATE.md): one `meta` item, one item per Kafka partition,
+ * and immutable pieces of state images. A batch costs a claim and a commit on the partition item and
+ * ceil(image / 350 KB) piece puts: write units follow the bytes that changed, not the users.
  */
 export class DynamoCheckpointStore implements CheckpointStore {
-  readonly stats: StoreStats = { calls: 0, itemsRead: 0, itemsWritten: 0 };
+  readonly stats: StoreStats = emptyStoreStats();
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(
@@ -53,77 +64,233 @@ export class DynamoCheckpointStore implements CheckpointStore {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  async readPartition(topic: string, partition: number): Promise<PartitionCheckpoint> {
-    const { Item } = await this.call('read partition', () =>
+  async readMeta(): Promise<TableMeta | null> {
+    const item = await this.get(META_KEY, 'read the table meta item');
+    return item === undefined ? null : decodeMeta(item as unknown as MetaItem);
+  }
+
+  async createMeta(meta: TableMeta): Promise<TableMeta> {
+    const item: MetaItem = { pk: META_KEY, ...meta };
+    try {
+      await this.call('create the table meta item', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.options.table,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+      this.countWrite(item);
+      return meta;
+    } catch (error) {
+      if (!(error instanceof CheckpointConflictError)) throw error;
+      // Another container created it first: use theirs.
+      const winner = await this.readMeta();
+      if (winner === null) throw error;
+      return winner;
+    }
+  }
+
+  async replaceMeta(meta: TableMeta): Promise<void> {
+    const item: MetaItem = { pk: META_KEY, ...meta };
+    await this.call('replace the table meta item', () =>
+      this.doc.send(new PutCommand({ TableName: this.options.table, Item: item })),
+    );
+    this.countWrite(item);
+  }
+
+  async hasLegacyItems(topic: string): Promise<boolean> {
+    const found = await this.batchGet(legacyKeys(topic), 'look for items of the per-user layout');
+    return found.size > 0;
+  }
+
+  async readPartition(topic: string, partition: number): Promise<PartitionCheckpoint | null> {
+    const item = await this.get(partitionKey(topic, partition), `read ${topic}-${partition}`);
+    return item === undefined ? null : decodePartition(topic, partition, item as unknown as PartitionItem);
+  }
+
+  async readPartitions(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<(PartitionCheckpoint | null)[]> {
+    const keys = partitions.map((p) => partitionKey(topic, p));
+    const items = await this.batchGet(keys, `read the partitions of ${topic}`);
+    return partitions.map((p, i) => {
+      const item = items.get(keys[i] as string);
+      return item === undefined ? null : decodePartition(topic, p, item as unknown as PartitionItem);
+    });
+  }
+
+  async claim(
+    topic: string,
+    partition: number,
+    expected: PartitionCheckpoint | null,
+    claim: Claim,
+    lineage: string,
+  ): Promise<PartitionCheckpoint> {
+    const key = { pk: partitionKey(topic, partition) };
+    const what = `claim ${topic}-${partition}`;
+    if (expected === null) {
+      // A new partition: the claim creates its item, unless someone else did meanwhile.
+      const created = freshPartition(topic, partition, lineage);
+      await this.call(what, () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.table,
+            Key: key,
+            UpdateExpression:
+              'SET #lineage = :lineage, #version = :zero, #epoch = :epoch, #claim = :claim, ' +
+              '#nextOffset = :zero, #manifest = :manifest',
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: names(
+              'pk',
+              'lineage',
+              'version',
+              'epoch',
+              'claim',
+              'nextOffset',
+              'manifest',
+            ),
+            ExpressionAttributeValues: {
+              ':lineage': lineage,
+              ':zero': 0,
+              ':epoch': claim.epoch,
+              ':claim': claim,
+              ':manifest': encodeManifest(EMPTY_MANIFEST),
+            },
+          }),
+        ),
+      );
+      this.countWrite({
+        ...key,
+        lineage,
+        version: 0,
+        epoch: claim.epoch,
+        claim,
+        nextOffset: 0,
+        manifest: '',
+      });
+      return { ...created, epoch: claim.epoch, claim };
+    }
+    await this.call(what, () =>
       this.doc.send(
-        new GetCommand({
+        new UpdateCommand({
           TableName: this.options.table,
-          Key: { pk: partitionKey(topic, partition) },
-          ConsistentRead: true,
+          Key: key,
+          UpdateExpression: 'SET #epoch = :epoch, #claim = :claim',
+          // Nobody committed or claimed since the state this container holds (read or cached).
+          ConditionExpression: '#version = :version AND #epoch = :readEpoch AND #lineage = :lineage',
+          ExpressionAttributeNames: names('epoch', 'claim', 'version', 'lineage'),
+          ExpressionAttributeValues: {
+            ':epoch': claim.epoch,
+            ':claim': claim,
+            ':version': expected.version,
+            ':readEpoch': expected.epoch,
+            ':lineage': expected.lineage,
+          },
         }),
       ),
     );
-    this.stats.itemsRead += Item === undefined ? 0 : 1;
-    return decodePartition(topic, partition, Item as PartitionItem | undefined);
+    // An update is billed on the larger of the item before and after: about the committed item.
+    this.countWrite({ ...committedItemOf(expected), claim });
+    return { ...expected, epoch: claim.epoch, claim };
   }
 
-  async listPartitions(topic: string): Promise<number[]> {
-    const { Item } = await this.call('list partitions', () =>
+  async readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]> {
+    const { topic, partition, lineage } = checkpoint;
+    const refs = [checkpoint.manifest.snapshot, ...checkpoint.manifest.journal].filter(
+      (r): r is ImageRef => r !== null,
+    );
+    const keys = refs.flatMap((r) =>
+      Array.from({ length: r.pieces }, (_, i) => pieceKey(topic, partition, lineage, r.version, r.epoch, i)),
+    );
+    const items = await this.batchGet(keys, `read the state of ${topic}-${partition}`);
+    const missing = keys.filter((k) => !items.has(k));
+    if (missing.length > 0) {
+      throw new CheckpointLostError(
+        `The checkpoint of ${topic}-${partition} (version ${checkpoint.version}) lists ${missing.length} ` +
+          `state pieces that the table does not have (first: ${missing[0]}): they expired (the job was ` +
+          `stopped for longer than STATE_TTL_DAYS) or were deleted. See docs/STATE.md, "Recovery".`,
+      );
+    }
+    let at = 0;
+    return refs.map((r) => {
+      const pieces = keys.slice(at, at + r.pieces).map((k) => (items.get(k) as { d: Uint8Array }).d);
+      at += r.pieces;
+      return Buffer.concat(pieces);
+    });
+  }
+
+  async writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef> {
+    const { topic, partition, lineage, version, epoch } = claimed;
+    const expiresAt = Math.floor(nowMs / 1000) + this.options.stateTtlDays * 86_400;
+    const items = toPieces(image).map((d, i) => ({
+      pk: pieceKey(topic, partition, lineage, version + 1, epoch, i),
+      d,
+      [TTL_ATTRIBUTE]: expiresAt,
+    }));
+    const chunks: Item[][] = [];
+    for (let i = 0; i < items.length; i += BATCH_WRITE_ITEMS)
+      chunks.push(items.slice(i, i + BATCH_WRITE_ITEMS));
+    await inParallel(chunks, PARALLEL_REQUESTS, async (chunk) => {
+      let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > UNPROCESSED_RETRIES) {
+          throw new CheckpointUnavailableError(`BatchWriteItem left ${pending.length} pieces unprocessed`);
+        }
+        if (attempt > 0) await sleep(jitteredDelay(attempt, 25, 2_000));
+        const result = await this.call(`write the state of ${topic}-${partition}`, () =>
+          this.doc.send(new BatchWriteCommand({ RequestItems: { [this.options.table]: pending } })),
+        );
+        pending = (result.UnprocessedItems?.[this.options.table] ?? []) as typeof pending;
+      }
+    });
+    for (const item of items) this.countWrite(item);
+    return { version: version + 1, epoch, pieces: items.length, bytes: image.length, writtenAt: nowMs };
+  }
+
+  async commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint> {
+    const item = committedItem(claimed, commit);
+    await this.call(`commit ${claimed.topic}-${claimed.partition}`, () =>
       this.doc.send(
-        new GetCommand({ TableName: this.options.table, Key: { pk: topicKey(topic) }, ConsistentRead: true }),
+        new PutCommand({
+          TableName: this.options.table,
+          Item: item,
+          // Only while the claim is ours: a newer claim (a retry that took over) wins.
+          ConditionExpression: '#epoch = :epoch AND #claim.#epoch = :epoch',
+          ExpressionAttributeNames: names('epoch', 'claim'),
+          ExpressionAttributeValues: { ':epoch': claimed.epoch },
+        }),
       ),
     );
-    const partitions = (Item?.partitions as Set<number> | undefined) ?? new Set<number>();
-    return [...partitions].map(Number).sort((a, b) => a - b);
+    this.countWrite(item);
+    return decodePartition(claimed.topic, claimed.partition, item);
   }
 
-  async queryDue(topic: string, partition: number, watermark: number): Promise<string[]> {
-    const shards = dueShards(topic, partition, this.options.dueIndexShards);
-    const perShard = await Promise.all(
-      shards.map(async (shard) => {
-        const users: string[] = [];
-        let startKey: Record<string, unknown> | undefined;
-        do {
-          const page = await this.call('query due index', () =>
-            this.doc.send(
-              new QueryCommand({
-                TableName: this.options.table,
-                IndexName: DUE_INDEX,
-                KeyConditionExpression: '#dueShard = :shard AND #nextDue <= :watermark',
-                ExpressionAttributeNames: names('dueShard', 'nextDue', 'pk'),
-                ExpressionAttributeValues: { ':shard': shard, ':watermark': watermark },
-                ProjectionExpression: '#pk',
-                ExclusiveStartKey: startKey,
-              }),
-            ),
-          );
-          for (const item of page.Items ?? []) users.push(userIdFromKey(topic, partition, item.pk as string));
-          startKey = page.LastEvaluatedKey;
-        } while (startKey !== undefined);
-        return users;
-      }),
+  private async get(pk: string, what: string): Promise<Item | undefined> {
+    const { Item } = await this.call(what, () =>
+      this.doc.send(new GetCommand({ TableName: this.options.table, Key: { pk }, ConsistentRead: true })),
     );
-    return perShard.flat();
+    if (Item !== undefined) this.countRead(Item);
+    return Item;
   }
 
-  async readUsers(
-    topic: string,
-    partition: number,
-    userIds: readonly string[],
-  ): Promise<Map<string, StoredUser>> {
-    const users = new Map<string, StoredUser>();
-    const byKey = new Map(userIds.map((id) => [userKey(topic, partition, id), id]));
-    const chunks = chunk([...byKey.keys()], BATCH_GET_KEYS);
-    await inParallel(chunks, PARALLEL_REQUESTS, async (keys) => {
-      let pending: Record<string, unknown>[] = keys.map((pk) => ({ pk }));
+  /** BatchGetItem in chunks of 100 keys, UnprocessedKeys retried with backoff; found items by key. */
+  private async batchGet(keys: readonly string[], what: string): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_KEYS));
+    await inParallel(chunks, PARALLEL_REQUESTS, async (chunk) => {
+      let pending: Item[] = chunk.map((pk) => ({ pk }));
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > UNPROCESSED_RETRIES) {
           throw new CheckpointUnavailableError(
-            `BatchGetItem left ${pending.length} keys unprocessed after retries`,
+            `${what}: BatchGetItem left ${pending.length} keys unprocessed`,
           );
         }
-        if (attempt > 0) await backoff(attempt);
-        const result = await this.call('read users', () =>
+        if (attempt > 0) await sleep(jitteredDelay(attempt, 25, 2_000));
+        const result = await this.call(what, () =>
           this.doc.send(
             new BatchGetCommand({
               RequestItems: { [this.options.table]: { Keys: pending, ConsistentRead: true } },
@@ -131,127 +298,13 @@ export class DynamoCheckpointStore implements CheckpointStore {
           ),
         );
         for (const item of result.Responses?.[this.options.table] ?? []) {
-          const userItem = item as UserItem;
-          const userId = byKey.get(userItem.pk);
-          if (userId !== undefined) users.set(userId, decodeUser(userId, userItem));
+          found.set(item.pk as string, item);
+          this.countRead(item);
         }
-        pending = (result.UnprocessedKeys?.[this.options.table]?.Keys ?? []) as Record<string, unknown>[];
+        pending = (result.UnprocessedKeys?.[this.options.table]?.Keys ?? []) as Item[];
       }
     });
-    this.stats.itemsRead += users.size;
-    return users;
-  }
-
-  async claim({ claim, read, claimedThrough }: ClaimRequest): Promise<PartitionCheckpoint> {
-    const { topic, partition } = read;
-    if (read.version === 0) {
-      // Register the partition for the sweep before its first commit (ADD is idempotent).
-      await this.call('register partition', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.options.table,
-            Key: { pk: topicKey(topic) },
-            // PARTITIONS is a DynamoDB reserved word.
-            UpdateExpression: 'ADD #partitions :p',
-            ExpressionAttributeNames: { '#partitions': 'partitions' },
-            ExpressionAttributeValues: { ':p': new Set([partition]) },
-          }),
-        ),
-      );
-    }
-    const { Attributes } = await this.call(`claim ${topic}-${partition}`, () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.options.table,
-          Key: { pk: partitionKey(topic, partition) },
-          UpdateExpression:
-            'SET #epoch = :epoch, #claim = :claim, #claimedThrough = :through, ' +
-            '#version = if_not_exists(#version, :zero), #nextOffset = if_not_exists(#nextOffset, :zero)',
-          // Fencing: nobody may have claimed since we read (no item yet means epoch 0).
-          ConditionExpression: 'attribute_not_exists(#pk) OR #epoch = :readEpoch',
-          ExpressionAttributeNames: names('pk', 'epoch', 'claim', 'claimedThrough', 'version', 'nextOffset'),
-          ExpressionAttributeValues: {
-            ':epoch': claim.epoch,
-            ':claim': claim,
-            ':through': Math.max(read.claimedThrough, claimedThrough),
-            ':zero': 0,
-            ':readEpoch': read.epoch,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    this.stats.itemsWritten++;
-    return decodePartition(topic, partition, Attributes as PartitionItem);
-  }
-
-  async writeUsers(
-    topic: string,
-    partition: number,
-    epoch: number,
-    users: readonly UserState[],
-    nowMs: number,
-  ): Promise<void> {
-    const expiresAt = Math.floor(nowMs / 1000) + this.options.stateTtlDays * 86_400;
-    const puts = users.map((user) => {
-      const due = nextDue(user);
-      const item: UserItem = {
-        pk: userKey(topic, partition, user.userId),
-        sessions: encodeSessions(user.sessions),
-        lastOffset: user.lastOffset ?? undefined,
-        epoch,
-        // Sparse index: only users with a session waiting to fire are in it.
-        dueShard:
-          due === null ? undefined : dueShard(topic, partition, user.userId, this.options.dueIndexShards),
-        nextDue: due ?? undefined,
-        expiresAt: user.sessions.length === 0 ? expiresAt : undefined,
-      };
-      return item;
-    });
-    const chunks = chunkBySize(
-      puts,
-      TRANSACT_ACTIONS,
-      TRANSACT_BYTES,
-      (item) => item.pk.length + item.sessions.length + 128,
-    );
-    await inParallel(chunks, PARALLEL_REQUESTS, (items) =>
-      this.call(`write users of ${topic}-${partition}`, () =>
-        this.doc.send(
-          new TransactWriteCommand({
-            TransactItems: items.map((Item) => ({
-              Put: {
-                TableName: this.options.table,
-                Item,
-                // A zombie invocation with an older claim must not overwrite a newer state.
-                ConditionExpression: 'attribute_not_exists(#pk) OR #epoch <= :epoch',
-                ExpressionAttributeNames: names('pk', 'epoch'),
-                ExpressionAttributeValues: { ':epoch': epoch },
-              },
-            })),
-          }),
-        ),
-      ),
-    );
-    this.stats.itemsWritten += puts.length;
-  }
-
-  async commit(claimed: PartitionCheckpoint, state: PartitionState): Promise<PartitionCheckpoint> {
-    const { set, remove, values, names: stateNames } = stateUpdate(state);
-    const { Attributes } = await this.call(`commit ${claimed.topic}-${claimed.partition}`, () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.options.table,
-          Key: { pk: partitionKey(claimed.topic, claimed.partition) },
-          UpdateExpression: `SET #version = :version, ${set.join(', ')} REMOVE ${['#claim', ...remove].join(', ')}`,
-          ConditionExpression: '#epoch = :epoch AND #claim.#epoch = :epoch',
-          ExpressionAttributeNames: names('version', 'epoch', 'claim', ...stateNames),
-          ExpressionAttributeValues: { ...values, ':version': claimed.version + 1, ':epoch': claimed.epoch },
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
-    this.stats.itemsWritten++;
-    return decodePartition(claimed.topic, claimed.partition, Attributes as PartitionItem);
+    return found;
   }
 
   private async call<T>(what: string, send: () => Promise<T>): Promise<T> {
@@ -262,17 +315,37 @@ export class DynamoCheckpointStore implements CheckpointStore {
       throw mapDynamoError(error, what);
     }
   }
+
+  private countRead(item: object): void {
+    const bytes = itemBytes(item);
+    this.stats.itemsRead++;
+    this.stats.bytesRead += bytes;
+    this.stats.readUnits += consistentReadUnits(bytes);
+  }
+
+  private countWrite(item: object): void {
+    const bytes = itemBytes(item);
+    this.stats.itemsWritten++;
+    this.stats.bytesWritten += bytes;
+    this.stats.writeUnits += writeUnits(bytes);
+  }
+}
+
+function committedItemOf(checkpoint: PartitionCheckpoint): Item {
+  return committedItem(
+    { ...checkpoint, version: checkpoint.version - 1 },
+    {
+      state: checkpoint.state,
+      manifest: checkpoint.manifest,
+      stats: checkpoint.stats,
+      committedAt: checkpoint.committedAt ?? 0,
+    },
+  ) as unknown as Item;
 }
 
 /** Every attribute goes through a name placeholder: DynamoDB reserves hundreds of words. */
 function names(...attributes: string[]): Record<string, string> {
   return Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 }
 
 async function inParallel<T>(
@@ -288,10 +361,4 @@ async function inParallel<T>(
     }
   });
   await Promise.all(workers);
-}
-
-/** Exponential backoff with full jitter (AWS's recommendation for UnprocessedKeys). */
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(2_000, 25 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,9 +1,10 @@
 import { CheckpointConflictError, CheckpointUnavailableError, SessionizerError } from '../errors.ts';
 
 /**
- * Maps a DynamoDB SDK error to the domain at the boundary (like Powertools' persistence layer
- * maps ConditionalCheckFailedException): a failed condition means someone else holds the
- * partition now; everything else (network, throttling, 5xx) is worth a retry of the batch.
+ * Maps a DynamoDB SDK error to the domain at the boundary (like Powertools' persistence layer maps
+ * ConditionalCheckFailedException): a failed condition means another invocation claimed or
+ * committed the partition since we read it; everything else (network, throttling, 5xx, a missing
+ * table) is worth a retry of the batch.
  */
 export function mapDynamoError(error: unknown, what: string): SessionizerError {
   if (error instanceof SessionizerError) return error;
@@ -14,15 +15,6 @@ export function mapDynamoError(error: unknown, what: string): SessionizerError {
       `${what}: another invocation changed the checkpoint (fenced off)`,
       error,
     );
-  }
-  if (name === 'TransactionCanceledException') {
-    const reasons = ((error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map(
-      (r) => r.Code ?? 'None',
-    );
-    if (reasons.includes('ConditionalCheckFailed')) {
-      return new CheckpointConflictError(`${what}: a newer claim wrote these users (fenced off)`, error);
-    }
-    return new CheckpointUnavailableError(`${what}: transaction cancelled (${reasons.join(', ')})`, error);
   }
   return new CheckpointUnavailableError(`${what}: DynamoDB call failed: ${name} ${message}`, error);
 }

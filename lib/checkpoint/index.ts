@@ -1,12 +1,16 @@
+export { LAYOUT } from './constants.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';
 export { mapDynamoError } from './errors.ts';
+export { applyImages, decodeImage, encodeImage } from './image.ts';
 export { type PartitionSummary, readPartitionSummaries } from './summary.ts';
-export { checkpointTableDefinition, DUE_INDEX, ensureCheckpointTable, TTL_ATTRIBUTE } from './table.ts';
+export { checkpointTableDefinition, ensureCheckpointTable, TTL_ATTRIBUTE } from './table.ts';
 export type {
   CheckpointStore,
   Claim,
-  ClaimRequest,
+  Commit,
+  ImageRef,
+  Manifest,
   PartitionCheckpoint,
-  StoredUser,
   StoreStats,
+  TableMeta,
 } from './types.ts';

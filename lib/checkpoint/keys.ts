@@ -1,32 +1,26 @@
-import { createHash } from 'node:crypto';
-
 /*
- * Key layout of the single checkpoint table (hash key `pk` only). Kafka topic names use only
- * [a-zA-Z0-9._-], so '#' separates safely; the user id comes last and may contain anything.
- * Every user has an item of its own, so writes spread over as many partition keys as there are
- * users instead of one hot key per Kafka partition.
+ * Key layout of the checkpoint table (hash key `pk` only; docs/STATE.md section 2). Kafka topic
+ * names use only [a-zA-Z0-9._-], so '#' separates safely.
  */
-export const partitionKey = (topic: string, partition: number): string => `P#${topic}#${partition}`;
 
-export const topicKey = (topic: string): string => `T#${topic}`;
+export const META_KEY = 'meta';
 
-export const userKey = (topic: string, partition: number, userId: string): string =>
-  `U#${topic}#${partition}#${userId}`;
-
-export function userIdFromKey(topic: string, partition: number, pk: string): string {
-  const prefix = `U#${topic}#${partition}#`;
-  if (!pk.startsWith(prefix)) throw new Error(`Not a user key of ${topic}-${partition}: ${pk}`);
-  return pk.slice(prefix.length);
-}
+export const partitionKey = (topic: string, partition: number): string => `p#${topic}#${partition}`;
 
 /**
- * The due index's hash key. Spreading one Kafka partition's users over `shards` index
- * partitions keeps the index free of a hot key; the due query reads all shards.
+ * A piece of the state image written by the claim (version, epoch) of a partition. No two claims
+ * share a key, so pieces are never overwritten (a zombie cannot clobber a committed image), and
+ * the keys spread writes over as many DynamoDB partitions as there are transitions. `lineage`
+ * changes when a partition item is created afresh, so a new item's versions never meet old pieces.
  */
-export function dueShard(topic: string, partition: number, userId: string, shards: number): string {
-  const bucket = createHash('md5').update(userId).digest().readUInt32BE(0) % shards;
-  return `${topic}#${partition}#${bucket}`;
-}
+export const pieceKey = (
+  topic: string,
+  partition: number,
+  lineage: string,
+  version: number,
+  epoch: number,
+  index: number,
+): string => `s#${topic}#${partition}#${lineage}#${version}#${epoch}#${index}`;
 
-export const dueShards = (topic: string, partition: number, shards: number): string[] =>
-  Array.from({ length: shards }, (_, bucket) => `${topic}#${partition}#${bucket}`);
+/** Items of the earlier per-user layout (1): a table holding them is refused, not misread. */
+export const legacyKeys = (topic: string): string[] => [`T#${topic}`, `P#${topic}#0`];

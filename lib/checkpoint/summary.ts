@@ -1,12 +1,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { decodePartition, type PartitionItem } from './codec.ts';
-import { partitionKey } from './keys.ts';
+import { DynamoCheckpointStore } from './dynamodb-store.ts';
 
 /**
  * What the checkpoint says about one Kafka partition, for `npm run status` and operators: read-only,
- * one BatchGetItem for all partitions, never the user state. A field the layout does not record is
- * null.
+ * one BatchGetItem for all partitions, never the user state.
  */
 export interface PartitionSummary {
   readonly topic: string;
@@ -21,9 +18,9 @@ export interface PartitionSummary {
   readonly liveSessions: number | null;
   /** Sessions waiting for the watermark to pass their end. */
   readonly pendingSessions: number | null;
-  /** The watermark at which the next pending session fires; null = none pending. */
-  readonly nextDue: number | null;
-  /** Wall-clock time (epoch ms) of the last committed transition; null = unknown. */
+  /** Kafka timestamp of the partition's latest event (where its silence starts); null = none. */
+  readonly lastLogTime: number | null;
+  /** Wall-clock time (epoch ms) of the last committed transition; null = never. */
   readonly committedAt: number | null;
 }
 
@@ -33,32 +30,20 @@ export async function readPartitionSummaries(
   topic: string,
   partitions: readonly number[],
 ): Promise<PartitionSummary[]> {
-  const doc = DynamoDBDocumentClient.from(client);
-  const items = new Map<string, PartitionItem>();
-  for (let i = 0; i < partitions.length; i += 100) {
-    let keys: Record<string, unknown>[] = partitions
-      .slice(i, i + 100)
-      .map((p) => ({ pk: partitionKey(topic, p) }));
-    while (keys.length > 0) {
-      const result = await doc.send(
-        new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of result.Responses?.[table] ?? []) items.set(item.pk as string, item as PartitionItem);
-      keys = (result.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[];
-    }
-  }
-  return partitions.map((partition) => {
-    const checkpoint = decodePartition(topic, partition, items.get(partitionKey(topic, partition)));
+  const store = new DynamoCheckpointStore(client, { table, stateTtlDays: 1 });
+  const checkpoints = await store.readPartitions(topic, partitions);
+  return partitions.map((partition, i) => {
+    const c = checkpoints[i] ?? null;
     return {
       topic,
       partition,
-      version: checkpoint.version,
-      nextOffset: checkpoint.state.nextOffset,
-      watermark: checkpoint.state.watermark,
-      liveSessions: null,
-      pendingSessions: null,
-      nextDue: null,
-      committedAt: checkpoint.state.lastArrivalMs,
+      version: c?.version ?? 0,
+      nextOffset: c?.state.nextOffset ?? 0,
+      watermark: c?.state.watermark ?? null,
+      liveSessions: c === null ? null : c.stats.liveSessions,
+      pendingSessions: c === null ? null : c.stats.pendingSessions,
+      lastLogTime: c?.state.lastLogTime ?? null,
+      committedAt: c?.committedAt ?? null,
     };
   });
 }

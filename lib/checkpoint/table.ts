@@ -1,43 +1,24 @@
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
-  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
-  ResourceNotFoundException,
   UpdateTimeToLiveCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-
-/** GSI over user items: hash `dueShard` ("<topic>#<partition>#<shard>"), range `nextDue`. */
-export const DUE_INDEX = 'due';
-/** TTL attribute (epoch seconds) set on user items whose sessions are all finished. */
-export const TTL_ATTRIBUTE = 'expiresAt';
+import { TTL_ATTRIBUTE } from './constants.ts';
 
 /**
- * The checkpoint table: one item per Kafka partition and one per (partition, user), all keyed
- * by `pk` so writes spread over many partition keys. The `due` index is sparse: only users
- * with a session waiting to fire carry `dueShard`/`nextDue`. serverless.yml declares the same.
+ * The checkpoint table (docs/STATE.md section 2): hash key `pk` only, no index (a container holds
+ * its partitions' whole state, so nothing needs a due-session index), TTL on `expiresAt` so that
+ * superseded state pieces go away for free. serverless.yml declares the same.
  */
 export function checkpointTableDefinition(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: 'pk', AttributeType: 'S' },
-      { AttributeName: 'dueShard', AttributeType: 'S' },
-      { AttributeName: 'nextDue', AttributeType: 'N' },
-    ],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
     KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: DUE_INDEX,
-        KeySchema: [
-          { AttributeName: 'dueShard', KeyType: 'HASH' },
-          { AttributeName: 'nextDue', KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-      },
-    ],
   };
 }
 
@@ -48,15 +29,7 @@ export async function ensureCheckpointTable(client: DynamoDBClient, tableName: s
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-      if (Table?.TableStatus === 'ACTIVE') break;
-    } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
   await client
     .send(
       new UpdateTimeToLiveCommand({
@@ -69,3 +42,5 @@ export async function ensureCheckpointTable(client: DynamoDBClient, tableName: s
       if (!(error instanceof Error && /already enabled/i.test(error.message))) throw error;
     });
 }
+
+export { TTL_ATTRIBUTE };

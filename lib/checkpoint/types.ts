@@ -1,73 +1,111 @@
-import type { PartitionState, UserState } from '../engine/types.ts';
+import type { PartitionState, PartitionStats } from '../engine/types.ts';
 
-/**
- * An unfinished state transition on a partition: who claimed it and, for the idle sweep, the
- * watermark it advances to, so whoever comes next can redo exactly the same transition.
- */
-export type Claim =
-  | { readonly kind: 'batch'; readonly epoch: number; readonly claimedAt: number }
-  | {
-      readonly kind: 'sweep';
-      readonly epoch: number;
-      readonly claimedAt: number;
-      readonly watermark: number;
-    };
+/** The `meta` item: which layout the table holds and its generation (docs/STATE.md section 5). */
+export interface TableMeta {
+  readonly layout: number;
+  /** `<ISO time>/<random>`: later generations sort later. Written into every sink fence. */
+  readonly generation: string;
+  readonly createdAt: number;
+  /** How the generation came to be: the job's first use of an empty table, or an operator's command. */
+  readonly origin: 'first-use' | 'new-generation' | 'adopted';
+}
 
-/** The partition's checkpoint item. */
+/** Where a state image lives: `pieces` items keyed by the claim (version, epoch) that wrote it. */
+export interface ImageRef {
+  readonly version: number;
+  readonly epoch: number;
+  readonly pieces: number;
+  /** Compressed bytes, for the snapshot-or-delta decision and the cost counters. */
+  readonly bytes: number;
+  /** Wall-clock time of the write (epoch ms): a snapshot is rewritten before its pieces' TTL. */
+  readonly writtenAt: number;
+}
+
+/** The images that make up the partition's user state: a snapshot, then the deltas since, in order. */
+export interface Manifest {
+  readonly snapshot: ImageRef | null;
+  readonly journal: readonly ImageRef[];
+}
+
+/** An unfinished transition: its claim epoch and when it was taken. */
+export interface Claim {
+  readonly epoch: number;
+  readonly at: number;
+}
+
+/** The partition item. */
 export interface PartitionCheckpoint {
   readonly topic: string;
   readonly partition: number;
+  /** Random id fixed when the item was created; part of every piece key (keys.ts). */
+  readonly lineage: string;
   /** Committed transitions so far (0: never committed). */
   readonly version: number;
-  /** Claims so far; the fencing token of the current claim (DynamoDB items and the sink). */
+  /** Claims so far: the fencing token of the current claim (the commit condition and the sink). */
   readonly epoch: number;
-  /** Highest end offset any claim ever folded; the sweep waits until nextOffset reaches it. */
-  readonly claimedThrough: number;
   readonly claim: Claim | null;
   readonly state: PartitionState;
+  readonly manifest: Manifest;
+  readonly stats: PartitionStats;
+  /** Wall-clock time of the last commit (epoch ms); null = never. */
+  readonly committedAt: number | null;
 }
 
-/** A user's stored state: the engine's view plus the fencing epoch of the write. */
-export interface StoredUser extends UserState {
-  readonly epoch: number;
+/** What a commit writes besides the version: the fold's new state and where the users now live. */
+export interface Commit {
+  readonly state: PartitionState;
+  readonly manifest: Manifest;
+  readonly stats: PartitionStats;
+  readonly committedAt: number;
 }
 
-export interface ClaimRequest {
-  readonly claim: Claim;
-  /** The checkpoint as read: the claim succeeds only if nobody claimed since (same epoch). */
-  readonly read: PartitionCheckpoint;
-  readonly claimedThrough: number;
-}
-
-/** Counters for logs, metrics and the benchmark's cost per 1,000 events. */
+/** Counters for logs, metrics and the benchmark's cost per 1,000 events (DynamoDB's billing units). */
 export interface StoreStats {
   calls: number;
   itemsRead: number;
   itemsWritten: number;
+  /** Read request units: strongly consistent reads cost 1 per 4 KB of each item, rounded up. */
+  readUnits: number;
+  /** Write request units: 1 per KB of each item written, rounded up. */
+  writeUnits: number;
+  bytesRead: number;
+  bytesWritten: number;
 }
 
 /**
- * Where partition and user state live between invocations. DynamoCheckpointStore in
- * production; an in-memory store with the same semantics backs the crash property tests.
+ * Where the checkpoint lives between invocations. DynamoCheckpointStore in production; an
+ * in-memory store with the same conditions backs the crash property tests.
  */
 export interface CheckpointStore {
   readonly stats: StoreStats;
-  readPartition(topic: string, partition: number): Promise<PartitionCheckpoint>;
-  /** Partitions of a topic that have ever committed (the sweep's work list). */
-  listPartitions(topic: string): Promise<number[]>;
-  /** Users of the partition with a session due at or before `watermark` (may lag: a hint). */
-  queryDue(topic: string, partition: number, watermark: number): Promise<string[]>;
-  readUsers(topic: string, partition: number, userIds: readonly string[]): Promise<Map<string, StoredUser>>;
-  /** Takes the partition for a transition; throws CheckpointConflictError when someone else did. */
-  claim(request: ClaimRequest): Promise<PartitionCheckpoint>;
-  /** Writes user states fenced by `epoch`; throws CheckpointConflictError if a newer epoch wrote. */
-  writeUsers(
+  /** The table's `meta` item; null when there is none (an empty or foreign table). */
+  readMeta(): Promise<TableMeta | null>;
+  /** Writes `meta` unless one exists; returns the one that is there afterwards (ours or the winner's). */
+  createMeta(meta: TableMeta): Promise<TableMeta>;
+  /** Overwrites `meta` (operator commands: new-generation, adopt). */
+  replaceMeta(meta: TableMeta): Promise<void>;
+  /** Whether the table holds items of the earlier per-user layout for this topic. */
+  hasLegacyItems(topic: string): Promise<boolean>;
+  /** The partition item (strongly consistent); null when there is none. */
+  readPartition(topic: string, partition: number): Promise<PartitionCheckpoint | null>;
+  /** Several partition items at once (the sweep, status); null where there is none. */
+  readPartitions(topic: string, partitions: readonly number[]): Promise<(PartitionCheckpoint | null)[]>;
+  /**
+   * Takes the partition for a transition: epoch + 1 and a claim, conditional on `expected` (the
+   * version, epoch and lineage believed current), or on there being no item when `expected` is null
+   * (a new partition, created with `lineage`). Throws CheckpointConflictError when the condition fails.
+   */
+  claim(
     topic: string,
     partition: number,
-    epoch: number,
-    users: readonly UserState[],
-    nowMs: number,
-  ): Promise<void>;
-  /** Commits the new partition state and releases the claim, if the claim is still ours. */
-  commit(claimed: PartitionCheckpoint, state: PartitionState): Promise<PartitionCheckpoint>;
+    expected: PartitionCheckpoint | null,
+    claim: Claim,
+    lineage: string,
+  ): Promise<PartitionCheckpoint>;
+  /** The images the manifest lists, in its order; CheckpointLostError if a piece is missing. */
+  readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]>;
+  /** Writes an image as pieces under the claim's keys (never overwriting anything committed). */
+  writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef>;
+  /** Commits the new state and manifest (version + 1, claim removed) if the claim is still ours. */
+  commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint>;
 }

@@ -1,55 +1,132 @@
 import { SessionOperator } from './operator.ts';
-import type { EventRecord, FoldInput, FoldResult } from './types.ts';
+import type {
+  EngineConfig,
+  EventRecord,
+  FoldInput,
+  FoldResult,
+  LogRecord,
+  PartitionState,
+  PartitionStats,
+  TickRecord,
+  UserState,
+} from './types.ts';
+import { idleTarget, recordWatermark } from './watermark.ts';
 
 /**
- * Folds one Kafka partition's valid records into its sessions (DESIGN.md sections 3 and 4).
+ * The live sessions of one Kafka partition and the fold of its log into them (DESIGN.md sections 3
+ * and 4). Pure: no I/O, no clock; a warm container keeps one between batches so that nothing is
+ * read back (DESIGN.md section 5), and a cold one builds it from the checkpoint.
  *
- * Per record, as Flink's WindowOperator with a per-record watermark: the event is merged into the
- * user's sessions at the current W (or rejected as late), then W = max(W, t - B - 1) and every timer
- * now due fires, for all loaded users. Because W moves per record, not per batch, the rows depend
- * only on the records in order: any cut into batches, threaded through the returned state, yields
- * the same emissions (DESIGN.md section 4).
- *
- * Records below partition.nextOffset were applied by an earlier fold (a re-delivered batch) and are
- * skipped, which is what makes redelivery harmless (DESIGN.md section 5). A record at or below its
- * user's lastOffset is skipped for that user only (a crash after the user was written but before the
- * partition was): it still moves the watermark, which the partition state has not recorded.
+ * apply() changes this object. A caller whose transition fails after apply must discard it: it then
+ * holds state the checkpoint does not.
  */
-export function fold(input: FoldInput): FoldResult {
-  const { config, partition, records } = input;
-  const operator = new SessionOperator(config, partition.watermark, input.users);
-  const bound = config.outOfOrdernessMs;
-  let recordWatermark = partition.recordWatermark ?? Number.NEGATIVE_INFINITY;
-  let maxEventTime = partition.maxEventTime ?? Number.NEGATIVE_INFINITY;
-  const nextOffset = partition.nextOffset;
-  let applied = false;
+export class PartitionSessions {
+  private readonly operator: SessionOperator;
+  private current: PartitionState;
 
-  // An indexed loop: for-of over an array calls the iterator builtin per record in optimised code.
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i] as EventRecord;
-    if (record.offset < nextOffset) continue;
-    applied = true;
-    operator.add(record);
-    const t = record.eventTime;
-    if (t > maxEventTime) maxEventTime = t;
-    // BoundedOutOfOrdernessWatermarks: W = maxTimestamp - B - 1. Late records count too: the
-    // watermark generator sees every record before the window operator judges it.
-    const w = t - bound - 1;
-    if (w > recordWatermark) recordWatermark = w;
-    operator.advance(w);
+  constructor(
+    readonly config: EngineConfig,
+    partition: PartitionState,
+    users: Iterable<UserState>,
+  ) {
+    this.operator = new SessionOperator(config, partition.watermark, users);
+    this.current = partition;
+    const w = partition.watermark;
+    this.operator.idleAhead =
+      w !== null && (partition.recordWatermark === null || w > partition.recordWatermark);
   }
 
-  return {
-    partition: {
-      nextOffset: Math.max(partition.nextOffset, input.endOffset),
+  get partition(): PartitionState {
+    return this.current;
+  }
+
+  /**
+   * Folds records (events and ticks, in offset order) as Flink's WindowOperator does with a
+   * per-record watermark: the event is merged into its user's sessions at the current W (or rejected
+   * as late), then W = max(W, t - B - 1) and every timer now due fires, for all users of the
+   * partition. Because W moves per record, not per batch, the rows depend only on the records in
+   * order: any cut into batches yields the same emissions (DESIGN.md section 4).
+   *
+   * An idle tick moves W by the silence measured between Kafka timestamps (see idleTarget), so it
+   * is a function of the log as well.
+   *
+   * Records below nextOffset were applied by an earlier transition (a re-delivered batch) and are
+   * skipped, which is what makes redelivery harmless (DESIGN.md section 5).
+   */
+  apply(records: readonly LogRecord[], endOffset: number): FoldResult {
+    const operator = this.operator;
+    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
+    const before = this.current;
+    let recordW = before.recordWatermark ?? Number.NEGATIVE_INFINITY;
+    let maxEventTime = before.maxEventTime ?? Number.NEGATIVE_INFINITY;
+    let lastLogTime = before.lastLogTime ?? Number.NEGATIVE_INFINITY;
+    const nextOffset = before.nextOffset;
+
+    // An indexed loop: for-of over an array calls the iterator builtin per record in optimised code.
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as LogRecord;
+      if (record.offset < nextOffset) continue;
+      if ((record as TickRecord).tick === true) {
+        if (idleTimeoutMs === null) continue;
+        const target = idleTarget(recordW, lastLogTime, record.timestamp, idleTimeoutMs);
+        if (target > recordW && target > (operator.watermark ?? Number.NEGATIVE_INFINITY)) {
+          operator.idleAhead = true;
+          operator.advance(target);
+        }
+        continue;
+      }
+      const event = record as EventRecord;
+      operator.add(event);
+      const t = event.eventTime;
+      if (t > maxEventTime) maxEventTime = t;
+      if (event.timestamp > lastLogTime) lastLogTime = event.timestamp;
+      // Late records count too: the watermark generator sees every record before the window
+      // operator judges it.
+      const w = recordWatermark(t, outOfOrdernessMs);
+      if (w > recordW) {
+        recordW = w;
+        if (operator.idleAhead && w >= (operator.watermark ?? Number.NEGATIVE_INFINITY)) {
+          operator.idleAhead = false;
+        }
+      }
+      operator.advance(w);
+    }
+
+    const finite = (x: number): number | null => (x === Number.NEGATIVE_INFINITY ? null : x);
+    this.current = {
+      nextOffset: Math.max(nextOffset, endOffset),
       watermark: operator.watermark,
-      recordWatermark: applied ? recordWatermark : partition.recordWatermark,
-      maxEventTime: applied ? maxEventTime : partition.maxEventTime,
-      lastArrivalMs: applied ? input.nowMs : partition.lastArrivalMs,
-    },
-    users: operator.takeChangedUsers(),
-    emitted: operator.output.emitted,
-    superseded: operator.output.supersededRows(),
-    late: operator.output.late,
-  };
+      recordWatermark: finite(recordW),
+      maxEventTime: finite(maxEventTime),
+      lastLogTime: finite(lastLogTime),
+    };
+    const { users, output } = operator.takeBatch();
+    return {
+      partition: this.current,
+      users,
+      emitted: output.emitted,
+      superseded: output.supersededRows(),
+      late: output.late,
+    };
+  }
+
+  /** Every live user: the partition's whole state, for a checkpoint snapshot. */
+  users(): UserState[] {
+    return this.operator.exportUsers();
+  }
+
+  stats(): PartitionStats {
+    return this.operator.stats();
+  }
+}
+
+/**
+ * Folds one batch from a given state: the functional form of PartitionSessions, for tests and for
+ * anyone who keeps state outside the engine. `users` must hold every live user of the partition.
+ */
+export function fold(input: FoldInput): FoldResult {
+  return new PartitionSessions(input.config, input.partition, input.users.values()).apply(
+    input.records,
+    input.endOffset,
+  );
 }

@@ -1,18 +1,20 @@
-export { type AdvanceInput, advanceTo } from './advance.ts';
 export { MAX_EVENT_TIME_MS, MAX_GROUP_KEY_LENGTH, MAX_USER_ID_LENGTH } from './constants.ts';
-export { nextDue } from './due.ts';
-export { fold } from './fold.ts';
+export { fold, PartitionSessions } from './fold.ts';
 export { groupKey } from './group-key.ts';
-export type {
-  EmittedSession,
-  EngineConfig,
-  EventRecord,
-  FoldInput,
-  FoldResult,
-  LateEvent,
-  PartitionState,
-  Session,
-  SupersededSession,
-  UserState,
+export {
+  type EmittedSession,
+  type EngineConfig,
+  type EventRecord,
+  type FoldInput,
+  type FoldResult,
+  isTick,
+  type LateEvent,
+  type LogRecord,
+  type PartitionState,
+  type PartitionStats,
+  type Session,
+  type SupersededSession,
+  type TickRecord,
+  type UserState,
 } from './types.ts';
-export { idleWatermark, initialPartitionState, watermarkAfter } from './watermark.ts';
+export { idleTarget, initialPartitionState, recordWatermark } from './watermark.ts';

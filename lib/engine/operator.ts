@@ -1,13 +1,14 @@
 import { SlotHeap } from './heap.ts';
 import { Output } from './output.ts';
-import type { EngineConfig, EventRecord, UserState } from './types.ts';
+import type { EngineConfig, EventRecord, PartitionStats, UserState } from './types.ts';
 import { addEvent } from './windows.ts';
 import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.ts';
 
 /**
- * One fold's (or one idle advance's) run of Flink's WindowOperator over the loaded users of one
- * Kafka partition: the session windows of each user, one event-time timer queue shared by all of
- * them, and the watermark.
+ * Flink's WindowOperator over the users of one Kafka partition: the session windows of each user,
+ * one event-time timer queue shared by all of them, and the watermark. It lives as long as the
+ * partition's state stays in memory (a warm container keeps it between batches, DESIGN.md section
+ * 5); each batch's effects are collected between two calls of takeBatch.
  *
  * Each live session has one deadline: `end - 1` while pending (EventTimeTrigger's timer at
  * window.maxTimestamp()), then `end - 1 + L` once fired (WindowOperator's cleanup timer). With L = 0
@@ -29,8 +30,16 @@ import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.t
  * its one entry was just popped. Every live session has at least one entry after each operation.
  */
 export class SessionOperator {
-  readonly output = new Output();
+  /** What the current batch writes (replaced by takeBatch). */
+  output = new Output();
+  /** Set by the fold while the watermark stands above what records alone made it (an idle tick). */
+  idleAhead = false;
   private readonly users = new Map<string, WorkUser>();
+  /** Users changed in the current batch, in the order they changed. */
+  private changedUsers: WorkUser[] = [];
+  private liveSessions = 0;
+  private pendingSessions = 0;
+  private liveUsers = 0;
   /** Timers as (deadline, session slot); `slots` maps a slot back to its session (see WorkSession.slot). */
   private readonly timers = new SlotHeap();
   private readonly slots: WorkSession[] = [];
@@ -43,17 +52,19 @@ export class SessionOperator {
   private w = Number.NEGATIVE_INFINITY;
 
   /**
-   * Loads the users and catches up: sessions that were already due at W (missed by an eventually
-   * consistent due index) fire or drop now. Their content cannot have changed since they became
-   * due, because the user was not loaded, so the rows are the ones Flink would have written then.
+   * Loads the users and catches up: a session already due at W (a state written by hand, or by a
+   * fold with other settings) fires or drops now. A committed state never holds one: every fold
+   * ends with everything due fired.
    */
-  constructor(config: EngineConfig, watermark: number | null, users: ReadonlyMap<string, UserState>) {
+  constructor(config: EngineConfig, watermark: number | null, users: Iterable<UserState>) {
     this.gapMs = config.gapMs;
     this.allowedLatenessMs = config.allowedLatenessMs;
     this.w = watermark ?? Number.NEGATIVE_INFINITY;
-    for (const state of users.values()) {
+    for (const state of users) {
+      if (state.sessions.length === 0) continue;
       const user = loadUser(state);
       this.users.set(user.userId, user);
+      this.count(user);
       // settle drops at most the session it is given, shifting the later ones down into its place,
       // so the index moves on only past a session that stays (no copy of the list per user).
       const sessions = user.sessions;
@@ -83,7 +94,6 @@ export class SessionOperator {
       user = new WorkUser(record.userId);
       this.users.set(record.userId, user);
     }
-    if (record.offset <= (user.lastOffset ?? Number.NEGATIVE_INFINITY)) return;
     const session = addEvent(
       user,
       record.eventTime,
@@ -93,12 +103,12 @@ export class SessionOperator {
       this.recycled,
     );
     if (session === null) {
-      // Late records leave lastOffset alone: they change no state, and a replay rejects them again
-      // (rejected_events is keyed by offset).
-      this.output.reject(record, this.w);
+      // A late record changes no state; a replay rejects it again (rejected_events is keyed by offset).
+      this.output.reject(record, this.w, this.idleAhead);
+      if (user.sessions.length === 0 && !user.changed) this.users.delete(user.userId);
       return;
     }
-    user.lastOffset = record.offset;
+    this.touch(user);
     // EventTimeTrigger.onElement: FIRE when window.maxTimestamp() <= currentWatermark. Only
     // possible with L > 0 (the window is not late yet already past its end): a join of a fired
     // session, or a straggler within the allowed lateness.
@@ -127,22 +137,39 @@ export class SessionOperator {
   }
 
   /**
-   * Every user whose state changed, as plain data (sessions may be empty: state to delete), in the
-   * order the users were loaded or first seen. Ends the operator's run: the result is its own user
-   * map, turned into the output in place (unchanged users deleted, the others' values replaced by
-   * their export). A fold usually changes nearly every user it loads, and building a second map of
-   * the same size entry by entry, with a rehash at every doubling, cost more than the rest of the
-   * export.
+   * Ends the current batch: every user whose state it changed, as plain data (sessions may be empty:
+   * a user to forget), in the order they changed; the batch's output; and a fresh output for the next
+   * batch. Users left without sessions are forgotten here, so memory holds live users only.
    */
-  takeChangedUsers(): Map<string, UserState> {
-    const users = this.users as Map<string, WorkUser | UserState>;
-    for (const [userId, user] of users) {
-      // Replacing the value of an existing key, or deleting the current entry, is safe while
-      // iterating a Map: neither reorders nor revisits entries.
-      if ((user as WorkUser).changed) users.set(userId, exportUser(user as WorkUser));
-      else users.delete(userId);
+  takeBatch(): { users: Map<string, UserState>; output: Output } {
+    const users = new Map<string, UserState>();
+    for (const user of this.changedUsers) {
+      user.changed = false;
+      users.set(user.userId, exportUser(user));
+      this.uncount(user);
+      if (user.sessions.length === 0) this.users.delete(user.userId);
+      else this.count(user);
     }
-    return users as Map<string, UserState>;
+    this.changedUsers = [];
+    const output = this.output;
+    this.output = new Output();
+    return { users, output };
+  }
+
+  /** Every live user as plain data: the partition's whole state (a checkpoint snapshot). */
+  exportUsers(): UserState[] {
+    const users: UserState[] = [];
+    for (const user of this.users.values()) if (user.sessions.length > 0) users.push(exportUser(user));
+    return users;
+  }
+
+  /** Counts as of the last takeBatch (or the load). */
+  stats(): PartitionStats {
+    return {
+      liveSessions: this.liveSessions,
+      pendingSessions: this.pendingSessions,
+      liveUsers: this.liveUsers,
+    };
   }
 
   /**
@@ -189,7 +216,7 @@ export class SessionOperator {
     session.pending = false;
     // Rule 7 bookkeeping: the row now written under `start` is this session's only row.
     if (this.allowedLatenessMs > 0) session.emittedStarts = [session.start];
-    user.changed = true;
+    this.touch(user);
   }
 
   /** WindowOperator.clearAllState at the cleanup time: the session is forgotten (rule 6/7). */
@@ -206,8 +233,33 @@ export class SessionOperator {
       for (let i = index + 1; i < length; i++) sessions[i - 1] = sessions[i] as WorkSession;
       sessions.pop();
     }
-    user.changed = true;
+    this.touch(user);
     // No entry left (its valid one was just popped, or it never had one): nothing points at it.
     if (session.heapEntries === 0) this.recycled.push(session);
+  }
+
+  private touch(user: WorkUser): void {
+    if (user.changed) return;
+    user.changed = true;
+    this.changedUsers.push(user);
+  }
+
+  /** Adds a user's sessions to the partition's counts (and caches them on the user). */
+  private count(user: WorkUser): void {
+    let pending = 0;
+    for (const session of user.sessions) if (session.pending) pending++;
+    user.live = user.sessions.length;
+    user.pending = pending;
+    this.liveSessions += user.live;
+    this.pendingSessions += pending;
+    if (user.live > 0) this.liveUsers++;
+  }
+
+  private uncount(user: WorkUser): void {
+    this.liveSessions -= user.live;
+    this.pendingSessions -= user.pending;
+    if (user.live > 0) this.liveUsers--;
+    user.live = 0;
+    user.pending = 0;
   }
 }

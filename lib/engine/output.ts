@@ -39,12 +39,13 @@ export class Output {
     }
   }
 
-  reject(record: EventRecord, watermark: number): void {
+  reject(record: EventRecord, watermark: number, afterIdleAdvance: boolean): void {
     this.late.push({
       offset: record.offset,
       userId: record.userId,
       eventTime: record.eventTime,
       watermark,
+      afterIdleAdvance,
     });
   }
 

@@ -5,7 +5,7 @@
  * Times are epoch milliseconds. A watermark of `null` means "minus infinity" (no record yet).
  */
 
-/** Session-window settings (DESIGN.md section 3). */
+/** Session-window settings (DESIGN.md section 3) and the idle flush (section 4). */
 export interface EngineConfig {
   /** Inactivity gap G: an event at t opens [t, t + G). */
   readonly gapMs: number;
@@ -13,6 +13,12 @@ export interface EngineConfig {
   readonly outOfOrdernessMs: number;
   /** Allowed lateness L: a fired session is kept until W >= end - 1 + L. */
   readonly allowedLatenessMs: number;
+  /**
+   * Idle flush: a tick whose Kafka timestamp is at least this long after the partition's latest
+   * event's (lastLogTime) advances W by that silence. Null turns it off (strict Flink: ticks are
+   * read and ignored).
+   */
+  readonly idleTimeoutMs: number | null;
 }
 
 /** One live session of one user. `end` is exclusive: lastT + G (Flink's TimeWindow.getEnd()). */
@@ -40,37 +46,52 @@ export interface Session {
 export interface UserState {
   readonly userId: string;
   readonly sessions: readonly Session[];
-  /**
-   * Offset of the last record counted in these sessions; null = none yet. Added to the original
-   * model for DESIGN.md section 5: user states are written before the partition state, so after a
-   * crash between the two the re-delivered batch meets users that already hold some of its
-   * records. fold skips, for this user only, every record at or below this offset.
-   */
-  readonly lastOffset: number | null;
 }
 
 /** Per Kafka partition progress (DESIGN.md section 5). */
 export interface PartitionState {
   /** Next Kafka offset to apply; records below it were already applied. */
   readonly nextOffset: number;
-  /** Current watermark, records and idle advances included; null = minus infinity. */
+  /** Current watermark, records and idle ticks included; null = minus infinity. */
   readonly watermark: number | null;
-  /** Watermark from records alone (max(t - B - 1)); the base of the idle advance. */
+  /** Watermark from records alone (max(t - B - 1)); the base of an idle advance. */
   readonly recordWatermark: number | null;
   /** Largest event time seen; null before the first valid record. */
   readonly maxEventTime: number | null;
-  /** Wall-clock time (ms) at which the last batch with records was folded; null = never. */
-  readonly lastArrivalMs: number | null;
+  /**
+   * Largest Kafka record timestamp of a valid event so far (late ones included): where the
+   * partition's silence starts, measured in the log, not by the job's clock. Null = none yet.
+   */
+  readonly lastLogTime: number | null;
 }
 
-/** A record after decoding and parsing, ready for the fold. */
+/** A valid event after decoding and parsing, ready for the fold. */
 export interface EventRecord {
   readonly offset: number;
   readonly userId: string;
   readonly eventTime: number;
+  /** The Kafka record timestamp (CreateTime or LogAppendTime), for the idle flush. */
+  readonly timestamp: number;
 }
 
-/** A session written to the sink: the row of aggregated_counts. */
+/**
+ * An idle tick (DESIGN.md section 4): a control record the sweep appended to the partition. It
+ * carries no event; its Kafka timestamp measures the silence since the partition's latest event.
+ */
+export interface TickRecord {
+  readonly offset: number;
+  readonly tick: true;
+  readonly timestamp: number;
+}
+
+/** What the fold reads from a partition's log, in offset order. */
+export type LogRecord = EventRecord | TickRecord;
+
+export function isTick(record: LogRecord): record is TickRecord {
+  return (record as TickRecord).tick === true;
+}
+
+/** A session written to the sink: the row of aggregated_counts (and of user_sessions). */
 export interface EmittedSession {
   readonly userId: string;
   readonly start: number;
@@ -93,22 +114,19 @@ export interface LateEvent {
   readonly eventTime: number;
   /** The watermark the event was judged against. */
   readonly watermark: number;
+  /** Whether an idle tick (not only records) had moved the watermark there: for the log's advice. */
+  readonly afterIdleAdvance: boolean;
 }
 
 export interface FoldInput {
   readonly config: EngineConfig;
   readonly partition: PartitionState;
-  /**
-   * Current state of every user that has a record in `records`, plus users whose sessions may be
-   * due (from the due-session index). A user with a record but absent here starts empty.
-   */
+  /** The partition's live users (every one: the fold fires what is due among them). */
   readonly users: ReadonlyMap<string, UserState>;
-  /** Valid records of this partition in offset order. Offsets below partition.nextOffset are skipped. */
-  readonly records: readonly EventRecord[];
+  /** Valid events and ticks of this partition in offset order. Offsets below nextOffset are skipped. */
+  readonly records: readonly LogRecord[];
   /** Offset after the last record of the batch, bad ones included (the new nextOffset). */
   readonly endOffset: number;
-  /** Wall-clock time of this fold (becomes lastArrivalMs when records is not empty). */
-  readonly nowMs: number;
 }
 
 export interface FoldResult {
@@ -120,4 +138,14 @@ export interface FoldResult {
   /** Rows to delete, in the same sink transaction as `emitted`. */
   readonly superseded: readonly SupersededSession[];
   readonly late: readonly LateEvent[];
+}
+
+/** What the checkpoint shows of a partition's live state (status, the sweep's tick decision). */
+export interface PartitionStats {
+  /** Sessions held: waiting to fire, or fired and kept for the allowed lateness. */
+  readonly liveSessions: number;
+  /** Sessions waiting for the watermark to pass their end. */
+  readonly pendingSessions: number;
+  /** Users with at least one live session. */
+  readonly liveUsers: number;
 }

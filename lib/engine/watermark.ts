@@ -1,48 +1,37 @@
-import type { EngineConfig, EventRecord, PartitionState } from './types.ts';
+import type { PartitionState } from './types.ts';
 
 /** A partition that has never been read: offset 0, watermark minus infinity. */
 export function initialPartitionState(): PartitionState {
-  return { nextOffset: 0, watermark: null, recordWatermark: null, maxEventTime: null, lastArrivalMs: null };
+  return { nextOffset: 0, watermark: null, recordWatermark: null, maxEventTime: null, lastLogTime: null };
 }
 
 /**
- * The watermark a fold of these records ends at (the same per-record rule as fold, records below
- * nextOffset skipped), so the caller can query the due-session index for every user the fold may
- * fire before loading them. Null = still minus infinity.
+ * The watermark one event allows (Flink's BoundedOutOfOrdernessWatermarks): W = t - B - 1. The
+ * partition's W is the maximum over its records so far, advanced after every record.
  */
-export function watermarkAfter(
-  config: EngineConfig,
-  partition: PartitionState,
-  records: readonly EventRecord[],
-): number | null {
-  let w = partition.watermark ?? Number.NEGATIVE_INFINITY;
-  const bound = config.outOfOrdernessMs;
-  for (const record of records) {
-    if (record.offset < partition.nextOffset) continue;
-    const candidate = record.eventTime - bound - 1;
-    if (candidate > w) w = candidate;
-  }
-  return w === Number.NEGATIVE_INFINITY ? null : w;
+export function recordWatermark(eventTime: number, outOfOrdernessMs: number): number {
+  return eventTime - outOfOrdernessMs - 1;
 }
 
 /**
- * The idle flush target (DESIGN.md section 4), or null when there is nothing to do.
+ * The watermark an idle tick advances to (DESIGN.md section 4), or minus infinity when it advances
+ * nothing: a tick whose Kafka timestamp is at least `idleTimeoutMs` after the partition's latest
+ * event's (`lastLogTime`) moves W to the records' watermark plus that silence, on the assumption that
+ * event time kept pace with the log's clock while nothing arrived.
  *
- * Flink, Kafka Streams and ksqlDB never close the last sessions of a quiet stream; we assume event
- * time keeps pace with the wall clock while a partition is silent, so after IDLE_TIMEOUT the
- * watermark is recordWatermark + (now - lastArrival). The target is computed from the last-arrival
- * base, not from the current W, so repeated sweeps over the same silence never add it twice.
+ * Flink, Kafka Streams and ksqlDB never close the last sessions of a quiet stream; this does, and
+ * still as a function of the log alone: both timestamps are in it. The target is computed from the
+ * records' watermark, not from the current W, so a second tick over the same silence adds nothing.
  */
-export function idleWatermark(
-  partition: PartitionState,
-  nowMs: number,
+export function idleTarget(
+  recordW: number,
+  lastLogTime: number,
+  tickTimestamp: number,
   idleTimeoutMs: number,
-): number | null {
-  const { lastArrivalMs, recordWatermark } = partition;
-  if (lastArrivalMs === null || recordWatermark === null) return null;
-  const silentMs = nowMs - lastArrivalMs;
-  if (silentMs < idleTimeoutMs) return null;
-  const target = recordWatermark + silentMs;
-  if (partition.watermark !== null && target <= partition.watermark) return null;
-  return target;
+): number {
+  if (recordW === Number.NEGATIVE_INFINITY || lastLogTime === Number.NEGATIVE_INFINITY) {
+    return Number.NEGATIVE_INFINITY;
+  }
+  const silentMs = tickTimestamp - lastLogTime;
+  return silentMs >= idleTimeoutMs ? recordW + silentMs : Number.NEGATIVE_INFINITY;
 }

@@ -11,8 +11,9 @@ import { openSession, unionStarts, type WorkSession, type WorkUser } from './wor
  * session is not late (DESIGN.md section 3, rule 5). Flink performs the merge first and would throw
  * if the merged window were late, which cannot happen: every live window ends after W - L.
  *
- * Returns the session that now holds the event, or null when the event is late (user unchanged). A
- * new session is made from `recycled` when it holds one (see openSession).
+ * Returns the session that now holds the event, or null when the event is late (user unchanged; the
+ * caller marks a changed user). A new session is made from `recycled` when it holds one (see
+ * openSession).
  */
 export function addEvent(
   user: WorkUser,
@@ -44,7 +45,6 @@ export function addEvent(
   const end = last < 0 ? windowEnd : Math.max(windowEnd, (sessions[last] as WorkSession).end);
   if (end - 1 + allowedLatenessMs <= watermark) return null;
 
-  user.changed = true;
   if (first < 0) {
     const created = openSession(recycled, user, t, windowEnd);
     // Usually the newest session: a push. Array.prototype.splice is a slow generic builtin.

@@ -72,19 +72,15 @@ export class WorkUser {
    * Replaced only by loadUser, with an array of the loaded size.
    */
   sessions: WorkSession[] = [];
-  /** Set when sessions change, so the result lists only users whose state must be written. */
+  /** Set when sessions change in the current batch (the operator lists it for the checkpoint). */
   changed = false;
+  /** Live and pending sessions as last counted (at load or at the end of a batch that changed it). */
+  live = 0;
+  pending = 0;
   declare readonly userId: string;
-  /**
-   * UserState.lastOffset (null: none). Null rather than a minus-infinity sentinel keeps the field
-   * tagged, so the offsets, small integers, sit in the object itself; a double field would box them
-   * in a HeapNumber, one more cache line to touch per record.
-   */
-  declare lastOffset: number | null;
 
-  constructor(userId: string, lastOffset: number | null = null) {
+  constructor(userId: string) {
     this.userId = userId;
-    this.lastOffset = lastOffset;
   }
 }
 
@@ -116,8 +112,7 @@ export function openSession(
 }
 
 export function loadUser(state: UserState): WorkUser {
-  // `??` also covers a state persisted before lastOffset existed (undefined).
-  const user = new WorkUser(state.userId, state.lastOffset ?? null);
+  const user = new WorkUser(state.userId);
   // As in exportUser: literals for one or two sessions, instead of push() into [] reserving 17.
   const loaded = state.sessions;
   const n = loaded.length;
@@ -143,12 +138,7 @@ export function exportUser(user: WorkUser): UserState {
   else if (n === 1) sessions = [exportSession(work[0] as WorkSession)];
   else if (n === 2) sessions = [exportSession(work[0] as WorkSession), exportSession(work[1] as WorkSession)];
   else sessions = work.map(exportSession);
-  return {
-    userId: user.userId,
-    sessions,
-    // As before lastOffset was nullable here: a (never seen) record offset of minus infinity exports as null.
-    lastOffset: user.lastOffset === Number.NEGATIVE_INFINITY ? null : user.lastOffset,
-  };
+  return { userId: user.userId, sessions };
 }
 
 function exportSession(s: WorkSession): Session {

@@ -11,6 +11,10 @@ export function reject(rejection: Rejection): ParseResult {
   return { ok: false, rejection };
 }
 
+function accept(record: KafkaRecord, userId: string, eventTime: number): ParseResult {
+  return { ok: true, event: { offset: record.offset, userId, eventTime, timestamp: record.timestamp } };
+}
+
 /** The user id must be non-empty, storable in PostgreSQL text, and short enough for group_key. */
 export function checkUserId(
   record: KafkaRecord,
@@ -47,7 +51,7 @@ export function fromKafkaTime(
   options: ParseOptions,
 ): ParseResult {
   const time = checkMillis(record.timestamp, options.maxEventTimeMs);
-  if (time >= 0) return { ok: true, event: { offset: record.offset, userId, eventTime: time } };
+  if (time >= 0) return accept(record, userId, time);
   return reject(
     rejectText(
       record,
@@ -67,7 +71,7 @@ export function fromPayloadTime(
   field: string,
   options: ParseOptions,
 ): ParseResult {
-  if (time >= 0) return { ok: true, event: { offset: record.offset, userId, eventTime: time } };
+  if (time >= 0) return accept(record, userId, time);
   if (time === NOT_INTEGER) {
     return reject(
       rejectText(

@@ -1,10 +1,18 @@
 import { EventShapeError } from '../errors.ts';
-import type { KafkaHeader, KafkaRecord } from './types.ts';
+import type { KafkaHeader, KafkaRecord, TimestampType } from './types.ts';
+
+/** A field that could not be decoded: why, for the record's `bad_envelope` rejection. */
+class FieldFault extends Error {}
 
 /**
  * Decodes one record of the wire event: base64 key and value to bytes, signed-byte headers to
- * bytes. Throws EventShapeError when the record is not shaped like the ones Lambda sends; that is a
- * broken envelope, not a bad payload (bad payloads are parse.ts's business and never throw).
+ * bytes.
+ *
+ * Throws EventShapeError only when the record cannot be placed: no object, no topic, partition or
+ * offset. Everything else that is wrong concerns this record alone (a timestamp or timestampType
+ * Lambda would never send, a value that is not base64, malformed headers): the record is returned
+ * with `envelopeFault` set and becomes one `bad_envelope` rejection, so one odd record never fails
+ * the event and stalls its partitions. A bad payload is parse.ts's business and never throws either.
  *
  * `where` names the record in messages, e.g. `records["user_activity-0"][3]`.
  */
@@ -21,66 +29,86 @@ export function decodeRecord(raw: unknown, where: string): KafkaRecord {
   if (!isNonNegativeInteger(offset)) {
     throw new EventShapeError(`${where} has no valid offset (got ${describeValue(offset)})`);
   }
+  const faults: string[] = [];
+  const field = <T>(decode: () => T, fallback: T): T => {
+    try {
+      return decode();
+    } catch (error) {
+      if (!(error instanceof FieldFault)) throw error;
+      faults.push(error.message);
+      return fallback;
+    }
+  };
   // Kafka writes -1 when a record has no timestamp (message format v0), so negatives are legal here.
-  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp)) {
-    throw new EventShapeError(`${where} has no valid timestamp (got ${describeValue(timestamp)})`);
-  }
-  if (timestampType !== 'CREATE_TIME' && timestampType !== 'LOG_APPEND_TIME') {
-    throw new EventShapeError(
-      `${where} has timestampType ${describeValue(timestampType)}, expected "CREATE_TIME" or "LOG_APPEND_TIME"`,
+  const time = field(() => {
+    if (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) return timestamp;
+    throw new FieldFault(`timestamp is ${describeValue(timestamp)}, expected epoch milliseconds`);
+  }, -1);
+  const type = field((): TimestampType => {
+    if (timestampType === 'CREATE_TIME' || timestampType === 'LOG_APPEND_TIME') return timestampType;
+    throw new FieldFault(
+      `timestampType is ${describeValue(timestampType)}, expected "CREATE_TIME" or "LOG_APPEND_TIME"`,
     );
-  }
-  return {
+  }, 'CREATE_TIME');
+  const record: KafkaRecord = {
     topic,
     partition,
     offset,
-    timestamp,
-    timestampType,
-    key: decodeBase64(raw.key, `${where}.key`),
-    value: decodeBase64(raw.value, `${where}.value`),
-    headers: decodeHeaders(raw.headers, `${where}.headers`),
+    timestamp: time,
+    timestampType: type,
+    key: field(() => decodeBase64(raw.key, 'key'), null),
+    value: field(() => decodeBase64(raw.value, 'value'), null),
+    headers: field(() => decodeHeaders(raw.headers, 'headers'), []),
   };
+  if (faults.length === 0) return record;
+  return { ...record, envelopeFault: `${where}: ${faults.join('; ')}` };
 }
 
-/** Lambda leaves `key` out for a keyless record and `value` out for a tombstone; null means the same. */
-function decodeBase64(field: unknown, where: string): Buffer | null {
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Lambda leaves `key` out for a keyless record and `value` out for a tombstone; null means the same.
+ * Buffer.from(text, 'base64') never fails (it skips what is not base64), so the text is checked
+ * first: a value that is not base64 would otherwise turn silently into other bytes.
+ */
+function decodeBase64(field: unknown, name: string): Buffer | null {
   if (field === undefined || field === null) return null;
   if (typeof field !== 'string')
-    throw new EventShapeError(`${where} is ${describeValue(field)}, expected base64 text`);
+    throw new FieldFault(`${name} is ${describeValue(field)}, expected base64 text`);
+  if (field.length % 4 !== 0 || !BASE64.test(field)) throw new FieldFault(`${name} is not base64`);
   return Buffer.from(field, 'base64');
 }
 
 /**
  * Headers arrive as `[{"k": [104, -61, ...]}, ...]`: Java's signed bytes. Unsigned 128..255 are
- * accepted too (each still names exactly one byte); anything else is a broken envelope. A header
- * whose value is null (Kafka allows it) becomes an empty Buffer: the app never reads headers.
+ * accepted too (each still names exactly one byte). A header whose value is null (Kafka allows it)
+ * becomes an empty Buffer.
  */
-function decodeHeaders(field: unknown, where: string): KafkaHeader[] {
+function decodeHeaders(field: unknown, name: string): KafkaHeader[] {
   if (field === undefined || field === null) return [];
-  if (!Array.isArray(field))
-    throw new EventShapeError(`${where} is ${describeValue(field)}, expected an array`);
+  if (!Array.isArray(field)) throw new FieldFault(`${name} is ${describeValue(field)}, expected an array`);
   const headers: KafkaHeader[] = [];
   for (let i = 0; i < field.length; i++) {
     const header: unknown = field[i];
     if (!isPlainObject(header)) {
-      throw new EventShapeError(`${where}[${i}] is ${describeValue(header)}, expected {"<key>": [bytes]}`);
+      throw new FieldFault(`${name}[${i}] is ${describeValue(header)}, expected {"<key>": [bytes]}`);
     }
     for (const key of Object.keys(header)) {
-      headers.push({ key, value: decodeSignedBytes(header[key], `${where}[${i}]["${key}"]`) });
+      headers.push({ key, value: decodeSignedBytes(header[key], `${name}[${i}]["${key}"]`) });
     }
   }
   return headers;
 }
 
-function decodeSignedBytes(field: unknown, where: string): Buffer {
+function decodeSignedBytes(field: unknown, name: string): Buffer {
   if (field === null) return Buffer.alloc(0);
   if (!Array.isArray(field))
-    throw new EventShapeError(`${where} is ${describeValue(field)}, expected an array of bytes`);
+    throw new FieldFault(`${name} is ${describeValue(field)}, expected an array of bytes`);
   const bytes = Buffer.allocUnsafe(field.length);
   for (let i = 0; i < field.length; i++) {
     const byte: unknown = field[i];
     if (typeof byte !== 'number' || !Number.isInteger(byte) || byte < -128 || byte > 255) {
-      throw new EventShapeError(`${where}[${i}] is ${describeValue(byte)}, expected a byte (-128..127)`);
+      throw new FieldFault(`${name}[${i}] is ${describeValue(byte)}, expected a byte (-128..127)`);
     }
     bytes[i] = byte & 0xff;
   }

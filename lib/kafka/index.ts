@@ -2,6 +2,7 @@ export { type BuildKafkaEventInput, buildKafkaEvent } from './build.ts';
 export { decodeKafkaEvent } from './decode.ts';
 export { parseRecord } from './parse.ts';
 export { rejectLate, rejectRecord } from './reject.ts';
+export { asTick, TICK_HEADER, TICK_HEADER_VALUE, tickMessage } from './tick.ts';
 export type {
   DecodedKafkaEvent,
   EventTimeSource,

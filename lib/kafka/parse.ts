@@ -18,6 +18,9 @@ const BOM = 0xfeff;
  * Runs once per record: no regular expressions, no split(), no closures.
  */
 export function parseRecord(record: KafkaRecord, options: ParseOptions): ParseResult {
+  if (record.envelopeFault !== undefined) {
+    return reject(rejectRecord(record, 'bad_envelope', record.envelopeFault));
+  }
   const { value } = record;
   if (value === null) return reject(rejectRecord(record, 'empty', 'the record value is null (a tombstone)'));
   if (value.length === 0) return reject(rejectRecord(record, 'empty', 'the record value is empty'));

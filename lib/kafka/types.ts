@@ -74,6 +74,12 @@ export interface KafkaRecord {
   /** null for a tombstone (an empty value is a zero-length Buffer). */
   readonly value: Buffer | null;
   readonly headers: readonly KafkaHeader[];
+  /**
+   * Set when the record's envelope is broken in a way that concerns this record only (an unknown
+   * timestampType, a value that is not base64, malformed headers): the record is rejected with
+   * reason `bad_envelope` and this text as its detail, instead of failing the whole event.
+   */
+  readonly envelopeFault?: string;
 }
 
 /** The records of one topic-partition in an event, sorted by offset, each offset once. */
@@ -105,7 +111,9 @@ export type RejectReason =
   | 'timestamp_not_integer'
   | 'timestamp_out_of_range'
   /** Its session had already closed when it arrived (DESIGN.md section 3, rule 5). */
-  | 'late';
+  | 'late'
+  /** The record's envelope in the Lambda event is broken (KafkaRecord.envelopeFault says how). */
+  | 'bad_envelope';
 
 /** A row of `rejected_events`: the record's coordinates, its raw bytes and why it was refused. */
 export interface Rejection {

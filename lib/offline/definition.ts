@@ -43,6 +43,11 @@ export interface OfflineKafkaSettings {
   readonly captureDir: string | undefined;
   /** Merged into every function's environment offline. */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Fault injection for tests and chaos runs: partition -> milliseconds each of its batches is held
+   * before it is delivered (a partition starved while others are busy). Empty: none.
+   */
+  readonly stallMs: ReadonlyMap<number, number>;
 }
 
 /** The Lambda payload limit: a batch is cut before its event would exceed it. */
@@ -174,12 +179,29 @@ export function normaliseSettings(raw: unknown, env: NodeJS.ProcessEnv = process
     retryInitialMs: optionalInt(r.retryInitialMs, 'custom.offline.kafka.retryInitialMs') ?? 200,
     retryMaxMs: optionalInt(r.retryMaxMs, 'custom.offline.kafka.retryMaxMs') ?? 5000,
     captureDir: typeof r.captureDir === 'string' && r.captureDir !== '' ? r.captureDir : undefined,
+    stallMs: parseStall(r.stall),
     environment: Object.fromEntries(
       Object.entries(isObject(offline.environment) ? offline.environment : {})
         .filter(([, v]) => v !== undefined && v !== null)
         .map(([k, v]) => [k, String(v)]),
     ),
   };
+}
+
+/** "<partition>:<ms>[,<partition>:<ms>...]" (custom.offline.kafka.stall, OFFLINE_KAFKA_STALL). */
+function parseStall(value: unknown): Map<number, number> {
+  const stall = new Map<number, number>();
+  if (value === undefined || value === null || value === '') return stall;
+  for (const part of String(value).split(',')) {
+    const [partition, ms] = part
+      .split(':')
+      .map((x) => optionalInt(x, `custom.offline.kafka.stall "${part}"`));
+    if (partition === undefined || ms === undefined) {
+      throw new DefinitionError(`custom.offline.kafka.stall: "${part}" is not <partition>:<ms>`);
+    }
+    stall.set(partition, ms);
+  }
+  return stall;
 }
 
 function optionalInt(value: unknown, what: string): number | undefined {

@@ -11,6 +11,7 @@
  * partitions in parallel (partitionsConsumedConcurrently).
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { sleep } from '../backoff.ts';
 import type { KafkaRecord } from '../kafka/types.ts';
 import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
 import { buildEvent, cutBatches, toKafkaRecord } from './event.ts';
@@ -23,6 +24,9 @@ export interface Logger {
   info(message: string): void;
   warn(message: string): void;
 }
+
+/** How the handler marks an error that retrying cannot fix (lib/pipeline/handle-event.ts). */
+const NOT_RETRYABLE = /\[[A-Z_]+, not retryable\]/;
 
 /** Partitions read at the same time (kafkajs runs one eachBatch per partition at a time). */
 const PARTITIONS_IN_PARALLEL = 32;
@@ -149,7 +153,7 @@ export class PartitionReader {
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
     // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
     const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
@@ -157,11 +161,24 @@ export class PartitionReader {
     for (const chunk of cutBatches(records, this.#trigger.batchSize)) {
       let pending: readonly KafkaRecord[] = chunk;
       let attempt = 0;
+      const stall = this.#settings.stallMs.get(batch.partition);
+      if (stall !== undefined) await this.#backoffFor(stall, heartbeat);
       while (pending.length > 0) {
         // Abandoned: nothing of this batch is committed; the group re-delivers it.
         if (abandoned()) return;
-        const failedFrom = await this.#invokeOnce(pending, attempt);
+        const { failedFrom, retryable } = await this.#invokeOnce(pending, attempt);
         if (abandoned() && failedFrom !== undefined) return;
+        if (!retryable) {
+          // The function said retrying cannot help (lost checkpoint state, a broken event): stop
+          // this partition instead of hammering it. Nothing from the failed batch on is committed.
+          pause();
+          this.#log.warn(
+            `kafka trigger ${this.#label}: ${batch.topic}-${batch.partition} PAUSED at offset ` +
+              `${pending[0]?.offset}: the function failed with an error it marks not retryable (see its log ` +
+              'above). Nothing from this offset on is committed. Fix the cause, then restart the job.',
+          );
+          return;
+        }
         const done = failedFrom === undefined ? pending : pending.filter((r) => r.offset < failedFrom);
         const last = done.at(-1);
         if (last !== undefined) {
@@ -190,11 +207,16 @@ export class PartitionReader {
   }
 
   /**
-   * One invocation; undefined when the whole batch succeeded, otherwise the first offset that
-   * must be retried (the batch's first on an error; the lowest reported item failure with
-   * ReportBatchItemFailures).
+   * One invocation. `failedFrom` is undefined when the whole batch succeeded, otherwise the first
+   * offset that must be retried (the batch's first on an error; the lowest reported item failure
+   * with ReportBatchItemFailures). `retryable` is false when the function's error says retrying
+   * cannot help (lib/errors.ts: the handler marks such errors in their message, the one part of
+   * an error that survives serverless-offline's worker thread).
    */
-  async #invokeOnce(records: readonly KafkaRecord[], attempt: number): Promise<number | undefined> {
+  async #invokeOnce(
+    records: readonly KafkaRecord[],
+    attempt: number,
+  ): Promise<{ failedFrom: number | undefined; retryable: boolean }> {
     const first = records[0] as KafkaRecord;
     const range = `${first.topic}-${first.partition} offsets ${first.offset}..${records.at(-1)?.offset}`;
     const event = buildEvent(this.#trigger, this.#settings.brokers, records);
@@ -202,20 +224,27 @@ export class PartitionReader {
       const result = await this.#invoke(this.#trigger.functionKey, event);
       if (attempt > 0)
         this.#log.info(`kafka trigger ${this.#label}: ${range} succeeded after ${attempt} retries`);
-      if (!this.#trigger.reportBatchItemFailures) return undefined;
-      return lowestFailure(result, first.topic, first.partition);
+      if (!this.#trigger.reportBatchItemFailures) return { failedFrom: undefined, retryable: true };
+      return { failedFrom: lowestFailure(result, first.topic, first.partition), retryable: true };
     } catch (error) {
-      this.#log.warn(
-        `kafka trigger ${this.#label}: ${range} failed (attempt ${attempt + 1}), retrying the same batch: ` +
-          `${error instanceof Error ? error.message : String(error)}`,
-      );
-      return first.offset;
+      const message = error instanceof Error ? error.message : String(error);
+      const retryable = !NOT_RETRYABLE.test(message);
+      if (retryable) {
+        this.#log.warn(
+          `kafka trigger ${this.#label}: ${range} failed (attempt ${attempt + 1}), retrying the same batch: ${message}`,
+        );
+      }
+      return { failedFrom: first.offset, retryable };
     }
   }
 
   async #backoff(attempt: number, heartbeat: () => Promise<void>): Promise<void> {
     const { retryInitialMs, retryMaxMs } = this.#settings;
-    const delayMs = Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(attempt - 1, 20));
+    await this.#backoffFor(Math.min(retryMaxMs, retryInitialMs * 2 ** Math.min(attempt - 1, 20)), heartbeat);
+  }
+
+  /** Waits, heartbeating every second so the group keeps this member while it waits. */
+  async #backoffFor(delayMs: number, heartbeat: () => Promise<void>): Promise<void> {
     const deadline = Date.now() + delayMs;
     while (!this.#stopping && Date.now() < deadline) {
       await sleep(Math.min(1000, deadline - Date.now()), this.#stopController.signal);
@@ -292,17 +321,4 @@ export function lowestFailure(result: unknown, topic: string, partition: number)
     if (Number.isSafeInteger(offset) && (lowest === undefined || offset < lowest)) lowest = offset;
   }
   return lowest;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, Math.max(0, ms));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

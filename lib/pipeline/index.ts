@@ -1,5 +1,12 @@
-export { processPartition } from './batch.ts';
-export { handleKafkaEvent, sweepTopic } from './handle.ts';
-export { redoPendingSweep, sweepPartition } from './sweep.ts';
-export { commitTransition } from './transition.ts';
-export type { PartitionOutcome, PipelineDeps, PipelineSettings, SweepOutcome } from './types.ts';
+export { tableGeneration } from './generation.ts';
+export { handleKafkaEvent } from './handle-event.ts';
+export { partitionLabel, processPartition } from './process-partition.ts';
+export { type SweepDeps, sweepTopic, tickNeeded } from './sweep.ts';
+export {
+  createWarmState,
+  type PartitionOutcome,
+  type PipelineDeps,
+  type PipelineSettings,
+  type SweepOutcome,
+  type WarmState,
+} from './types.ts';

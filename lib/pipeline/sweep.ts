@@ -1,81 +1,69 @@
-import type { PartitionCheckpoint } from '../checkpoint/types.ts';
-import { advanceTo, idleWatermark } from '../engine/index.ts';
-import { CheckpointConflictError } from '../errors.ts';
-import { round, timedDeps } from './timed.ts';
-import { commitTransition } from './transition.ts';
-import type { PipelineDeps, SweepOutcome } from './types.ts';
+import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/types.ts';
+import type { Ticker } from '../kafka/ticker.ts';
+import { log } from '../log.ts';
+import { recordSweepMetrics } from '../metrics.ts';
+import type { SweepOutcome } from './types.ts';
+
+export interface SweepDeps {
+  readonly store: CheckpointStore;
+  readonly ticker: Ticker;
+  readonly now: () => number;
+  readonly settings: {
+    /** IDLE_TIMEOUT_MS; null when IDLE_FLUSH=false. */
+    readonly idleTimeoutMs: number | null;
+    readonly stateTtlDays: number;
+  };
+}
 
 /**
- * The idle flush of one partition (DESIGN.md section 4): when it has received nothing for the
- * idle timeout, advance its watermark by the silent wall-clock time and fire what is due.
+ * The sweep (docs/STATE.md section 1): appends an idle tick to each partition that holds live
+ * sessions and whose latest event is older than IDLE_TIMEOUT_MS, so the job closes them; and to each
+ * partition whose snapshot is half-way to its pieces' TTL, so the job rewrites it. It reads the
+ * checkpoint and writes only ticks: it never changes state or rows itself, so it races nobody.
+ *
+ * The decision uses the committed checkpoint and the wall clock, so it may send a tick that turns
+ * out useless (the job is behind: the tick measures no silence in the log) or one run late; either
+ * changes when a quiet session closes, never its row.
  */
-export async function sweepPartition(
-  deps: PipelineDeps,
-  topic: string,
-  partition: number,
-): Promise<SweepOutcome> {
-  const { store, settings } = deps;
-  const read = await store.readPartition(topic, partition);
+export async function sweepTopic(deps: SweepDeps, topic: string): Promise<SweepOutcome> {
+  const partitions = await deps.ticker.partitions(topic);
+  const checkpoints = await deps.store.readPartitions(topic, partitions);
   const now = deps.now();
-  if (read.claim !== null) {
-    // A batch in flight (or failing and being retried) owns the partition: it is not idle, and
-    // only its re-delivery can finish its transition. Another sweep's claim is taken over only
-    // when it is stale (that sweep died): we redo the very same advance.
-    if (read.claim.kind === 'batch' || now - read.claim.claimedAt < settings.sweepLeaseMs) {
-      return { topic, partition, action: 'busy' };
-    }
-    return advance(deps, read, read.claim.watermark);
+  const idle: number[] = [];
+  const refresh: number[] = [];
+  for (const checkpoint of checkpoints) {
+    if (checkpoint === null) continue;
+    const need = tickNeeded(checkpoint, now, deps.settings);
+    if (need === 'idle') idle.push(checkpoint.partition);
+    else if (need === 'refresh') refresh.push(checkpoint.partition);
   }
-  // Records some attempt already folded are not committed yet: advancing now could make those
-  // records late in one history and not in another. Wait for the batch to finish.
-  if (read.state.nextOffset < read.claimedThrough) return { topic, partition, action: 'uncommitted-records' };
-  const target = idleWatermark(read.state, now, settings.idleTimeoutMs);
-  if (target === null) return { topic, partition, action: 'not-idle' };
-  return advance(deps, read, target);
-}
-
-/** Redoes a sweep whose claim is still pending (its invocation died), before anything else. */
-export async function redoPendingSweep(
-  deps: PipelineDeps,
-  read: PartitionCheckpoint,
-): Promise<PartitionCheckpoint> {
-  if (read.claim?.kind !== 'sweep') return read;
-  const outcome = await advance(deps, read, read.claim.watermark);
-  if (outcome.action === 'lost-race') {
-    throw new CheckpointConflictError(
-      `Redoing the pending sweep of ${read.topic}-${read.partition} lost a race`,
-    );
-  }
-  return deps.store.readPartition(read.topic, read.partition);
-}
-
-async function advance(
-  untimed: PipelineDeps,
-  read: PartitionCheckpoint,
-  watermark: number,
-): Promise<SweepOutcome> {
-  const started = performance.now();
-  const { deps, timings } = timedDeps(untimed);
-  const { store, settings } = deps;
-  const { topic, partition } = read;
-  const due = await store.queryDue(topic, partition, watermark);
-  const users = await store.readUsers(topic, partition, due);
-  const result = advanceTo({ config: settings.engine, partition: read.state, users, watermark });
-  const claim = { kind: 'sweep' as const, epoch: read.epoch + 1, claimedAt: deps.now(), watermark };
-  try {
-    await commitTransition(deps, read, claim, read.claimedThrough, result, []);
-  } catch (error) {
-    if (error instanceof CheckpointConflictError) return { topic, partition, action: 'lost-race' };
-    throw error;
-  }
-  return {
+  await deps.ticker.send(
     topic,
-    partition,
-    action: 'advanced',
-    watermark,
-    emitted: result.emitted.length,
-    durationMs: round(performance.now() - started),
-    dynamodbMs: round(timings.dynamodbMs),
-    postgresMs: round(timings.postgresMs),
-  };
+    [...idle, ...refresh].sort((a, b) => a - b),
+  );
+  recordSweepMetrics(idle.length, refresh.length);
+  // Quiet when there is nothing to do: a line only when a tick went out.
+  if (idle.length + refresh.length > 0) log.info('idle ticks sent', { topic, idle, refresh });
+  return { topic, idle, refresh };
+}
+
+export function tickNeeded(
+  checkpoint: PartitionCheckpoint,
+  nowMs: number,
+  settings: SweepDeps['settings'],
+): 'idle' | 'refresh' | null {
+  const { idleTimeoutMs } = settings;
+  const { lastLogTime } = checkpoint.state;
+  if (
+    idleTimeoutMs !== null &&
+    checkpoint.stats.liveSessions > 0 &&
+    lastLogTime !== null &&
+    nowMs - lastLogTime >= idleTimeoutMs
+  ) {
+    return 'idle';
+  }
+  const snapshot = checkpoint.manifest.snapshot;
+  if (snapshot !== null && nowMs - snapshot.writtenAt > (settings.stateTtlDays * 86_400_000) / 2)
+    return 'refresh';
+  return null;
 }

@@ -9,9 +9,9 @@ export interface StoreTimings {
 }
 
 /**
- * The same deps with every checkpoint-store and sink call timed into `timings`. One transition's
- * calls are sequential, so the sums are the time it spent in DynamoDB and in PostgreSQL (the batch
- * log line and the DynamoDbTime / PostgresTime metrics).
+ * The same deps with every checkpoint-store and sink call timed into `timings` (the batch log line
+ * and the DynamoDbTime / PostgresTime metrics). A transition writes the sink and the state image in
+ * parallel, so the two sums can together exceed the batch's duration.
  */
 export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: StoreTimings } {
   const timings: StoreTimings = { dynamodbMs: 0, postgresMs: 0 };
@@ -24,22 +24,29 @@ export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: St
     }
   };
   const inner = deps.store;
+  const dynamo =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      time('dynamodbMs', () => call.apply(inner, args));
   const store: CheckpointStore = {
     get stats(): StoreStats {
       return inner.stats;
     },
-    readPartition: (topic, partition) => time('dynamodbMs', () => inner.readPartition(topic, partition)),
-    listPartitions: (topic) => time('dynamodbMs', () => inner.listPartitions(topic)),
-    queryDue: (topic, partition, watermark) =>
-      time('dynamodbMs', () => inner.queryDue(topic, partition, watermark)),
-    readUsers: (topic, partition, userIds) =>
-      time('dynamodbMs', () => inner.readUsers(topic, partition, userIds)),
-    claim: (request) => time('dynamodbMs', () => inner.claim(request)),
-    writeUsers: (topic, partition, epoch, users, nowMs) =>
-      time('dynamodbMs', () => inner.writeUsers(topic, partition, epoch, users, nowMs)),
-    commit: (claimed, state) => time('dynamodbMs', () => inner.commit(claimed, state)),
+    readMeta: dynamo(inner.readMeta),
+    createMeta: dynamo(inner.createMeta),
+    replaceMeta: dynamo(inner.replaceMeta),
+    hasLegacyItems: dynamo(inner.hasLegacyItems),
+    readPartition: dynamo(inner.readPartition),
+    readPartitions: dynamo(inner.readPartitions),
+    claim: dynamo(inner.claim),
+    readImages: dynamo(inner.readImages),
+    writeImage: dynamo(inner.writeImage),
+    commit: dynamo(inner.commit),
   };
-  const sink: Sink = { write: (batch, fence) => time('postgresMs', () => deps.sink.write(batch, fence)) };
+  const sink: Sink = {
+    write: (batch, fence) => time('postgresMs', () => deps.sink.write(batch, fence)),
+    fenceGenerations: (topic) => time('postgresMs', () => deps.sink.fenceGenerations(topic)),
+  };
   return { deps: { ...deps, store, sink }, timings };
 }
 

@@ -1,23 +1,45 @@
-import type { CheckpointStore } from '../checkpoint/types.ts';
+import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/types.ts';
+import type { PartitionSessions } from '../engine/fold.ts';
 import type { EngineConfig } from '../engine/types.ts';
 import type { EventTimeSource, RejectReason } from '../kafka/types.ts';
 import type { Sink } from '../sink/types.ts';
 
-/** What a transition needs: the stores behind interfaces, settings, and the clock (injected). */
+/** What a transition needs: the stores behind interfaces, settings, the clock, the container's memory. */
 export interface PipelineDeps {
   readonly store: CheckpointStore;
   readonly sink: Sink;
   readonly settings: PipelineSettings;
   readonly now: () => number;
+  /** What this container remembers between invocations (createWarmState, once per container). */
+  readonly warm: WarmState;
 }
 
 export interface PipelineSettings {
   readonly engine: EngineConfig;
   readonly eventTimeSource: EventTimeSource;
-  readonly idleFlush: boolean;
-  readonly idleTimeoutMs: number;
-  /** A sweep takes over another sweep's claim only when it is older than this. */
-  readonly sweepLeaseMs: number;
+  /** State pieces expire this long after they were written; a snapshot is rewritten at half of it. */
+  readonly stateTtlDays: number;
+  /** Deltas the journal may hold before a snapshot (docs/STATE.md section 2). */
+  readonly journalMax: number;
+}
+
+/**
+ * A warm container's memory (docs/STATE.md section 2): the checkpoint table's generation, and per
+ * partition the engine holding exactly the state of the version this container last committed.
+ */
+export interface WarmState {
+  generation: string | undefined;
+  readonly partitions: Map<string, WarmPartition>;
+}
+
+export interface WarmPartition {
+  readonly sessions: PartitionSessions;
+  /** The checkpoint as this container committed it. */
+  readonly checkpoint: PartitionCheckpoint;
+}
+
+export function createWarmState(): WarmState {
+  return { generation: undefined, partitions: new Map() };
 }
 
 /** What one partition's batch did, for the batch log line and metrics. */
@@ -26,16 +48,30 @@ export interface PartitionOutcome {
   readonly partition: number;
   readonly firstOffset: number | null;
   readonly lastOffset: number | null;
+  /** Records applied (events, rejects and ticks), not counting re-delivered ones. */
   readonly records: number;
   /** Records below the committed offset: a re-delivery, skipped. */
   readonly skipped: number;
+  /** Idle ticks read, and whether one of them advanced the watermark. */
+  readonly ticks: number;
+  readonly idleAdvanced: boolean;
   readonly emitted: number;
   readonly superseded: number;
   readonly rejected: Partial<Record<RejectReason, number>>;
   readonly late: number;
   readonly watermark: number | null;
+  /** Kafka timestamp of the partition's latest event after the batch (the log's clock). */
+  readonly lastLogTime: number | null;
   readonly usersTouched: number;
-  /** Transitions committed (a pending sweep redone first makes 2). */
+  readonly liveSessions: number;
+  /** The state was in this container's memory ('warm') or read from DynamoDB ('cold'). */
+  readonly state: 'warm' | 'cold' | 'none';
+  /** What the transition wrote of the user state, and its compressed bytes. */
+  readonly image: 'none' | 'empty' | 'delta' | 'snapshot';
+  readonly imageBytes: number;
+  /** Offsets missing between the checkpoint and the batch (see docs/STATE.md, known limits). */
+  readonly offsetGap: number;
+  /** Transitions committed (0 for a batch that was all re-delivered records). */
   readonly commits: number;
   /** Wall-clock time of the whole partition batch, and the parts of it spent waiting for each store. */
   readonly durationMs: number;
@@ -43,19 +79,10 @@ export interface PartitionOutcome {
   readonly postgresMs: number;
 }
 
-export type SweepOutcome =
-  | {
-      readonly topic: string;
-      readonly partition: number;
-      readonly action: 'advanced';
-      readonly watermark: number;
-      readonly emitted: number;
-      readonly durationMs: number;
-      readonly dynamodbMs: number;
-      readonly postgresMs: number;
-    }
-  | {
-      readonly topic: string;
-      readonly partition: number;
-      readonly action: 'not-idle' | 'busy' | 'uncommitted-records' | 'lost-race';
-    };
+/** What one run of the sweep did. */
+export interface SweepOutcome {
+  readonly topic: string;
+  /** Partitions that got an idle tick, and those that got one to refresh an old snapshot. */
+  readonly idle: readonly number[];
+  readonly refresh: readonly number[];
+}

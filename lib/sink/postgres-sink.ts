@@ -1,16 +1,11 @@
 import type pg from 'pg';
-import {
-  CheckpointConflictError,
-  SessionizerError,
-  SinkRejectedError,
-  SinkUnavailableError,
-} from '../errors.ts';
+import { SessionizerError, SinkFencedError, SinkRejectedError, SinkUnavailableError } from '../errors.ts';
 import { sessionRows, utcTimestamp } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
 
 /*
- * One statement per kind of row, with array parameters and unnest: the protocol allows 65,535
- * bind parameters, so one parameter per value would cap a batch; three arrays never do.
+ * One statement per kind of row and table, with array parameters and unnest: the protocol allows
+ * 65,535 bind parameters, so one parameter per value would cap a batch; a few arrays never do.
  *
  * The update is guarded so a replay (or a zombie invocation) never replaces a newer result with
  * an older one: for one group_key a later emission always has a later end, or the same end and
@@ -26,14 +21,43 @@ const UPSERT_SESSIONS = `
       OR (aggregated_counts.window_end_time, aggregated_counts.count_value)
          < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
 
-// Takes the partition's fence row lock for the transaction and refuses an older epoch.
+/*
+ * The same sessions with their times (DESIGN.md section 1: the duration), under the same key and
+ * the same guard, in the same transaction. Times arrive as zone-less UTC literals, like
+ * aggregated_counts', and become TIMESTAMPTZ here; duration_ms is a generated column. The topic
+ * and partition are the transaction's own (the fence's), scalar parameters.
+ */
+const UPSERT_USER_SESSIONS = `
+  INSERT INTO user_sessions AS s
+    (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
+  SELECT r.group_key, r.user_id, r.session_start AT TIME ZONE 'UTC', r.last_event_time AT TIME ZONE 'UTC',
+         r.window_end_time AT TIME ZONE 'UTC', r.event_count, $7::varchar, $8::int
+    FROM unnest($1::varchar[], $2::varchar[], $3::timestamp[], $4::timestamp[], $5::timestamp[], $6::bigint[])
+         AS r(group_key, user_id, session_start, last_event_time, window_end_time, event_count)
+  ON CONFLICT (group_key) DO UPDATE
+     SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
+         event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
+   WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
+
+/*
+ * Takes the partition's fence row lock for the transaction (ON CONFLICT locks the row even when its
+ * WHERE refuses the update) and accepts only a newer generation, or the same one with a higher epoch
+ * (docs/STATE.md section 5). Generations are "<ISO time>/<random>": compared byte-wise (COLLATE "C"),
+ * a later one sorts later whatever the database's collation.
+ */
 const FENCE = `
-  INSERT INTO sink_fences (topic, kafka_partition, epoch) VALUES ($1, $2, $3)
-  ON CONFLICT (topic, kafka_partition) DO UPDATE SET epoch = EXCLUDED.epoch
-   WHERE sink_fences.epoch <= EXCLUDED.epoch
+  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (topic, kafka_partition) DO UPDATE SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch
+   WHERE sink_fences.generation COLLATE "C" < EXCLUDED.generation COLLATE "C"
+      OR (sink_fences.generation = EXCLUDED.generation AND sink_fences.epoch < EXCLUDED.epoch)
   RETURNING epoch`;
 
+const READ_FENCE = 'SELECT generation, epoch FROM sink_fences WHERE topic = $1 AND kafka_partition = $2';
+
+const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE topic = $1';
+
 const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
+const DELETE_SUPERSEDED_USER_SESSIONS = 'DELETE FROM user_sessions WHERE group_key = ANY($1::varchar[])';
 
 const INSERT_REJECTIONS = `
   INSERT INTO rejected_events
@@ -51,38 +75,49 @@ export class PostgresSink implements Sink {
   /** A pool, or one still being built (the database secret is read at the first write). */
   constructor(private readonly pool: pg.Pool | (() => Promise<pg.Pool>)) {}
 
+  async fenceGenerations(topic: string): Promise<string[]> {
+    return this.withClient(async (client) => {
+      const { rows } = await client.query(FENCE_GENERATIONS, [topic]);
+      return rows.map((r) => r.generation as string);
+    });
+  }
+
   async write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult> {
     const { upserts, deletes } = sessionRows(batch);
     const rejections = dedupeRejections(batch);
-    if (upserts.keys.length === 0 && deletes.length === 0 && rejections.length === 0) {
-      return { upserted: 0, deleted: 0, rejected: 0, statements: 0 };
-    }
-    let client: pg.PoolClient;
-    try {
-      const pool = typeof this.pool === 'function' ? await this.pool() : this.pool;
-      client = await pool.connect();
-    } catch (error) {
-      if (error instanceof SessionizerError) throw error;
-      throw new SinkUnavailableError(`Cannot connect to PostgreSQL: ${(error as Error).message}`, error);
-    }
-    let statements = 0;
-    let released = false;
-    try {
+    return this.withClient(async (client) => {
+      let statements = 0;
       await client.query('BEGIN');
-      const fenced = await client.query(FENCE, [fence.topic, fence.partition, fence.epoch]);
+      const fenced = await client.query(FENCE, [fence.topic, fence.partition, fence.generation, fence.epoch]);
       if (fenced.rowCount === 0) {
-        throw new CheckpointConflictError(
-          `Sink write of ${fence.topic}-${fence.partition} with claim epoch ${fence.epoch} is stale: a newer claim wrote`,
+        const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
+        const row = rows[0] as { generation: string; epoch: string };
+        throw new SinkFencedError(
+          `Sink write of ${fence.topic}-${fence.partition} (generation ${fence.generation}, epoch ` +
+            `${fence.epoch}) refused: PostgreSQL was last written by generation ${row.generation}, epoch ${row.epoch}`,
+          row.generation,
+          Number(row.epoch),
         );
       }
       let deleted = 0;
       if (deletes.length > 0) {
         deleted = (await client.query(DELETE_SUPERSEDED, [deletes])).rowCount ?? 0;
-        statements++;
+        await client.query(DELETE_SUPERSEDED_USER_SESSIONS, [deletes]);
+        statements += 2;
       }
       if (upserts.keys.length > 0) {
         await client.query(UPSERT_SESSIONS, [upserts.keys, upserts.counts, upserts.ends]);
-        statements++;
+        await client.query(UPSERT_USER_SESSIONS, [
+          upserts.keys,
+          upserts.userIds,
+          upserts.starts,
+          upserts.lasts,
+          upserts.ends,
+          upserts.counts,
+          fence.topic,
+          fence.partition,
+        ]);
+        statements += 2;
       }
       if (rejections.length > 0) {
         await client.query(INSERT_REJECTIONS, [
@@ -105,14 +140,40 @@ export class PostgresSink implements Sink {
         rejected: rejections.length,
         statements: statements + 3,
       };
+    });
+  }
+
+  /**
+   * Runs `work` on a pooled connection. While the connection is ours it has an 'error' listener: a
+   * connection that dies while checked out (a network partition ending in a reset, a server
+   * restart) emits 'error', which without a listener would crash the process; the query in flight
+   * fails anyway and is reported from here. A connection whose work failed is destroyed, not
+   * returned to the pool, after a ROLLBACK attempt (bounded by the pool's query timeout).
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      const pool = typeof this.pool === 'function' ? await this.pool() : this.pool;
+      client = await pool.connect();
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      // A connection that failed mid-transaction must not go back to the pool.
+      if (error instanceof SessionizerError) throw error;
+      throw new SinkUnavailableError(`Cannot connect to PostgreSQL: ${(error as Error).message}`, error);
+    }
+    let lost: Error | undefined;
+    const onError = (error: Error) => {
+      lost = error;
+    };
+    client.on('error', onError);
+    try {
+      const result = await work(client);
+      client.removeListener('error', onError);
+      client.release(lost);
+      return result;
+    } catch (error) {
+      if (lost === undefined) await client.query('ROLLBACK').catch(() => undefined);
+      client.removeListener('error', onError);
       client.release(error as Error);
-      released = true;
       throw mapPgError(error);
-    } finally {
-      if (!released) client.release();
     }
   }
 }
@@ -128,7 +189,7 @@ function dedupeRejections(batch: SinkBatch): SinkBatch['rejections'] {
 }
 
 export function mapPgError(error: unknown): Error {
-  if (error instanceof CheckpointConflictError) return error;
+  if (error instanceof SessionizerError) return error;
   const code = (error as { code?: unknown }).code;
   const message = (error as Error).message ?? String(error);
   if (typeof code === 'string' && SQLSTATE.test(code) && !RETRYABLE_SQLSTATE.test(code)) {

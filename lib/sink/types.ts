@@ -18,15 +18,24 @@ export interface SinkResult {
   readonly statements: number;
 }
 
-/** The claim a write belongs to: a write with an older epoch than the last one is refused. */
+/**
+ * The claim a write belongs to (docs/STATE.md section 5): refused unless its checkpoint generation
+ * is newer than the one that last wrote the partition, or the same with a higher epoch.
+ */
 export interface SinkFence {
   readonly topic: string;
   readonly partition: number;
+  readonly generation: string;
   readonly epoch: number;
 }
 
 /** Where closed sessions and rejected records go. PostgresSink in production, fakes in tests. */
 export interface Sink {
-  /** Writes the batch in one transaction; throws CheckpointConflictError when fenced off. */
+  /**
+   * Writes the batch in one transaction, fence first (written even when the batch has nothing
+   * else); throws SinkFencedError when the fence refuses it.
+   */
   write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult>;
+  /** The checkpoint generations that have written rows of this topic (any partition). */
+  fenceGenerations(topic: string): Promise<string[]>;
 }

@@ -85,6 +85,7 @@ const triggerSettings: OfflineKafkaSettings = {
   retryMaxMs: 1000,
   captureDir: undefined,
   environment: {},
+  stallMs: new Map(),
 };
 const kafka = new Kafka({
   clientId: 'bench-trigger',

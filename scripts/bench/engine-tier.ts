@@ -1,19 +1,11 @@
 /**
  * Tier 1, the pure fold: no I/O. Two shapes of the same stream (one partition):
  *  - one fold over every event (the engine's raw speed);
- *  - batches of `batchSize` with the state carried in memory the way the handler carries it
- *    through DynamoDB: each fold gets the batch's users plus the users with a session due.
+ *  - batches of `batchSize` with the state kept in memory between batches, as a warm container
+ *    keeps it (PartitionSessions).
  * Each is timed `runs` times after a warm-up; the median run is reported.
  */
-import {
-  type EventRecord,
-  fold,
-  initialPartitionState,
-  nextDue,
-  type PartitionState,
-  type UserState,
-  watermarkAfter,
-} from '../../lib/engine/index.ts';
+import { type EventRecord, fold, initialPartitionState, PartitionSessions } from '../../lib/engine/index.ts';
 import { childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
 import { BENCH_ENGINE, generate, partitionRecords } from './stream.ts';
 
@@ -38,47 +30,20 @@ function oneFold(input: readonly EventRecord[]): number {
     users: new Map(),
     records: input,
     endOffset: input.length,
-    nowMs: 0,
   });
   return result.emitted.length;
 }
 
-/** Returns [emitted, ms spent inside fold]: finding the due users (DynamoDB's job) is not timed. */
+/** Returns [emitted, ms spent folding]. */
 function batched(input: readonly EventRecord[], batchSize: number): [number, number] {
-  const state = new Map<string, UserState>();
-  let partition: PartitionState = initialPartitionState();
+  const sessions = new PartitionSessions(BENCH_ENGINE, initialPartitionState(), []);
   let emitted = 0;
-  let inFold = 0;
+  const started = performance.now();
   for (let i = 0; i < input.length; i += batchSize) {
     const batch = input.slice(i, i + batchSize);
-    const w = watermarkAfter(BENCH_ENGINE, partition, batch) ?? Number.NEGATIVE_INFINITY;
-    const users = new Map<string, UserState>();
-    for (const r of batch) {
-      const u = state.get(r.userId);
-      if (u !== undefined) users.set(r.userId, u);
-    }
-    for (const [id, u] of state) {
-      const due = nextDue(u);
-      if (due !== null && due <= w) users.set(id, u);
-    }
-    const started = performance.now();
-    const result = fold({
-      config: BENCH_ENGINE,
-      partition,
-      users,
-      records: batch,
-      endOffset: i + batch.length,
-      nowMs: 0,
-    });
-    inFold += performance.now() - started;
-    partition = result.partition;
-    emitted += result.emitted.length;
-    for (const [id, u] of result.users) {
-      if (u.sessions.length === 0) state.delete(id);
-      else state.set(id, u);
-    }
+    emitted += sessions.apply(batch, i + batch.length).emitted.length;
   }
-  return [emitted, inFold];
+  return [emitted, performance.now() - started];
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

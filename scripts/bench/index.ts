@@ -119,10 +119,15 @@ ui.say(await machine());
 
 /** The machine and the versions of what the numbers depend on. */
 async function machine(): Promise<string> {
-  // The jars are only here when this checkout started the service; '?' when another one did.
-  const jar = (dir: string, pattern: RegExp) =>
-    (existsSync(dir) ? readdirSync(dir) : []).map((f) => pattern.exec(f)?.[1]).find((v) => v !== undefined) ??
-    '?';
+  // No jars when the services run elsewhere (Docker, another checkout): the version is unknown.
+  const jar = (dir: string, pattern: RegExp) => {
+    if (!existsSync(dir)) return '?';
+    return (
+      readdirSync(dir)
+        .map((f) => pattern.exec(f)?.[1])
+        .find((v) => v !== undefined) ?? '?'
+    );
+  };
   const client = new pg.Client({ connectionString: serviceSettings().databaseUrl });
   await client.connect();
   const { rows: version } = await client.query<{ server_version: string }>('SHOW server_version');

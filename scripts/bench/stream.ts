@@ -15,7 +15,13 @@ import {
   initialPartitionState,
 } from '../../lib/engine/index.ts';
 
-export const BENCH_ENGINE: EngineConfig = { gapMs: 5000, outOfOrdernessMs: 1000, allowedLatenessMs: 0 };
+export const BENCH_ENGINE: EngineConfig = {
+  gapMs: 5000,
+  outOfOrdernessMs: 1000,
+  allowedLatenessMs: 0,
+  // The bench sends no ticks; its rows are those of the records alone.
+  idleTimeoutMs: null,
+};
 
 /** Event times of generated streams start here (2023-11-14), far from the wall clock. */
 export const STREAM_EPOCH_MS = 1_700_000_000_000;
@@ -97,6 +103,7 @@ export function partitionRecords(stream: Stream, partition: number): EventRecord
       offset: records.length,
       userId: userId(stream.user[i] as number),
       eventTime: stream.eventTime[i] as number,
+      timestamp: stream.sentAt[i] as number,
     });
   }
   return records;
@@ -126,7 +133,6 @@ export function expectedRows(
       users: new Map(),
       records,
       endOffset: records.length,
-      nowMs: 0,
     });
     for (const s of result.emitted) rows.set(groupKey(s.userId, s.start), { count: s.count, end: s.end });
   }

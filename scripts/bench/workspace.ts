@@ -90,6 +90,7 @@ export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<
     ...runtime.deps,
     store: timed,
     sink: {
+      fenceGenerations: (topic) => inner.fenceGenerations(topic),
       write: async (batch, fence) => {
         const result = await inner.write(batch, fence);
         onCommit?.(batch, fence, Date.now());

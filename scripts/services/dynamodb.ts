@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
@@ -38,24 +39,17 @@ export async function startDynamo(settings: ServiceSettings): Promise<'started' 
       state = 'external';
     } else {
       ensureJars('DynamoDB Local 3.1.0', paths.dynamodbPom, paths.dynamodbLibs);
-      const { port } = hostPort(settings.dynamodbEndpoint);
-      pid = startDetached(SERVICE, 'java', [
-        '-Xmx512m',
-        // sqlite4java finds libsqlite4java-linux-amd64-<version>.so here.
-        `-Djava.library.path=${paths.dynamodbLibs}`,
-        '-cp',
-        path.join(paths.dynamodbLibs, '*'),
-        'software.amazon.dynamodb.services.local.main.ServerRunner',
-        '-inMemory',
-        '-sharedDb',
-        '-disableTelemetry',
-        '-port',
-        String(port),
-      ]);
+      pid = launch(settings);
       state = 'started';
     }
   }
-  await waitUntilReady(SERVICE, () => dynamoAnswers(settings), { pid, timeoutMs: 60_000 });
+  const ready = () => waitUntilReady(SERVICE, () => dynamoAnswers(settings), { pid, timeoutMs: 60_000 });
+  await ready().catch(async (error: unknown) => {
+    if (state !== 'started') throw error;
+    await stopProcess(SERVICE, 5_000);
+    pid = launch(settings);
+    await ready();
+  });
   const client = dynamoClient(settings);
   try {
     await ensureCheckpointTable(client, settings.checkpointTable);
@@ -63,6 +57,36 @@ export async function startDynamo(settings: ServiceSettings): Promise<'started' 
     client.destroy();
   }
   return state;
+}
+
+function launch(settings: ServiceSettings): number {
+  return startDetached(
+    SERVICE,
+    'java',
+    dynamoArgs(hostPort(settings.dynamodbEndpoint).port, paths.dynamodbData),
+  );
+}
+
+/**
+ * DynamoDB Local's command line: its tables in `dataDir` (one SQLite file with -sharedDb), kept
+ * across restarts like a real table; `npm run services:wipe` deletes them.
+ */
+export function dynamoArgs(port: number, dataDir: string): string[] {
+  mkdirSync(dataDir, { recursive: true });
+  return [
+    '-Xmx512m',
+    // sqlite4java finds libsqlite4java-linux-amd64-<version>.so here.
+    `-Djava.library.path=${paths.dynamodbLibs}`,
+    '-cp',
+    path.join(paths.dynamodbLibs, '*'),
+    'software.amazon.dynamodb.services.local.main.ServerRunner',
+    '-dbPath',
+    dataDir,
+    '-sharedDb',
+    '-disableTelemetry',
+    '-port',
+    String(port),
+  ];
 }
 
 export async function stopDynamo(): Promise<boolean> {

@@ -35,13 +35,24 @@ function describe(state: 'started' | 'running' | 'external'): string {
   return 'already running (not started by us)';
 }
 
-/** Stops only the processes we started (pid files) and removes their data. */
-export async function servicesDown(log = console.log): Promise<void> {
+/** Stops only the processes we started (pid files). Their data stays for the next services:up. */
+export async function servicesDown(log = console.log, keep = true): Promise<void> {
   const [kafka, dynamodb] = await Promise.all([stopKafka(), stopDynamo()]);
   rmSync(paths.run, { recursive: true, force: true });
-  log(`kafka      ${kafka ? 'stopped' : 'was not started by us'}`);
-  log(`dynamodb   ${dynamodb ? 'stopped' : 'was not started by us'}`);
+  const kept = (dir: string) => (keep ? `  (data kept in ${dir})` : '');
+  log(`kafka      ${kafka ? 'stopped' : 'was not started by us'}${kept(paths.kafkaData)}`);
+  log(`dynamodb   ${dynamodb ? 'stopped' : 'was not started by us'}${kept(paths.dynamodbData)}`);
   log('postgres   left running (the machine owns it)');
+}
+
+/**
+ * Stops what we started and deletes Kafka's and DynamoDB Local's data: topics, offsets and the
+ * checkpoint table go. The explicit way to start from nothing (PostgreSQL's rows stay: npm run reset).
+ */
+export async function servicesWipe(log = console.log): Promise<void> {
+  await servicesDown(log, false);
+  rmSync(paths.data, { recursive: true, force: true });
+  log(`wiped      ${paths.data}`);
 }
 
 export async function servicesStatus(

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureJars } from './maven.ts';
@@ -18,8 +18,11 @@ function classpath(): string {
   return path.join(paths.kafkaLibs, '*');
 }
 
-/** A single-node KRaft broker (broker and controller in one process), data in a throw-away folder. */
-function serverProperties(settings: ServiceSettings): string {
+/**
+ * A single-node KRaft broker (broker and controller in one process) on `broker` (host:port; the
+ * controller listens on port + 1), its log in `dataDir`, which is kept across restarts.
+ */
+export function serverProperties(settings: ServiceSettings, dataDir = paths.kafkaData): string {
   const { host, port } = hostPort(settings.kafkaBrokers[0] ?? '127.0.0.1:9092');
   return [
     'process.roles=broker,controller',
@@ -30,7 +33,7 @@ function serverProperties(settings: ServiceSettings): string {
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
-    `log.dirs=${paths.kafkaData}`,
+    `log.dirs=${dataDir}`,
     `num.partitions=${settings.topicPartitions}`,
     // One broker: internal topics cannot have more replicas than that.
     'offsets.topic.replication.factor=1',
@@ -90,16 +93,35 @@ export async function startKafka(settings: ServiceSettings): Promise<'started' |
       state = 'started';
     }
   }
-  await waitUntilReady(SERVICE, () => kafkaAnswers(settings), { pid, timeoutMs: 90_000 });
+  const ready = () => waitUntilReady(SERVICE, () => kafkaAnswers(settings), { pid, timeoutMs: 90_000 });
+  await ready().catch(async (error: unknown) => {
+    if (state !== 'started') throw error;
+    // One more start before giving up (the error names the log): a broker that died at once, e.g.
+    // on a port a previous one was still releasing, usually starts the second time.
+    await stopProcess(SERVICE, 5_000);
+    pid = launch(settings);
+    await ready();
+  });
   await ensureTopic(settings);
   return state;
 }
 
 function launch(settings: ServiceSettings): number {
-  rmSync(paths.kafkaData, { recursive: true, force: true });
-  mkdirSync(paths.kafkaData, { recursive: true });
-  writeFileSync(paths.kafkaConfig, serverProperties(settings));
-  // A KRaft log directory must be formatted with a cluster id before the first start.
+  formatKafkaStorage(settings, paths.kafkaData, paths.kafkaConfig);
+  return startDetached(SERVICE, 'java', kafkaServerArgs(paths.kafkaConfig));
+}
+
+/**
+ * Writes the broker's configuration and, the first time only, formats its log directory with a
+ * new cluster id (KRaft needs one). A directory that holds data keeps it: topics, records and
+ * consumer group offsets survive a restart, as they do on a real cluster.
+ */
+export function formatKafkaStorage(settings: ServiceSettings, dataDir: string, configFile: string): void {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(configFile, serverProperties(settings, dataDir));
+  if (existsSync(path.join(dataDir, 'meta.properties'))) return;
+  // The id is base64url, so it may start with '-': passed as --cluster-id=<id>, it is never taken
+  // for an option (kafka-storage: "argument --cluster-id/-t: expected one argument").
   const clusterId = randomBytes(16).toString('base64url');
   const format = spawnSync(
     'java',
@@ -109,17 +131,20 @@ function launch(settings: ServiceSettings): number {
       classpath(),
       'kafka.tools.StorageTool',
       'format',
-      '-t',
-      clusterId,
-      '-c',
-      paths.kafkaConfig,
+      `--cluster-id=${clusterId}`,
+      '--config',
+      configFile,
     ],
     { encoding: 'utf8' },
   );
   if (format.status !== 0) {
     throw new Error(`Formatting the Kafka log directory failed:\n${format.stdout}\n${format.stderr}`);
   }
-  return startDetached(SERVICE, 'java', [
+}
+
+/** The JVM command line of a broker with this configuration file. */
+export function kafkaServerArgs(configFile: string): string[] {
+  return [
     '-Xms512m',
     '-Xmx1g',
     '-XX:+UseG1GC',
@@ -128,8 +153,8 @@ function launch(settings: ServiceSettings): number {
     '-cp',
     classpath(),
     'kafka.Kafka',
-    paths.kafkaConfig,
-  ]);
+    configFile,
+  ];
 }
 
 /** Creates the job's topic (partition count from KAFKA_TOPIC_PARTITIONS) when it does not exist. */
@@ -149,9 +174,7 @@ export async function ensureTopic(settings: ServiceSettings): Promise<void> {
   }
 }
 
+/** Stops the broker we started; its data stays (services:wipe deletes it). */
 export async function stopKafka(): Promise<boolean> {
-  const stopped = await stopProcess(SERVICE, 30_000);
-  rmSync(paths.kafkaData, { recursive: true, force: true });
-  rmSync(paths.kafkaConfig, { force: true });
-  return stopped;
+  return stopProcess(SERVICE, 30_000);
 }

@@ -145,7 +145,7 @@ describe('50,000 events, 3 partitions, two SIGKILLs of serverless offline', () =
       const good: EventRecord[] = [];
       sent.forEach((s, offset) => {
         if (s.userId === undefined) expectedRejected.add(`${partition}:${offset}`);
-        else good.push({ offset, userId: s.userId, eventTime: s.eventTime as number });
+        else good.push({ offset, userId: s.userId, eventTime: s.eventTime as number, timestamp: 0 });
       });
       const reference = referenceSessions(DEFAULT_ENGINE, good);
       for (const [key, row] of reference.rows) expectedRows.set(key, row);

@@ -1,14 +1,38 @@
 import type pg from 'pg';
 import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
 import type { EngineConfig } from '../../lib/engine/types.ts';
-import { buildKafkaEvent } from '../../lib/kafka/index.ts';
+import { buildKafkaEvent, TICK_HEADER, TICK_HEADER_VALUE } from '../../lib/kafka/index.ts';
+import type { Ticker } from '../../lib/kafka/ticker.ts';
 import type { KafkaEvent, KafkaRecord } from '../../lib/kafka/types.ts';
-import type { PipelineDeps, PipelineSettings } from '../../lib/pipeline/index.ts';
+import {
+  createWarmState,
+  type PipelineDeps,
+  type PipelineSettings,
+  type SweepDeps,
+} from '../../lib/pipeline/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
 import type { Sink } from '../../lib/sink/types.ts';
 import { createCheckpointTable, createSchema, testDynamo } from './services.ts';
 
-export const DEFAULT_ENGINE: EngineConfig = { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0 };
+/** The job's defaults: G = 5 s, B = 0, L = 0, idle flush after 10 s of silence in the log. */
+export const DEFAULT_ENGINE: EngineConfig = {
+  gapMs: 5000,
+  outOfOrdernessMs: 0,
+  allowedLatenessMs: 0,
+  idleTimeoutMs: 10_000,
+};
+
+/** A Ticker that remembers the ticks instead of producing them; tests put them into events. */
+export class RecordingTicker implements Ticker {
+  readonly sent: { topic: string; partition: number }[] = [];
+  constructor(private readonly partitionCount = 1) {}
+  async partitions(): Promise<number[]> {
+    return Array.from({ length: this.partitionCount }, (_, i) => i);
+  }
+  async send(topic: string, partitions: readonly number[]): Promise<void> {
+    for (const partition of partitions) this.sent.push({ topic, partition });
+  }
+}
 
 /** A manual clock: tests move wall-clock time instead of sleeping. */
 export class Clock {
@@ -28,7 +52,7 @@ export async function createTestPipeline(settings: Partial<PipelineSettings> = {
   const { table, drop: dropTable } = await createCheckpointTable(dynamo);
   const { pool, schema, drop: dropSchema } = await createSchema();
   const clock = new Clock();
-  const store = new DynamoCheckpointStore(dynamo, { table, dueIndexShards: 4, stateTtlDays: 1 });
+  const store = new DynamoCheckpointStore(dynamo, { table, stateTtlDays: 2 });
   const sink = new PostgresSink(pool);
   const deps: PipelineDeps & { sink: Sink } = {
     store,
@@ -37,14 +61,23 @@ export async function createTestPipeline(settings: Partial<PipelineSettings> = {
     settings: {
       engine: DEFAULT_ENGINE,
       eventTimeSource: 'payload',
-      idleFlush: true,
-      idleTimeoutMs: 10_000,
-      sweepLeaseMs: 60_000,
+      stateTtlDays: 2,
+      journalMax: 32,
       ...settings,
     },
+    warm: createWarmState(),
+  };
+  const ticker = new RecordingTicker();
+  const sweep: SweepDeps = {
+    store,
+    ticker,
+    now: clock.now,
+    settings: { idleTimeoutMs: deps.settings.engine.idleTimeoutMs, stateTtlDays: deps.settings.stateTtlDays },
   };
   return {
     deps,
+    sweep,
+    ticker,
     store,
     dynamo,
     clock,
@@ -52,6 +85,8 @@ export async function createTestPipeline(settings: Partial<PipelineSettings> = {
     table,
     schema,
     withSink: (other: Sink): PipelineDeps => ({ ...deps, sink: other }),
+    /** The same stores as another container would see them: no warm state. */
+    coldDeps: (): PipelineDeps => ({ ...deps, warm: createWarmState() }),
     rows: () => readRows(pool),
     rejected: async () =>
       (
@@ -95,9 +130,23 @@ export function record(
   };
 }
 
-/** An MSK event of these values at consecutive offsets from `firstOffset`. */
+/** An idle tick at `offset`, stamped `timestamp` (as the sweep's producer would). */
+export function tickRecord(
+  offset: number,
+  timestamp: number,
+  partition = 0,
+  topic = 'user_activity',
+): KafkaRecord {
+  return {
+    ...record(null, offset, partition, topic),
+    timestamp,
+    headers: [{ key: TICK_HEADER, value: Buffer.from(TICK_HEADER_VALUE) }],
+  };
+}
+
+/** An MSK event of these values (or ready records) at consecutive offsets from `firstOffset`. */
 export function mskEvent(
-  values: readonly (string | Buffer | null)[],
+  values: readonly (string | Buffer | null | KafkaRecord)[],
   firstOffset = 0,
   partition = 0,
   topic = 'user_activity',
@@ -107,6 +156,10 @@ export function mskEvent(
     eventSourceArn:
       'arn:aws:kafka:us-east-1:123456789012:cluster/sessionizer-test/abcd1234-0123-4567-89ab-cdef01234567-1',
     bootstrapServers: ['127.0.0.1:9092'],
-    records: values.map((v, i) => record(v, firstOffset + i, partition, topic)),
+    records: values.map((v, i) =>
+      v !== null && typeof v === 'object' && !Buffer.isBuffer(v)
+        ? v
+        : record(v, firstOffset + i, partition, topic),
+    ),
   });
 }

@@ -1,4 +1,4 @@
-import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
+import type { EngineConfig, EventRecord, LogRecord } from '../../lib/engine/types.ts';
 
 /**
  * Two deliberately simple models of DESIGN.md section 3, written without the engine (types only),
@@ -10,16 +10,36 @@ import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
  *   for property tests. Plus rule 7 (rows of superseded starts are deleted), which Flink lacks.
  * - splitSessions: for in-order input where nothing can be late, each user's events sorted and
  *   split where consecutive events are more than G apart.
+ *
+ * Both also give every session's first and latest event time (`sessions`, `splitSessionDetails`):
+ * the rows of user_sessions.
  */
 
+/** A row of aggregated_counts. */
 export interface ReferenceRow {
   readonly count: number;
   readonly end: number;
 }
 
+/**
+ * A row of user_sessions: the aggregated_counts row plus the session's times. Kept apart from
+ * ReferenceRow so that `rows` stays comparable, as it is, with what reads aggregated_counts.
+ */
+export interface ReferenceSession extends ReferenceRow {
+  readonly userId: string;
+  /** Time of the first event. */
+  readonly start: number;
+  /** Time of the latest event. */
+  readonly last: number;
+  /** last - start: 0 for a one-event session. */
+  readonly durationMs: number;
+}
+
 export interface ReferenceResult {
   /** Final aggregated_counts rows by group_key. */
   readonly rows: Map<string, ReferenceRow>;
+  /** Final user_sessions rows by group_key: the same keys as `rows`. */
+  readonly sessions: Map<string, ReferenceSession>;
   /** Offsets of the records dropped as late, in input order. */
   readonly lateOffsets: number[];
 }
@@ -38,6 +58,8 @@ interface Window {
   readonly userId: string;
   readonly start: number;
   readonly end: number;
+  /** Time of the latest event in the window (Flink keeps none; the session table needs it). */
+  readonly last: number;
   count: number;
   /** Starts under which this window or a window merged into it wrote a row (rule 7). */
   written: Set<number>;
@@ -56,11 +78,12 @@ const intersects = (a: { start: number; end: number }, b: { start: number; end: 
 
 export function referenceSessions(
   config: EngineConfig,
-  records: readonly EventRecord[],
+  records: readonly (EventRecord | LogRecord)[],
   options: ReferenceOptions = {},
 ): ReferenceResult {
   const { gapMs: gap, outOfOrdernessMs: bound, allowedLatenessMs: lateness } = config;
   const rows = new Map<string, ReferenceRow>();
+  const sessions = new Map<string, ReferenceSession>();
   const lateOffsets: number[] = [];
   let windows: Window[] = [];
   let timers: Timer[] = [];
@@ -77,14 +100,27 @@ export function referenceSessions(
     timers = timers.filter((x) => !(x.userId === w.userId && x.start === w.start && x.end === w.end));
   };
   const emit = (w: Window): void => {
-    rows.set(referenceKey(w.userId, w.start), { count: w.count, end: w.end });
-    for (const s of w.written) if (s !== w.start) rows.delete(referenceKey(w.userId, s));
+    const key = referenceKey(w.userId, w.start);
+    rows.set(key, { count: w.count, end: w.end });
+    sessions.set(key, referenceSession(w.userId, w.start, w.last, w.end, w.count));
+    for (const s of w.written) {
+      if (s === w.start) continue;
+      rows.delete(referenceKey(w.userId, s));
+      sessions.delete(referenceKey(w.userId, s));
+    }
     w.written = new Set([w.start]);
   };
 
   const processElement = (record: EventRecord): void => {
     const t = record.eventTime;
-    const fresh: Window = { userId: record.userId, start: t, end: t + gap, count: 0, written: new Set() };
+    const fresh: Window = {
+      userId: record.userId,
+      start: t,
+      end: t + gap,
+      last: t,
+      count: 0,
+      written: new Set(),
+    };
     // TimeWindow.mergeWindows: sort by start, sweep, grow a cover while the next window intersects it.
     const candidates = [...windows.filter((w) => w.userId === record.userId), fresh].sort(
       (a, b) => a.start - b.start,
@@ -109,6 +145,7 @@ export function referenceSessions(
         userId: record.userId,
         start: Math.min(...mergedGroup.map((w) => w.start)),
         end: Math.max(...mergedGroup.map((w) => w.end)),
+        last: Math.max(...mergedGroup.map((w) => w.last)),
         count: mergedGroup.reduce((n, w) => n + w.count, 0),
         written: new Set(mergedGroup.flatMap((w) => [...w.written])),
       };
@@ -158,12 +195,38 @@ export function referenceSessions(
     }
   };
 
+  // DESIGN.md section 4, idle ticks, written out on their own: a tick at least IDLE_TIMEOUT (in
+  // Kafka time) after the latest event's Kafka timestamp moves W to the records' watermark plus the
+  // silence between the two.
+  let recordsWatermark = Number.NEGATIVE_INFINITY;
+  let latestLogTime = Number.NEGATIVE_INFINITY;
   for (const record of records) {
+    if ('tick' in record) {
+      const silence = record.timestamp - latestLogTime;
+      const idle = config.idleTimeoutMs ?? null;
+      const known = recordsWatermark > Number.NEGATIVE_INFINITY && latestLogTime > Number.NEGATIVE_INFINITY;
+      if (idle !== null && known && silence >= idle) {
+        advanceWatermark(recordsWatermark + silence);
+      }
+      continue;
+    }
     processElement(record);
+    recordsWatermark = Math.max(recordsWatermark, record.eventTime - bound - 1);
+    if (record.timestamp !== undefined) latestLogTime = Math.max(latestLogTime, record.timestamp);
     advanceWatermark(record.eventTime - bound - 1);
   }
   if (options.flushTo !== undefined) advanceWatermark(options.flushTo);
-  return { rows, lateOffsets };
+  return { rows, sessions, lateOffsets };
+}
+
+function referenceSession(
+  userId: string,
+  start: number,
+  last: number,
+  end: number,
+  count: number,
+): ReferenceSession {
+  return { userId, start, last, end, count, durationMs: last - start };
 }
 
 /**
@@ -173,26 +236,44 @@ export function referenceSessions(
  */
 export function splitSessions(
   config: EngineConfig,
-  records: readonly EventRecord[],
+  records: readonly (EventRecord | LogRecord)[],
 ): Map<string, ReferenceRow> {
-  const byUser = new Map<string, number[]>();
-  for (const r of records) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.eventTime]);
   const rows = new Map<string, ReferenceRow>();
+  for (const [key, { count, end }] of splitSessionDetails(config, records)) rows.set(key, { count, end });
+  return rows;
+}
+
+/** splitSessions with the sessions' times: the user_sessions rows. */
+export function splitSessionDetails(
+  config: EngineConfig,
+  records: readonly (EventRecord | LogRecord)[],
+): Map<string, ReferenceSession> {
+  const byUser = new Map<string, number[]>();
+  for (const r of records) {
+    if ('tick' in r) continue;
+    byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r.eventTime]);
+  }
+  const sessions = new Map<string, ReferenceSession>();
   for (const [userId, times] of byUser) {
     times.sort((a, b) => a - b);
     let start = times[0] as number;
     let last = start;
     let count = 0;
+    const close = (): void =>
+      void sessions.set(
+        referenceKey(userId, start),
+        referenceSession(userId, start, last, last + config.gapMs, count),
+      );
     for (const t of times) {
       if (t - last > config.gapMs) {
-        rows.set(referenceKey(userId, start), { count, end: last + config.gapMs });
+        close();
         start = t;
         count = 0;
       }
       last = t;
       count += 1;
     }
-    rows.set(referenceKey(userId, start), { count, end: last + config.gapMs });
+    close();
   }
-  return rows;
+  return sessions;
 }

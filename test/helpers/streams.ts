@@ -1,17 +1,23 @@
 import fc from 'fast-check';
-import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
+import { type EngineConfig, type EventRecord, isTick, type LogRecord } from '../../lib/engine/types.ts';
 
 /**
  * fast-check generators of one partition's record stream, shaped to hit the edges of DESIGN.md
  * section 3: consecutive events of a user exactly G, G - 1 and G + 1 apart, duplicates, disorder
- * within and beyond B (late events), bridges between sessions, several users whose clocks drift.
- * Gaps are small (a few ms) so that edges are hit often.
+ * within and beyond B (late events), bridges between sessions, several users whose clocks drift,
+ * and idle ticks (DESIGN.md section 4) after short and long silences of the log's clock. Gaps are
+ * small (a few ms) so that edges are hit often.
  */
 
 export interface StreamCase {
   readonly config: EngineConfig;
-  readonly records: EventRecord[];
+  /** Events and idle ticks in offset order; every record has a Kafka timestamp. */
+  readonly records: LogRecord[];
 }
+
+/** The idle timeout: off, or around the gap so that ticks often advance and often do not. */
+const idleArb = (gapMs: number): fc.Arbitrary<number | null> =>
+  fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 3 * gapMs }));
 
 const USERS = ['user_A', 'user_B', 'user_C'] as const;
 
@@ -29,6 +35,7 @@ export const configArb: fc.Arbitrary<EngineConfig> = fc.integer({ min: 1, max: 6
       { weight: 1, arbitrary: fc.constantFrom(1, gapMs) },
       { weight: 2, arbitrary: fc.integer({ min: 0, max: 6 * gapMs }) },
     ),
+    idleTimeoutMs: idleArb(gapMs),
   }),
 );
 
@@ -41,6 +48,7 @@ export const latenessConfigArb: fc.Arbitrary<EngineConfig> = fc.integer({ min: 1
     gapMs: fc.constant(gapMs),
     outOfOrdernessMs: fc.integer({ min: 0, max: 1 }),
     allowedLatenessMs: fc.integer({ min: gapMs, max: 6 * gapMs }),
+    idleTimeoutMs: idleArb(gapMs),
   }),
 );
 
@@ -57,6 +65,9 @@ interface Step {
   readonly anchor: Anchor;
   readonly advance: number;
   readonly back: number;
+  /** An idle tick instead of an event, after `silence` ms of the log's clock. */
+  readonly tick: boolean;
+  readonly silence: number;
 }
 
 function stepArb(gapMs: number, users: number): fc.Arbitrary<Step> {
@@ -75,14 +86,23 @@ function stepArb(gapMs: number, users: number): fc.Arbitrary<Step> {
       { weight: 1, arbitrary: fc.integer({ min: gapMs, max: 2 * gapMs + 1 }) },
       { weight: 1, arbitrary: fc.integer({ min: 0, max: 4 * gapMs }) },
     ),
+    tick: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    silence: fc.oneof(fc.constantFrom(0, gapMs), fc.integer({ min: 0, max: 4 * gapMs })),
   });
 }
 
-function toRecords(steps: readonly Step[]): EventRecord[] {
+function toRecords(steps: readonly Step[]): LogRecord[] {
   const clocks = USERS.map(() => 20);
   const previous = new Map<number, number>();
   let latest = 20;
-  return steps.map((step, offset) => {
+  // The log's clock (Kafka timestamps): it moves with the events' clock, and further in silences.
+  let logTime = 1_000;
+  return steps.map((step, offset): LogRecord => {
+    if (step.tick) {
+      logTime += step.silence;
+      return { offset, tick: true, timestamp: logTime };
+    }
+    logTime += step.advance;
     const last = previous.get(step.user);
     let eventTime: number;
     if (step.anchor === 'duplicate' && last !== undefined) {
@@ -97,7 +117,7 @@ function toRecords(steps: readonly Step[]): EventRecord[] {
     }
     previous.set(step.user, eventTime);
     latest = Math.max(latest, eventTime);
-    return { offset, userId: USERS[step.user] as string, eventTime };
+    return { offset, userId: USERS[step.user] as string, eventTime, timestamp: logTime };
   });
 }
 
@@ -120,8 +140,12 @@ export function streamArb(
 export const inOrderStreamArb: fc.Arbitrary<StreamCase> = streamArb(
   configArb.map((config) => ({ ...config, outOfOrdernessMs: Math.max(1, config.outOfOrdernessMs) })),
 ).map(({ config, records }) => {
-  const sorted = [...records].sort((a, b) => a.eventTime - b.eventTime);
-  return { config, records: sorted.map((r, offset) => ({ ...r, offset })) };
+  const events = records.filter((r): r is EventRecord => !isTick(r));
+  const sorted = [...events].sort((a, b) => a.eventTime - b.eventTime);
+  return {
+    config: { ...config, idleTimeoutMs: null },
+    records: sorted.map((r, offset) => ({ ...r, offset })),
+  };
 });
 
 /** Where to cut a stream of n records into consecutive batches (sorted, distinct, inside 1..n-1). */

@@ -1,24 +1,32 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
+import { EMPTY_MANIFEST } from '../../lib/checkpoint/codec.ts';
+import { PIECE_BYTES } from '../../lib/checkpoint/constants.ts';
+import { DynamoCheckpointStore, decodeImage, encodeImage, LAYOUT } from '../../lib/checkpoint/index.ts';
 import type { Session, UserState } from '../../lib/engine/types.ts';
-import { CheckpointConflictError } from '../../lib/errors.ts';
+import { CheckpointConflictError, CheckpointLostError } from '../../lib/errors.ts';
 import { createCheckpointTable, testDynamo } from '../helpers/services.ts';
 
-const session = (start: number, count: number, pending = true): Session => ({
+const session = (start: number, count: number): Session => ({
   start,
   end: start + 5000,
-  last: start,
+  last: start + count - 1,
   count,
-  pending,
+  pending: true,
   emittedStarts: [],
 });
 
-const user = (userId: string, sessions: Session[], lastOffset: number | null = 0): UserState => ({
-  userId,
-  sessions,
-  lastOffset,
-});
+const user = (userId: string, sessions: Session[]): UserState => ({ userId, sessions });
+
+const STATE = {
+  nextOffset: 10,
+  watermark: 6999,
+  recordWatermark: 6999,
+  maxEventTime: 7000,
+  lastLogTime: 123,
+};
+const STATS = { liveSessions: 1, pendingSessions: 1, liveUsers: 1 };
 
 describe('DynamoCheckpointStore against DynamoDB Local', () => {
   let client: DynamoDBClient;
@@ -29,115 +37,159 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
   beforeAll(async () => {
     client = testDynamo();
     ({ table, drop } = await createCheckpointTable(client));
-    store = new DynamoCheckpointStore(client, { table, dueIndexShards: 4, stateTtlDays: 1 });
+    store = new DynamoCheckpointStore(client, { table, stateTtlDays: 2 });
   });
   afterAll(async () => {
     await drop();
     client.destroy();
   });
 
-  it('reads a partition it has never seen as the initial state', async () => {
+  it('has no meta item at first, creates one once, and keeps the first of two', async () => {
+    // Prepare
+    const first = {
+      layout: LAYOUT,
+      generation: '2026-01-01T00:00:00.000Z/aa',
+      createdAt: 1,
+      origin: 'first-use' as const,
+    };
+    const second = { ...first, generation: '2026-01-01T00:00:00.000Z/bb' };
+
     // Act
-    const checkpoint = await store.readPartition('fresh', 0);
+    const before = await store.readMeta();
+    const created = await store.createMeta(first);
+    const raced = await store.createMeta(second);
 
     // Assess
-    expect(checkpoint).toMatchObject({
-      version: 0,
-      epoch: 0,
-      claim: null,
-      state: { nextOffset: 0, watermark: null },
-    });
+    expect(before).toBeNull();
+    expect(created).toEqual(first);
+    expect(raced).toEqual(first);
+    expect(await store.readMeta()).toEqual(first);
   });
 
-  it('claims, commits and registers a partition; a stale claim is fenced off', async () => {
+  it('claims a new partition, commits it with a state image, and reads both back', async () => {
     // Prepare
-    const read = await store.readPartition('t1', 3);
+    const users = [user('user_A', [session(1000, 2)]), user('user_B', [session(4000, 1)])];
 
     // Act
-    const claimed = await store.claim({
-      claim: { kind: 'batch', epoch: 1, claimedAt: 1 },
-      read,
-      claimedThrough: 10,
-    });
+    const claimed = await store.claim('t1', 3, null, { epoch: 1, at: 1 }, 'lin1');
+    const image = await store.writeImage(claimed, encodeImage(users), 1_000);
     const committed = await store.commit(claimed, {
-      nextOffset: 10,
-      watermark: 6999,
-      recordWatermark: 6999,
-      maxEventTime: 7000,
-      lastArrivalMs: 123,
+      state: STATE,
+      manifest: { snapshot: image, journal: [] },
+      stats: STATS,
+      committedAt: 1_000,
+    });
+    const read = await store.readPartition('t1', 3);
+    const images = await store.readImages(read ?? committed);
+
+    // Assess
+    expect(committed).toMatchObject({ version: 1, epoch: 1, claim: null, lineage: 'lin1', state: STATE });
+    expect(read).toEqual(committed);
+    expect(images.map((b) => decodeImage(b, 'test'))).toEqual([users]);
+    expect(await store.readPartitions('t1', [3, 4])).toEqual([committed, null]);
+  });
+
+  it('fences: a claim on a stale version fails, and a commit after the claim was taken over fails', async () => {
+    // Prepare
+    const claimed = await store.claim('t2', 0, null, { epoch: 1, at: 1 }, 'lin2');
+    const committed = await store.commit(claimed, {
+      state: STATE,
+      manifest: EMPTY_MANIFEST,
+      stats: STATS,
+      committedAt: 1,
+    });
+    const mine = await store.claim('t2', 0, committed, { epoch: 2, at: 2 }, 'lin2');
+    await store.claim('t2', 0, { ...committed, epoch: 2 }, { epoch: 3, at: 3 }, 'lin2');
+
+    // Act
+    const staleClaim = store.claim('t2', 0, committed, { epoch: 2, at: 4 }, 'lin2');
+    const zombieCommit = store.commit(mine, {
+      state: STATE,
+      manifest: EMPTY_MANIFEST,
+      stats: STATS,
+      committedAt: 5,
+    });
+    const recreate = store.claim('t2', 0, null, { epoch: 1, at: 6 }, 'other');
+
+    // Assess
+    await expect(staleClaim).rejects.toBeInstanceOf(CheckpointConflictError);
+    await expect(zombieCommit).rejects.toBeInstanceOf(CheckpointConflictError);
+    await expect(recreate).rejects.toBeInstanceOf(CheckpointConflictError);
+  });
+
+  it('cuts an image larger than one item into pieces and puts it back together', async () => {
+    // Prepare: random user ids barely compress, so the image spans a few pieces.
+    const users = Array.from({ length: 20_000 }, (_, i) =>
+      user(randomBytes(48).toString('base64'), [session(i * 10, 1)]),
+    );
+    const bytes = encodeImage(users);
+    const claimed = await store.claim('t3', 0, null, { epoch: 1, at: 1 }, 'lin3');
+
+    // Act
+    const ref = await store.writeImage(claimed, bytes, 1);
+    const committed = await store.commit(claimed, {
+      state: STATE,
+      manifest: { snapshot: ref, journal: [] },
+      stats: STATS,
+      committedAt: 1,
+    });
+    const [read] = await store.readImages(committed);
+
+    // Assess
+    expect(bytes.length).toBeGreaterThan(2 * PIECE_BYTES);
+    expect(ref.pieces).toBe(Math.ceil(bytes.length / PIECE_BYTES));
+    expect(read?.equals(bytes)).toBe(true);
+  });
+
+  it('reports a manifest whose pieces are missing as lost state', async () => {
+    // Prepare
+    const claimed = await store.claim('t4', 0, null, { epoch: 1, at: 1 }, 'lin4');
+    const committed = await store.commit(claimed, {
+      state: STATE,
+      manifest: { snapshot: { version: 1, epoch: 1, pieces: 1, bytes: 10, writtenAt: 1 }, journal: [] },
+      stats: STATS,
+      committedAt: 1,
     });
 
+    // Act
+    const read = store.readImages(committed);
+
     // Assess
-    expect(committed).toMatchObject({ version: 1, epoch: 1, claim: null, claimedThrough: 10 });
-    expect(await store.readPartition('t1', 3)).toEqual(committed);
-    expect(await store.listPartitions('t1')).toEqual([3]);
-    await expect(
-      store.claim({ claim: { kind: 'batch', epoch: 1, claimedAt: 2 }, read, claimedThrough: 10 }),
-    ).rejects.toBeInstanceOf(CheckpointConflictError);
+    await expect(read).rejects.toBeInstanceOf(CheckpointLostError);
+    await expect(read).rejects.toThrow(/expired .* or were deleted/);
   });
 
-  it('refuses a commit after the claim was taken over', async () => {
+  it('finds items of the earlier per-user layout', async () => {
     // Prepare
-    const read = await store.readPartition('t2', 0);
-    const mine = await store.claim({
-      claim: { kind: 'sweep', epoch: 1, claimedAt: 1, watermark: 5 },
-      read,
-      claimedThrough: 0,
+    await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: 'T#legacy_topic' } } }));
+
+    // Act
+    const legacy = await store.hasLegacyItems('legacy_topic');
+    const clean = await store.hasLegacyItems('other_topic');
+
+    // Assess
+    expect(legacy).toBe(true);
+    expect(clean).toBe(false);
+  });
+
+  it('counts billing units by item size: a small commit is 1 write unit, a piece its KB', async () => {
+    // Prepare
+    const before = { ...store.stats };
+    const users = Array.from({ length: 500 }, (_, i) => user(`u${i}`, [session(i, 1)]));
+    const bytes = encodeImage(users);
+    const claimed = await store.claim('t5', 0, null, { epoch: 1, at: 1 }, 'lin5');
+
+    // Act
+    const ref = await store.writeImage(claimed, bytes, 1);
+    await store.commit(claimed, {
+      state: STATE,
+      manifest: { snapshot: ref, journal: [] },
+      stats: STATS,
+      committedAt: 1,
     });
-    await store.claim({ claim: { kind: 'batch', epoch: 2, claimedAt: 2 }, read: mine, claimedThrough: 4 });
 
-    // Act
-    const commit = store.commit(mine, { ...read.state, watermark: 5 });
-
-    // Assess
-    await expect(commit).rejects.toBeInstanceOf(CheckpointConflictError);
-  });
-
-  it('writes and reads back 250 users in chunks, and finds the due ones across index shards', async () => {
-    // Prepare
-    const users = Array.from({ length: 250 }, (_, i) =>
-      user(`user_${i}`, i % 2 === 0 ? [session(i * 100, 1 + (i % 3))] : [], i),
-    );
-
-    // Act
-    await store.writeUsers('t3', 0, 1, users, Date.now());
-    const read = await store.readUsers('t3', 0, users.map((u) => u.userId).concat('nobody'));
-    const due = await store.queryDue('t3', 0, 100 * 100 + 4999);
-
-    // Assess
-    expect(read.size).toBe(250);
-    expect(read.get('user_4')).toEqual({ ...users[4], epoch: 1 });
-    expect(read.get('user_5')).toEqual({ ...users[5], epoch: 1 });
-    // nextDue = end - 1 = i * 100 + 4999 for even i; due up to i = 100.
-    expect(due.sort()).toEqual(Array.from({ length: 51 }, (_, k) => `user_${k * 2}`).sort());
-  });
-
-  it('keeps a user written by a newer claim from being overwritten by an older one', async () => {
-    // Prepare
-    await store.writeUsers('t4', 0, 7, [user('user_A', [session(0, 2)], 9)], Date.now());
-
-    // Act
-    const zombie = store.writeUsers('t4', 0, 6, [user('user_A', [session(0, 1)], 4)], Date.now());
-
-    // Assess
-    await expect(zombie).rejects.toBeInstanceOf(CheckpointConflictError);
-    expect((await store.readUsers('t4', 0, ['user_A'])).get('user_A')?.sessions[0]?.count).toBe(2);
-  });
-
-  it('counts its calls: round trips grow with users, not records', async () => {
-    // Prepare
-    const before = store.stats.calls;
-    const users = Array.from({ length: 150 }, (_, i) => user(`u${i}`, [session(i, 1)]));
-
-    // Act
-    await store.writeUsers('t5', 0, 1, users, Date.now());
-    await store.readUsers(
-      't5',
-      0,
-      users.map((u) => u.userId),
-    );
-
-    // Assess: 2 transactions of <= 100 puts, 2 BatchGetItem of <= 100 keys
-    expect(store.stats.calls - before).toBe(4);
+    // Assess: claim 1 + piece ceil(KB) + commit 1.
+    expect(store.stats.writeUnits - before.writeUnits).toBe(2 + Math.ceil((bytes.length + 60) / 1024));
+    expect(store.stats.itemsWritten - before.itemsWritten).toBe(3);
   });
 });

@@ -121,4 +121,56 @@ describe('PostgreSQL', () => {
       await drop();
     }
   });
+
+  it('adds user_sessions and user_session_totals to a database that has only the older tables', async () => {
+    // Prepare: the schema as it was before issue 12, with a row.
+    const { schema, pool, drop } = await createSchema();
+    const client = new pg.Client({ connectionString: settings.databaseUrl });
+    await client.connect();
+    try {
+      await pool.query('DROP VIEW user_session_totals');
+      await pool.query('DROP TABLE user_sessions');
+      await pool.query("INSERT INTO aggregated_counts VALUES ('k', 1, '1970-01-01 00:00:05')");
+
+      // Act
+      await migrate(client, schema);
+      await migrate(client, schema);
+
+      // Assess
+      const { rows } = await pool.query(
+        `SELECT (SELECT count(*)::int FROM aggregated_counts) AS counts,
+                (SELECT count(*)::int FROM user_sessions) AS sessions,
+                (SELECT count(*)::int FROM user_session_totals) AS totals`,
+      );
+      expect(rows).toEqual([{ counts: 1, sessions: 0, totals: 0 }]);
+      const columns = await pool.query(
+        `SELECT column_name, data_type FROM information_schema.columns
+          WHERE table_schema = $1 AND table_name = 'user_sessions' ORDER BY ordinal_position`,
+        [schema],
+      );
+      expect(columns.rows).toEqual([
+        { column_name: 'group_key', data_type: 'character varying' },
+        { column_name: 'user_id', data_type: 'character varying' },
+        { column_name: 'session_start', data_type: 'timestamp with time zone' },
+        { column_name: 'last_event_time', data_type: 'timestamp with time zone' },
+        { column_name: 'window_end_time', data_type: 'timestamp with time zone' },
+        { column_name: 'event_count', data_type: 'bigint' },
+        { column_name: 'duration_ms', data_type: 'bigint' },
+        { column_name: 'topic', data_type: 'character varying' },
+        { column_name: 'kafka_partition', data_type: 'integer' },
+      ]);
+      const indexes = await pool.query(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'user_sessions' ORDER BY 1",
+        [schema],
+      );
+      expect(indexes.rows.map((r) => r.indexname)).toEqual([
+        'user_sessions_pkey',
+        'user_sessions_user',
+        'user_sessions_window_end',
+      ]);
+    } finally {
+      await client.end();
+      await drop();
+    }
+  });
 });

@@ -1,10 +1,11 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmittedSession } from '../../lib/engine/types.ts';
-import { CheckpointConflictError, SinkUnavailableError } from '../../lib/errors.ts';
+import { SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/kafka/types.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
 import { createSchema } from '../helpers/services.ts';
+import { readSessions } from '../helpers/session-rows.ts';
 
 const session = (userId: string, start: number, end: number, count: number): EmittedSession => ({
   userId,
@@ -25,7 +26,13 @@ const rejection = (offset: number, reason: Rejection['reason'] = 'bad_json'): Re
   detail: 'not JSON',
 });
 
-const fence = (epoch: number) => ({ topic: 'user_activity', partition: 0, epoch });
+const GENERATION = '2026-11-01T00:00:00.000Z/0001';
+const fence = (epoch: number, generation = GENERATION) => ({
+  topic: 'user_activity',
+  partition: 0,
+  generation,
+  epoch,
+});
 
 describe('PostgresSink', () => {
   let pool: pg.Pool;
@@ -46,6 +53,8 @@ describe('PostgresSink', () => {
            FROM aggregated_counts ORDER BY group_key`,
       )
     ).rows;
+
+  const sessionRows = () => readSessions(pool);
 
   it('upserts the sessions of a batch in one transaction, keeping the last emission per key', async () => {
     // Act
@@ -147,11 +156,46 @@ describe('PostgresSink', () => {
     );
 
     // Assess
-    await expect(stale).rejects.toBeInstanceOf(CheckpointConflictError);
+    await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
+    await expect(stale).rejects.toMatchObject({ fenceGeneration: GENERATION, fenceEpoch: 5 });
     expect((await rows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
   });
 
-  it('writes 10,000 sessions with one statement of three array parameters', async () => {
+  it.each([
+    { what: 'the same epoch again', generation: GENERATION, epoch: 5, accepted: false },
+    {
+      what: 'a newer checkpoint generation, epochs from 1',
+      generation: '2026-11-02T00:00:00.000Z/0000',
+      epoch: 1,
+      accepted: true,
+    },
+    {
+      what: 'an older checkpoint generation',
+      generation: '2026-10-31T23:59:59.999Z/ffff',
+      epoch: 99,
+      accepted: false,
+    },
+  ])(
+    'fences by generation, then epoch: $what is accepted: $accepted',
+    async ({ generation, epoch, accepted }) => {
+      // Prepare
+      await sink.write({ emitted: [], superseded: [], rejections: [] }, fence(5));
+
+      // Act
+      const write = sink.write(
+        { emitted: [session('user_Z', 0, 5000, 1)], superseded: [], rejections: [] },
+        fence(epoch, generation),
+      );
+
+      // Assess
+      if (accepted) await expect(write).resolves.toMatchObject({ upserted: 1 });
+      else await expect(write).rejects.toBeInstanceOf(SinkFencedError);
+      expect(await sink.fenceGenerations('user_activity')).toEqual([accepted ? generation : GENERATION]);
+      expect(await sink.fenceGenerations('other_topic')).toEqual([]);
+    },
+  );
+
+  it('writes 10,000 sessions with one statement of array parameters per session table', async () => {
     // Prepare
     const many = Array.from({ length: 10_000 }, (_, i) =>
       session(`user_${i}`, i * 1000, i * 1000 + 5000, 1 + (i % 7)),
@@ -162,11 +206,174 @@ describe('PostgresSink', () => {
 
     // Assess
     expect(result.upserted).toBe(10_000);
-    expect(result.statements).toBe(4); // BEGIN, fence, upsert, COMMIT
+    expect(result.statements).toBe(5); // BEGIN, fence, upsert of each session table, COMMIT
     const { rows: total } = await pool.query(
       'SELECT count(*)::int AS n, sum(count_value)::int AS events FROM aggregated_counts',
     );
     expect(total).toEqual([{ n: 10_000, events: many.reduce((sum, s) => sum + s.count, 0) }]);
+    const { rows: sessions } = await pool.query(
+      'SELECT count(*)::int AS n, sum(event_count)::int AS events FROM user_sessions',
+    );
+    expect(sessions).toEqual(total);
+  });
+
+  describe('user_sessions', () => {
+    const timed = (userId: string, start: number, last: number, count: number): EmittedSession => ({
+      userId,
+      start,
+      last,
+      end: last + 5000,
+      count,
+    });
+    /** Writes the emissions (nothing superseded, no rejections) under claim epoch `epoch`. */
+    const emit = (epoch: number, ...emitted: EmittedSession[]) =>
+      sink.write({ emitted, superseded: [], rejections: [] }, fence(epoch));
+
+    it('holds one row per session with its times, duration, topic and partition, beside aggregated_counts', async () => {
+      // Act
+      await sink.write(
+        {
+          emitted: [timed('user_A', 1000, 2000, 2), timed('user_B', 0, 0, 1), timed('user_A', 1000, 2500, 3)],
+          superseded: [],
+          rejections: [],
+        },
+        { topic: 'clicks', partition: 3, generation: GENERATION, epoch: 1 },
+      );
+
+      // Assess: the last emission per key, in both tables.
+      expect(await sessionRows()).toEqual([
+        {
+          group_key: 'user_A|1970-01-01T00:00:01.000Z',
+          userId: 'user_A',
+          start: 1000,
+          last: 2500,
+          end: 7500,
+          count: 3,
+          durationMs: 1500,
+          topic: 'clicks',
+          partition: 3,
+        },
+        {
+          group_key: 'user_B|1970-01-01T00:00:00.000Z',
+          userId: 'user_B',
+          start: 0,
+          last: 0,
+          end: 5000,
+          count: 1,
+          durationMs: 0,
+          topic: 'clicks',
+          partition: 3,
+        },
+      ]);
+      expect((await rows()).map((r) => [r.group_key, r.count])).toEqual([
+        ['user_A|1970-01-01T00:00:01.000Z', 3],
+        ['user_B|1970-01-01T00:00:00.000Z', 1],
+      ]);
+    });
+
+    it('never regresses a row: a replay of an older emission leaves the newer one', async () => {
+      // Prepare
+      await emit(1, timed('user_A', 1000, 4000, 3));
+
+      // Act: the same end with a smaller count, then an earlier end.
+      await emit(2, timed('user_A', 1000, 4000, 2));
+      await emit(3, timed('user_A', 1000, 2000, 2));
+
+      // Assess
+      expect(await sessionRows()).toMatchObject([{ last: 4000, end: 9000, count: 3, durationMs: 3000 }]);
+      expect(await rows()).toMatchObject([{ count: 3, end_time: '1970-01-01T00:00:09.000' }]);
+    });
+
+    it('grows a row when the session grows (a late join with allowed lateness)', async () => {
+      // Prepare
+      await emit(1, timed('user_A', 1000, 2000, 2));
+
+      // Act
+      await emit(2, timed('user_A', 1000, 6000, 3));
+
+      // Assess
+      expect(await sessionRows()).toMatchObject([{ last: 6000, end: 11_000, count: 3, durationMs: 5000 }]);
+    });
+
+    it('deletes the superseded sessions from both tables in the transaction of the merged upsert', async () => {
+      // Prepare: two sessions of user_A.
+      await emit(1, timed('user_A', 1000, 1000, 1), timed('user_A', 8000, 9000, 2));
+
+      // Act: late events bridge them and move the start to 500; both old rows are superseded.
+      const result = await sink.write(
+        {
+          emitted: [timed('user_A', 500, 9000, 5)],
+          superseded: [
+            { userId: 'user_A', start: 1000 },
+            { userId: 'user_A', start: 8000 },
+          ],
+          rejections: [],
+        },
+        fence(2),
+      );
+
+      // Assess
+      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 7 });
+      expect(await sessionRows()).toMatchObject([
+        { group_key: 'user_A|1970-01-01T00:00:00.500Z', start: 500, last: 9000, count: 5, durationMs: 8500 },
+      ]);
+      expect((await rows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:00.500Z']);
+    });
+
+    it('writes nothing to either table when the write is fenced off', async () => {
+      // Prepare
+      await emit(5, timed('user_A', 1000, 2000, 2));
+
+      // Act
+      const stale = emit(4, timed('user_Z', 0, 0, 1), timed('user_A', 1000, 3000, 3));
+
+      // Assess
+      await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
+      expect(await sessionRows()).toMatchObject([{ group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2 }]);
+    });
+
+    it('totals per user in user_session_totals', async () => {
+      // Prepare
+      await emit(
+        1,
+        timed('user_A', 1000, 2000, 2),
+        timed('user_A', 8000, 8000, 1),
+        timed('user_B', 0, 3000, 4),
+      );
+
+      // Act
+      const { rows: totals } = await pool.query(
+        `SELECT user_id, sessions::int, total_events::int, total_duration_ms::int,
+                avg_duration_ms::float8 AS avg_duration_ms, longest_duration_ms::int,
+                to_char(first_activity AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') AS first_activity,
+                to_char(last_activity AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') AS last_activity
+           FROM user_session_totals ORDER BY user_id`,
+      );
+
+      // Assess
+      expect(totals).toEqual([
+        {
+          user_id: 'user_A',
+          sessions: 2,
+          total_events: 3,
+          total_duration_ms: 1000,
+          avg_duration_ms: 500,
+          longest_duration_ms: 1000,
+          first_activity: '00:00:01.000',
+          last_activity: '00:00:08.000',
+        },
+        {
+          user_id: 'user_B',
+          sessions: 1,
+          total_events: 4,
+          total_duration_ms: 3000,
+          avg_duration_ms: 3000,
+          longest_duration_ms: 3000,
+          first_activity: '00:00:00.000',
+          last_activity: '00:00:03.000',
+        },
+      ]);
+    });
   });
 
   it('reports an unreachable PostgreSQL as a retryable error', async () => {

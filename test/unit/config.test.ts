@@ -45,7 +45,13 @@ describe('loadConfig', () => {
     });
 
     // Assess
-    expect(config.engine).toEqual({ gapMs: 30_000, outOfOrdernessMs: 2000, allowedLatenessMs: 1000 });
+    // IDLE_FLUSH=false turns the engine's idle rule off (ticks are read and ignored).
+    expect(config.engine).toEqual({
+      gapMs: 30_000,
+      outOfOrdernessMs: 2000,
+      allowedLatenessMs: 1000,
+      idleTimeoutMs: null,
+    });
     expect(config).toMatchObject({ eventTimeSource: 'kafka', idleFlush: false, databaseSsl: 'verify-full' });
   });
 
@@ -75,6 +81,35 @@ describe('loadConfig', () => {
     }
   });
 
+  it.each([
+    { env: { KAFKA_AUTH: 'sasl-scram-512' }, names: 'KAFKA_AUTH_SECRET_ARN=""' },
+    { env: { KAFKA_AUTH: 'mtls' }, names: 'KAFKA_AUTH_SECRET_ARN=""' },
+    { env: { KAFKA_AUTH: 'iam' }, names: 'MSK_CLUSTER_ARN=""' },
+  ])('names the missing partner of $env.KAFKA_AUTH', ({ env, names }) => {
+    // Act
+    const load = () => loadConfig(env);
+
+    // Assess
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(names);
+  });
+
+  it('reaches MSK by its cluster ARN when no brokers are given', () => {
+    // Act
+    const config = loadConfig({
+      KAFKA_AUTH: 'iam',
+      MSK_CLUSTER_ARN: 'arn:aws:kafka:us-east-1:111122223333:cluster/c/abc',
+    });
+
+    // Assess
+    expect(config.kafka).toMatchObject({
+      auth: 'iam',
+      brokers: [],
+      mskClusterArn: expect.stringContaining(':cluster/'),
+    });
+    expect(loadConfig({}).kafka).toMatchObject({ auth: 'none', brokers: ['127.0.0.1:9092'] });
+  });
+
   it('takes the log level in any case', () => {
     // Act
     const load = () => loadConfig({ LOG_LEVEL: 'DEBUG', POWERTOOLS_LOG_LEVEL: 'Warn' });
@@ -88,7 +123,7 @@ describe('loadLocalConfig (npm start)', () => {
   it('accepts the defaults and well-formed local settings', () => {
     // Act
     const config = loadLocalConfig({
-      KAFKA_BROKERS: '127.0.0.1:9092, localhost:9093',
+      KAFKA_BROKERS: '127.0.0.1:9092,localhost:9093',
       KAFKA_TOPIC_PARTITIONS: '3',
       OFFLINE_SWEEP_INTERVAL_SECONDS: '0',
       EVENT_TIME_SOURCE: 'kafka',

@@ -41,7 +41,6 @@ describe('the benchmark stream', () => {
       users: new Map(),
       records,
       endOffset: records.length,
-      nowMs: 0,
     });
 
     // Assess: out of order, never late, and sessions both join and split.

@@ -27,18 +27,28 @@ const variables = (id: string) =>
   (dev.template.resource(id).properties.Environment as JsonObject).Variables as Record<string, string>;
 
 describe('serverless.yml, dev stage (local)', () => {
-  it.each(['SessionizeLambdaFunction', 'SweepLambdaFunction'])(
-    '%s talks to DynamoDB Local and PostgreSQL on 127.0.0.1, outside any VPC',
-    (id) => {
-      // Assess
-      expect(variables(id)).toMatchObject({
-        DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
-        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/flink_db',
-      });
-      expect(variables(id)).not.toHaveProperty('DATABASE_SECRET_ARN');
-      expect(dev.template.resource(id).properties.VpcConfig).toBeUndefined();
-    },
-  );
+  it('sessionize talks to DynamoDB Local and PostgreSQL on 127.0.0.1, outside any VPC', () => {
+    // Assess
+    expect(variables('SessionizeLambdaFunction')).toMatchObject({
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/flink_db',
+    });
+    expect(variables('SessionizeLambdaFunction')).not.toHaveProperty('DATABASE_SECRET_ARN');
+    expect(dev.template.resource('SessionizeLambdaFunction').properties.VpcConfig).toBeUndefined();
+  });
+
+  it('sweep reads DynamoDB Local and appends its idle ticks to the local broker, no database', () => {
+    // Assess
+    expect(variables('SweepLambdaFunction')).toMatchObject({
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      KAFKA_AUTH: 'none',
+    });
+    expect(Object.keys(variables('SweepLambdaFunction')).filter((k) => k.startsWith('DATABASE_'))).toEqual([
+      'DATABASE_POOL_SIZE',
+    ]);
+    expect(dev.template.resource('SweepLambdaFunction').properties.VpcConfig).toBeUndefined();
+  });
 
   it('takes the table and topic from the environment (CHECKPOINT_TABLE, KAFKA_TOPIC) when set', () => {
     expect(variables('SessionizeLambdaFunction')).toMatchObject({

@@ -152,7 +152,7 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
   });
 
   describe('checkpoint table', () => {
-    it('has the keys and the due index of lib/checkpoint/table.ts, billed on demand', () => {
+    it('has the key of lib/checkpoint/table.ts and no index, billed on demand', () => {
       // Prepare
       const local = checkpointTableDefinition(TABLE_NAME);
       const table = pkg.template.resource('CheckpointTable');
@@ -163,9 +163,9 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
         BillingMode: local.BillingMode,
         AttributeDefinitions: local.AttributeDefinitions,
         KeySchema: local.KeySchema,
-        GlobalSecondaryIndexes: local.GlobalSecondaryIndexes,
       });
-      expect(local.GlobalSecondaryIndexes?.[0]?.Projection).toEqual({ ProjectionType: 'KEYS_ONLY' });
+      expect(table.properties.GlobalSecondaryIndexes).toBeUndefined();
+      expect(local.GlobalSecondaryIndexes).toBeUndefined();
     });
 
     it('expires finished state by TTL, has point-in-time recovery, encryption and deletion protection', () => {
@@ -209,10 +209,15 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
           resources: ['<SessionizeLogGroup.Arn>'],
         },
         CheckpointTable: {
-          actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          actions: [
+            'dynamodb:GetItem',
+            'dynamodb:BatchGetItem',
+            'dynamodb:PutItem',
+            'dynamodb:UpdateItem',
+            'dynamodb:BatchWriteItem',
+          ],
           resources: ['<CheckpointTable.Arn>'],
         },
-        CheckpointDueIndex: { actions: ['dynamodb:Query'], resources: ['<CheckpointTable.Arn>/index/due'] },
         DatabaseSecret: { actions: ['secretsmanager:GetSecretValue'], resources: [DATABASE_SECRET] },
         NetworkInterfaces: { actions: NETWORK_INTERFACE_ACTIONS, resources: ['*'] },
         MskCluster: {
@@ -236,14 +241,20 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       });
     });
 
-    it('sweep gets the same table, secret and network access, and nothing of Kafka', () => {
+    it('sweep reads the partition items and writes idle ticks to the topic; no database, no consumer group', () => {
       const sessionize = grants(role('sessionize'));
       expect(grants(role('sweep'))).toEqual({
         Logs: { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['<SweepLogGroup.Arn>'] },
-        CheckpointTable: sessionize.CheckpointTable,
-        CheckpointDueIndex: sessionize.CheckpointDueIndex,
-        DatabaseSecret: sessionize.DatabaseSecret,
+        CheckpointTableRead: { actions: ['dynamodb:BatchGetItem'], resources: ['<CheckpointTable.Arn>'] },
         NetworkInterfaces: sessionize.NetworkInterfaces,
+        MskTickerCluster: {
+          actions: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'],
+          resources: [CLUSTER],
+        },
+        MskTickerTopic: {
+          actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+          resources: [TOPIC_ARN],
+        },
       });
     });
 
@@ -255,25 +266,28 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       // Assess
       expect(used.unmapped, 'a DynamoDB command support/iam.ts does not know yet').toEqual([]);
       expect(new Set(granted.CheckpointTable?.actions)).toEqual(used.table);
-      expect(new Set(granted.CheckpointDueIndex?.actions)).toEqual(used.index);
+      expect(used.index).toEqual(new Set());
     });
   });
 
   describe('environment', () => {
-    it.each(FUNCTIONS)('%s gets the database as a secret ARN, never a URL or a password', (name) => {
-      // Prepare
-      const env = variables(name);
+    it.each(FUNCTIONS)(
+      '%s gets the database (sessionize only) as a secret ARN, never a URL or a password',
+      (name) => {
+        // Prepare
+        const env = variables(name);
 
-      // Assess
-      expect(env.DATABASE_SECRET_ARN).toBe(DATABASE_SECRET);
-      expect(env).not.toHaveProperty('DATABASE_URL');
-      expect(env).not.toHaveProperty('DYNAMODB_ENDPOINT');
-      for (const [key, value] of Object.entries(env)) {
-        expect(typeof value, key).toBe('string');
-        expect(key, key).not.toMatch(/PASSWORD|TOKEN|PRIVATE|(SECRET|KEY)$/);
-        expect(String(value), key).not.toMatch(/:\/\/[^/\s]*:[^/\s]*@|password/i);
-      }
-    });
+        // Assess
+        expect(env.DATABASE_SECRET_ARN).toBe(name === 'sessionize' ? DATABASE_SECRET : undefined);
+        expect(env).not.toHaveProperty('DATABASE_URL');
+        expect(env).not.toHaveProperty('DYNAMODB_ENDPOINT');
+        for (const [key, value] of Object.entries(env)) {
+          expect(typeof value, key).toBe('string');
+          expect(key, key).not.toMatch(/PASSWORD|TOKEN|PRIVATE|(SECRET|KEY)$/);
+          expect(String(value), key).not.toMatch(/:\/\/[^/\s]*:[^/\s]*@|password/i);
+        }
+      },
+    );
 
     it.each(FUNCTIONS)('%s sets no variable Lambda reserves', (name) => {
       expect(Object.keys(variables(name)).filter((key) => RESERVED_ENV.includes(key))).toEqual([]);

@@ -80,14 +80,14 @@ describe('serverless.yml, prod stage, trigger msk-esm (raw event source mapping)
     );
   });
 
-  it('gives the sweep nothing of the trigger', () => {
+  it('gives the sweep only what its idle ticks need of the cluster, nothing of the event source mapping', () => {
     const sids = statementsOf(raw.template.resource('SweepRole')).map((s) => s.sid);
     expect(sids).toEqual([
       'Logs',
-      'CheckpointTable',
-      'CheckpointDueIndex',
-      'DatabaseSecret',
+      'CheckpointTableRead',
       'NetworkInterfaces',
+      'MskTickerCluster',
+      'MskTickerTopic',
     ]);
   });
 });

@@ -1,24 +1,41 @@
 import {
-  advanceTo,
   type EngineConfig,
   type EventRecord,
   type FoldResult,
   fold,
   groupKey,
   initialPartitionState,
+  type LogRecord,
   type PartitionState,
   type Session,
+  type TickRecord,
   type UserState,
 } from '../../../lib/engine/index.ts';
 
-/** DESIGN.md defaults (G = 5 s, B = 0, L = 0); every field can be overridden. */
+/** DESIGN.md defaults (G = 5 s, B = 0, L = 0, idle flush off); every field can be overridden. */
 export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfig {
-  return { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0, ...overrides };
+  return { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0, idleTimeoutMs: null, ...overrides };
 }
 
-/** Records from [userId, eventTime] pairs, offsets counting up from `firstOffset`. */
-export function eventRecords(events: readonly (readonly [string, number])[], firstOffset = 0): EventRecord[] {
-  return events.map(([userId, eventTime], i) => ({ offset: firstOffset + i, userId, eventTime }));
+/**
+ * Records from [userId, eventTime] pairs, offsets counting up from `firstOffset`. The Kafka
+ * timestamp is the event time, unless a third element gives it.
+ */
+export function eventRecords(
+  events: readonly (readonly [string, number] | readonly [string, number, number])[],
+  firstOffset = 0,
+): EventRecord[] {
+  return events.map(([userId, eventTime, timestamp], i) => ({
+    offset: firstOffset + i,
+    userId,
+    eventTime,
+    timestamp: timestamp ?? eventTime,
+  }));
+}
+
+/** An idle tick at `offset` with Kafka timestamp `timestamp`. */
+export function tick(offset: number, timestamp: number): TickRecord {
+  return { offset, tick: true, timestamp };
 }
 
 /** A session; `last` defaults to end - 5000 (the default gap), as a fold with G = 5 s builds it. */
@@ -26,12 +43,8 @@ export function session(overrides: Partial<Session> & Pick<Session, 'start' | 'e
   return { count: 1, pending: true, emittedStarts: [], last: overrides.end - 5000, ...overrides };
 }
 
-export function userState(
-  userId: string,
-  sessions: readonly Session[],
-  lastOffset: number | null = null,
-): UserState {
-  return { userId, sessions, lastOffset };
+export function userState(userId: string, sessions: readonly Session[]): UserState {
+  return { userId, sessions };
 }
 
 export function partitionState(overrides: Partial<PartitionState> = {}): PartitionState {
@@ -46,16 +59,24 @@ export class PartitionRun {
 
   constructor(readonly config: EngineConfig) {}
 
-  fold(records: readonly EventRecord[], nowMs = 0): FoldResult {
-    const endOffset = records.length > 0 ? (records[records.length - 1] as EventRecord).offset + 1 : 0;
+  fold(records: readonly LogRecord[]): FoldResult {
+    const endOffset = records.length > 0 ? (records[records.length - 1] as LogRecord).offset + 1 : 0;
     return this.keep(
-      fold({ config: this.config, partition: this.partition, users: this.users, records, endOffset, nowMs }),
+      fold({ config: this.config, partition: this.partition, users: this.users, records, endOffset }),
     );
   }
 
+  /**
+   * Moves W to `watermark` (never back) as an idle tick would: a tick whose silence, measured from
+   * the latest event's Kafka timestamp, is watermark - recordWatermark.
+   */
   advanceTo(watermark: number): FoldResult {
+    const { recordWatermark, lastLogTime, nextOffset } = this.partition;
+    const silence = Math.max(0, watermark - (recordWatermark ?? 0));
+    const config = { ...this.config, idleTimeoutMs: 0 };
+    const records = [tick(nextOffset, (lastLogTime ?? 0) + silence)];
     return this.keep(
-      advanceTo({ config: this.config, partition: this.partition, users: this.users, watermark }),
+      fold({ config, partition: this.partition, users: this.users, records, endOffset: nextOffset + 1 }),
     );
   }
 

@@ -1,174 +1,153 @@
 import { describe, expect, it } from 'vitest';
-import { advanceTo, idleWatermark } from '../../../lib/engine/index.ts';
-import {
-  emittedOf,
-  engineConfig,
-  eventRecords,
-  PartitionRun,
-  partitionState,
-  session,
-  userState,
-} from './factories.ts';
+import { idleTarget } from '../../../lib/engine/index.ts';
+import { emittedOf, engineConfig, eventRecords, PartitionRun, tick } from './factories.ts';
 
-// DESIGN.md section 4, idle flush: after IDLE_TIMEOUT of silence the watermark moves with the clock.
+// DESIGN.md section 4, idle flush through the log: a tick whose Kafka timestamp is at least
+// IDLE_TIMEOUT after the latest event's advances W by the silence between the two timestamps.
 
 const IDLE_TIMEOUT_MS = 30_000;
 
-describe('idleWatermark', () => {
-  describe.each([
-    { what: 'no arrival yet', lastArrivalMs: null, recordWatermark: 999 },
-    { what: 'no record watermark yet', lastArrivalMs: 1000, recordWatermark: null },
-  ])('with $what', ({ lastArrivalMs, recordWatermark }) => {
-    it('has nothing to advance', () => {
-      // Prepare
-      const partition = partitionState({ lastArrivalMs, recordWatermark, watermark: recordWatermark });
+describe('idleTarget', () => {
+  it.each([
+    { what: 'no event yet', recordW: Number.NEGATIVE_INFINITY, lastLogTime: 1000 },
+    { what: 'no Kafka timestamp yet', recordW: 999, lastLogTime: Number.NEGATIVE_INFINITY },
+  ])('has nothing to advance with $what', ({ recordW, lastLogTime }) => {
+    // Act
+    const target = idleTarget(recordW, lastLogTime, 10_000_000, IDLE_TIMEOUT_MS);
 
-      // Act
-      const target = idleWatermark(partition, 10_000_000, IDLE_TIMEOUT_MS);
-
-      // Assess
-      expect(target).toBeNull();
-    });
+    // Assess
+    expect(target).toBe(Number.NEGATIVE_INFINITY);
   });
 
   it.each([
-    { silentMs: IDLE_TIMEOUT_MS - 1, expected: null },
+    { silentMs: IDLE_TIMEOUT_MS - 1, expected: Number.NEGATIVE_INFINITY },
     { silentMs: IDLE_TIMEOUT_MS, expected: 5000 + IDLE_TIMEOUT_MS },
     { silentMs: 90_000, expected: 95_000 },
-  ])('after $silentMs ms of silence targets $expected', ({ silentMs, expected }) => {
-    // Prepare
-    const partition = partitionState({ lastArrivalMs: 1_000_000, recordWatermark: 5000, watermark: 5000 });
-
+    { silentMs: -5000, expected: Number.NEGATIVE_INFINITY },
+  ])('after $silentMs ms of silence in the log targets $expected', ({ silentMs, expected }) => {
     // Act
-    const target = idleWatermark(partition, 1_000_000 + silentMs, IDLE_TIMEOUT_MS);
+    const target = idleTarget(5000, 1_000_000, 1_000_000 + silentMs, IDLE_TIMEOUT_MS);
 
     // Assess
     expect(target).toBe(expected);
   });
-
-  it('returns null when the target is not ahead of the current watermark', () => {
-    // Prepare: a previous sweep already advanced W to 5000 + 60000.
-    const partition = partitionState({ lastArrivalMs: 1_000_000, recordWatermark: 5000, watermark: 65_000 });
-
-    // Act
-    const same = idleWatermark(partition, 1_060_000, IDLE_TIMEOUT_MS);
-    const later = idleWatermark(partition, 1_070_000, IDLE_TIMEOUT_MS);
-
-    // Assess
-    expect(same).toBeNull();
-    expect(later).toBe(75_000);
-  });
 });
 
-describe('advanceTo', () => {
-  it('fires what is due at the new watermark and changes only the watermark', () => {
+describe('idle ticks in the fold', () => {
+  const config = engineConfig({ idleTimeoutMs: IDLE_TIMEOUT_MS });
+  // Events whose Kafka timestamps are 1_000_000 and 1_000_500: the log's clock, not event time.
+  const seed = eventRecords([
+    ['user_A', 1000, 1_000_000],
+    ['user_A', 2000, 1_000_500],
+    ['user_B', 4000, 1_000_500],
+  ]);
+
+  it('fires what is due when a tick comes IDLE_TIMEOUT after the latest event', () => {
     // Prepare
-    const run = new PartitionRun(engineConfig());
-    run.fold(
-      eventRecords([
-        ['user_A', 1000],
-        ['user_A', 2000],
-        ['user_B', 4000],
-      ]),
-      500,
-    );
-    const before = run.partition;
+    const run = new PartitionRun(config);
+    run.fold(seed);
 
     // Act
-    const result = run.advanceTo(7000);
+    const early = run.fold([tick(3, 1_000_500 + IDLE_TIMEOUT_MS - 1)]);
+    const late = run.fold([tick(4, 1_000_500 + IDLE_TIMEOUT_MS)]);
 
-    // Assess
-    expect(emittedOf(result)).toEqual([['user_A', 1000, 7000, 2]]);
-    expect(result.partition).toEqual({ ...before, watermark: 7000 });
-    expect(result.users.get('user_A')?.sessions).toEqual([]);
-    expect(result.users.has('user_B')).toBe(false);
+    // Assess: W = 3999 + 30000 fires both users.
+    expect(early.emitted).toEqual([]);
+    expect(early.partition.watermark).toBe(3999);
+    expect(emittedOf(late)).toEqual([
+      ['user_A', 1000, 7000, 2],
+      ['user_B', 4000, 9000, 1],
+    ]);
+    expect(late.partition.watermark).toBe(3999 + IDLE_TIMEOUT_MS);
+    expect(late.partition.recordWatermark).toBe(3999);
+    expect(late.partition.nextOffset).toBe(5);
   });
 
-  it('never moves the watermark backwards', () => {
+  it('does not advance twice over the same silence', () => {
     // Prepare
-    const run = new PartitionRun(engineConfig());
-    run.fold(
-      eventRecords([
-        ['user_A', 1000],
-        ['user_B', 5000],
-      ]),
-    );
+    const run = new PartitionRun(config);
+    run.fold(seed);
+    run.fold([tick(3, 1_000_500 + IDLE_TIMEOUT_MS)]);
 
-    // Act
-    const result = run.advanceTo(10);
+    // Act: a second tick at the same time changes nothing; a later one advances by the longer silence.
+    const again = run.fold([tick(4, 1_000_500 + IDLE_TIMEOUT_MS)]);
+    const later = run.fold([tick(5, 1_000_500 + IDLE_TIMEOUT_MS + 5)]);
 
     // Assess
-    expect(result.partition.watermark).toBe(4999);
+    expect(again.partition.watermark).toBe(3999 + IDLE_TIMEOUT_MS);
+    expect(later.partition.watermark).toBe(3999 + IDLE_TIMEOUT_MS + 5);
+  });
+
+  it('ignores ticks when the idle flush is off (strict Flink), but still moves past them', () => {
+    // Prepare
+    const run = new PartitionRun(engineConfig({ idleTimeoutMs: null }));
+    run.fold(seed);
+
+    // Act
+    const result = run.fold([tick(3, 9_999_999_999)]);
+
+    // Assess
     expect(result.emitted).toEqual([]);
-    expect(result.users.size).toBe(0);
+    expect(result.partition.watermark).toBe(3999);
+    expect(result.partition.nextOffset).toBe(4);
   });
 
-  it('does not double-advance when the sweep runs again over the same silence', () => {
-    // Prepare: last records at wall clock 1_000_000 put W at 1999.
-    const run = new PartitionRun(engineConfig());
-    run.fold(
-      eventRecords([
-        ['user_A', 1000],
-        ['user_A', 2000],
-      ]),
-      1_000_000,
-    );
-    const sweep = (nowMs: number) => {
-      const target = idleWatermark(run.partition, nowMs, IDLE_TIMEOUT_MS);
-      return target === null ? null : run.advanceTo(target);
-    };
+  it('measures silence in the log: records produced meanwhile make a late tick a no-op', () => {
+    // Prepare: the job reads the tick long after it was written (lag), but in the log it follows
+    // records that came 1 s before it.
+    const run = new PartitionRun(config);
+    run.fold(seed);
 
     // Act
-    const first = sweep(1_000_000 + IDLE_TIMEOUT_MS);
-    const again = sweep(1_000_000 + IDLE_TIMEOUT_MS);
-    const later = sweep(1_000_000 + IDLE_TIMEOUT_MS + 5);
+    const result = run.fold([
+      ...eventRecords([['user_C', 5000, 1_000_500 + IDLE_TIMEOUT_MS - 1000]], 3),
+      tick(4, 1_000_500 + IDLE_TIMEOUT_MS),
+    ]);
 
     // Assess
-    expect(first?.partition.watermark).toBe(1999 + IDLE_TIMEOUT_MS);
-    expect(first === null ? null : emittedOf(first)).toEqual([['user_A', 1000, 7000, 2]]);
-    expect(again).toBeNull();
-    expect(later?.partition.watermark).toBe(1999 + IDLE_TIMEOUT_MS + 5);
-    expect(later?.emitted).toEqual([]);
+    expect(result.emitted).toEqual([]);
+    expect(result.partition.watermark).toBe(4999);
+    expect(result.partition.lastLogTime).toBe(1_000_500 + IDLE_TIMEOUT_MS - 1000);
   });
 
-  it('lets records after an idle advance be judged against the advanced watermark', () => {
+  it('judges records after an idle advance against the advanced watermark, and says so', () => {
     // Prepare
-    const run = new PartitionRun(engineConfig());
-    run.fold(eventRecords([['user_A', 1000]]), 0);
-    run.advanceTo(50_000);
+    const run = new PartitionRun(config);
+    run.fold(eventRecords([['user_A', 1000, 1_000_000]]));
+    run.fold([tick(1, 1_000_000 + 49_000)]);
 
     // Act
     const result = run.fold(
       eventRecords(
         [
-          ['user_A', 40_000],
-          ['user_A', 60_000],
+          ['user_A', 40_000, 1_049_500],
+          ['user_A', 60_000, 1_049_600],
         ],
-        1,
+        2,
       ),
-      60_000,
     );
 
     // Assess
-    expect(result.late.map((e) => [e.offset, e.watermark])).toEqual([[1, 50_000]]);
+    expect(result.late.map((e) => [e.offset, e.watermark, e.afterIdleAdvance])).toEqual([[2, 49_999, true]]);
     expect(result.partition.watermark).toBe(59_999);
     expect(result.partition.recordWatermark).toBe(59_999);
   });
 
-  it('catches up sessions that were due before the advance', () => {
+  it('takes the largest Kafka timestamp as the start of the silence (a producer clock running behind)', () => {
     // Prepare
-    const users = new Map([['user_A', userState('user_A', [session({ start: 1000, end: 6000, count: 3 })])]]);
+    const run = new PartitionRun(config);
+    run.fold(
+      eventRecords([
+        ['user_A', 1000, 2_000_000],
+        ['user_A', 2000, 1_000_000],
+      ]),
+    );
 
     // Act
-    const result = advanceTo({
-      config: engineConfig(),
-      partition: partitionState({ watermark: 8000, recordWatermark: 8000, lastArrivalMs: 0 }),
-      users,
-      watermark: 8000,
-    });
+    const result = run.fold([tick(2, 1_000_000 + IDLE_TIMEOUT_MS)]);
 
     // Assess
-    expect(emittedOf(result)).toEqual([['user_A', 1000, 6000, 3]]);
-    expect(result.partition.watermark).toBe(8000);
+    expect(result.partition.lastLogTime).toBe(2_000_000);
+    expect(result.emitted).toEqual([]);
   });
 });

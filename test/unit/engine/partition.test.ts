@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EventRecord, fold } from '../../../lib/engine/index.ts';
+import { type EventRecord, fold, PartitionSessions } from '../../../lib/engine/index.ts';
 import {
   emittedOf,
   engineConfig,
@@ -71,11 +71,11 @@ describe('offsets', () => {
       ['user_A', 2000],
       ['user_A', 3000],
     ]);
-    run.fold(batch, 111);
+    run.fold(batch);
     const before = run.partition;
 
     // Act
-    const replay = run.fold(batch, 222);
+    const replay = run.fold(batch);
 
     // Assess
     expect(replay.users.size).toBe(0);
@@ -103,12 +103,11 @@ describe('offsets', () => {
         ],
         1,
       ),
-      50,
     );
 
     // Assess
     expect(result.partition.nextOffset).toBe(3);
-    expect(result.partition.lastArrivalMs).toBe(50);
+    expect(result.partition.lastLogTime).toBe(3000);
     expect(result.users.get('user_A')?.sessions.map((s) => s.count)).toEqual([3]);
   });
 
@@ -119,7 +118,7 @@ describe('offsets', () => {
     'moves nextOffset from $nextOffset to $expected for endOffset $endOffset (bad records count)',
     ({ nextOffset, endOffset, expected }) => {
       // Prepare
-      const records: EventRecord[] = [{ offset: 7, userId: 'user_A', eventTime: 1000 }];
+      const records: EventRecord[] = [{ offset: 7, userId: 'user_A', eventTime: 1000, timestamp: 1000 }];
 
       // Act
       const result = fold({
@@ -128,7 +127,6 @@ describe('offsets', () => {
         users: new Map(),
         records,
         endOffset,
-        nowMs: 5,
       });
 
       // Assess
@@ -138,21 +136,20 @@ describe('offsets', () => {
 });
 
 describe('partition progress', () => {
-  it('records arrival time, max event time and record watermark, late records included', () => {
+  it('records the latest Kafka timestamp, max event time and record watermark, late records included', () => {
     // Prepare
     const run = new PartitionRun(engineConfig({ outOfOrdernessMs: 100 }));
-    run.fold(eventRecords([['user_A', 9000]]), 1_000);
+    run.fold(eventRecords([['user_A', 9000, 1_000]]));
 
     // Act
     const result = run.fold(
       eventRecords(
         [
-          ['user_B', 10_000],
-          ['user_A', 1000],
+          ['user_B', 10_000, 1_500],
+          ['user_A', 1000, 2_000],
         ],
         1,
       ),
-      2_000,
     );
 
     // Assess
@@ -162,18 +159,18 @@ describe('partition progress', () => {
       watermark: 9899,
       recordWatermark: 9899,
       maxEventTime: 10_000,
-      lastArrivalMs: 2_000,
+      lastLogTime: 2_000,
     });
   });
 
-  it('keeps lastArrivalMs and the watermarks when no record is applied', () => {
+  it('keeps lastLogTime and the watermarks when no record is applied', () => {
     // Prepare
     const partition = partitionState({
       nextOffset: 5,
       watermark: 20_000,
       recordWatermark: 10_000,
       maxEventTime: 10_001,
-      lastArrivalMs: 77,
+      lastLogTime: 77,
     });
 
     // Act
@@ -183,7 +180,6 @@ describe('partition progress', () => {
       users: new Map(),
       records: [],
       endOffset: 9,
-      nowMs: 99,
     });
 
     // Assess
@@ -192,7 +188,7 @@ describe('partition progress', () => {
 });
 
 describe('users in the result', () => {
-  it('lists users whose sessions emptied, with sessions: [], and leaves unchanged users out', () => {
+  it('lists users whose sessions emptied, with sessions: [], in the order they changed, and leaves unchanged users out', () => {
     // Prepare
     const users = new Map([
       ['user_A', userState('user_A', [session({ start: 1000, end: 6000 })])],
@@ -206,12 +202,12 @@ describe('users in the result', () => {
       users,
       records: eventRecords([['user_B', 7000]], 3),
       endOffset: 4,
-      nowMs: 0,
     });
 
     // Assess
     expect(emittedOf(result)).toEqual([['user_A', 1000, 6000, 1]]);
-    expect([...result.users.keys()]).toEqual(['user_A', 'user_B']);
+    // user_B's record comes first; the watermark it moves then fires user_A.
+    expect([...result.users.keys()]).toEqual(['user_B', 'user_A']);
     expect(result.users.get('user_A')?.sessions).toEqual([]);
     expect(users.get('user_A')?.sessions).toHaveLength(1);
   });
@@ -230,7 +226,6 @@ describe('users in the result', () => {
       users: new Map([['user_A', original]]),
       records: eventRecords([['user_A', 500]], 3),
       endOffset: 4,
-      nowMs: 0,
     });
 
     // Assess
@@ -238,7 +233,7 @@ describe('users in the result', () => {
   });
 });
 
-describe('catch-up of sessions an eventually consistent index missed', () => {
+describe('catch-up of sessions already due in a loaded state', () => {
   it.each([
     { allowedLatenessMs: 0, kept: [] },
     {
@@ -260,7 +255,6 @@ describe('catch-up of sessions an eventually consistent index missed', () => {
         users,
         records: eventRecords([['user_A', 5500]], 1),
         endOffset: 2,
-        nowMs: 0,
       });
 
       // Assess: the record comes after the fire, so with L = 0 it opens a new session.
@@ -289,7 +283,6 @@ describe('catch-up of sessions an eventually consistent index missed', () => {
       users,
       records: [],
       endOffset: 0,
-      nowMs: 0,
     });
 
     // Assess
@@ -298,60 +291,45 @@ describe('catch-up of sessions an eventually consistent index missed', () => {
   });
 });
 
-describe('per-user lastOffset (a crash between user writes and the partition commit)', () => {
-  it('records the offset of the last record counted for each user, not of a late one', () => {
+describe('a long-lived PartitionSessions (a warm container)', () => {
+  it('gives the same results as folds from exported state, and lists only the users each batch changed', () => {
     // Prepare
-    const records = eventRecords([
-      ['user_A', 1000],
-      ['user_B', 7000],
-      ['user_A', 1500],
-    ]);
+    const config = engineConfig({ allowedLatenessMs: 2000 });
+    const batches = [
+      eventRecords([
+        ['user_A', 1000],
+        ['user_B', 1500],
+      ]),
+      eventRecords(
+        [
+          ['user_A', 2000],
+          ['user_C', 9000],
+        ],
+        2,
+      ),
+      eventRecords(
+        [
+          ['user_A', 3000],
+          ['user_B', 20_000],
+        ],
+        4,
+      ),
+    ];
+    const run = new PartitionRun(config);
+    const warm = new PartitionSessions(config, partitionState(), []);
 
     // Act
-    const result = fold({
-      config: engineConfig(),
-      partition: partitionState(),
-      users: new Map(),
-      records,
-      endOffset: 3,
-      nowMs: 0,
-    });
+    const folded = batches.map((b) => run.fold(b));
+    const kept = batches.map((b) => warm.apply(b, (b.at(-1)?.offset ?? 0) + 1));
 
     // Assess
-    expect(result.late.map((e) => e.offset)).toEqual([2]);
-    expect(result.users.get('user_A')?.lastOffset).toBe(0);
-    expect(result.users.get('user_B')?.lastOffset).toBe(1);
-  });
-
-  it('skips, for that user only, the records it already holds, and still moves W by them', () => {
-    // Prepare: a crashed attempt wrote user_A (offsets 0 and 2 applied) but not the partition.
-    const users = new Map([
-      ['user_A', userState('user_A', [session({ start: 1000, end: 8000, count: 2 })], 2)],
-    ]);
-    const records = eventRecords([
-      ['user_A', 1000],
-      ['user_B', 2000],
-      ['user_A', 3000],
-      ['user_A', 4000],
-    ]);
-
-    // Act
-    const result = fold({
-      config: engineConfig(),
-      partition: partitionState(),
-      users,
-      records,
-      endOffset: 4,
-      nowMs: 0,
+    expect(kept).toEqual(folded);
+    const live = [...run.users.values()].filter((u) => u.sessions.length > 0);
+    expect(warm.users()).toEqual(live);
+    expect(warm.stats()).toEqual({
+      liveSessions: live.reduce((n, u) => n + u.sessions.length, 0),
+      pendingSessions: live.reduce((n, u) => n + u.sessions.filter((x) => x.pending).length, 0),
+      liveUsers: live.length,
     });
-
-    // Assess
-    expect(result.partition.watermark).toBe(3999);
-    expect(result.users.get('user_A')).toEqual({
-      userId: 'user_A',
-      sessions: [{ start: 1000, end: 9000, last: 4000, count: 3, pending: true, emittedStarts: [] }],
-      lastOffset: 3,
-    });
-    expect(result.users.get('user_B')?.lastOffset).toBe(1);
   });
 });

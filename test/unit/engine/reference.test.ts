@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { referenceSessions, splitSessions } from '../../helpers/reference.ts';
+import { referenceSessions, splitSessionDetails, splitSessions } from '../../helpers/reference.ts';
 import { inOrderStreamArb } from '../../helpers/streams.ts';
 import { engineConfig, eventRecords, PartitionRun } from './factories.ts';
 
@@ -17,10 +17,18 @@ describe('referenceSessions', () => {
     ]);
 
     // Act
-    const { rows, lateOffsets } = referenceSessions(engineConfig(), records);
+    const { rows, sessions, lateOffsets } = referenceSessions(engineConfig(), records);
 
     // Assess
     expect(rows).toEqual(new Map([['user_A|1970-01-01T00:00:01.000Z', { count: 2, end: 7000 }]]));
+    expect(sessions).toEqual(
+      new Map([
+        [
+          'user_A|1970-01-01T00:00:01.000Z',
+          { userId: 'user_A', start: 1000, last: 2000, end: 7000, count: 2, durationMs: 1000 },
+        ],
+      ]),
+    );
     expect(lateOffsets).toEqual([]);
   });
 
@@ -34,6 +42,7 @@ describe('referenceSessions', () => {
         // Assess
         expect(simulated.lateOffsets).toEqual([]);
         expect(simulated.rows).toEqual(split);
+        expect(simulated.sessions).toEqual(splitSessionDetails(config, records));
       }),
       { numRuns: 300 },
     );

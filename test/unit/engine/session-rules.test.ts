@@ -210,7 +210,9 @@ describe('rule 5: an event is late when its merged window has end - 1 + L <= W',
     const result = foldOnce(engineConfig(), records);
 
     // Assess
-    expect(result.late).toEqual([{ offset: 2, userId: 'user_A', eventTime: 1500, watermark: 6999 }]);
+    expect(result.late).toEqual([
+      { offset: 2, userId: 'user_A', eventTime: 1500, watermark: 6999, afterIdleAdvance: false },
+    ]);
     expect(emittedOf(result)).toEqual([['user_A', 1000, 6000, 1]]);
     expect(result.users.get('user_A')?.sessions).toEqual([]);
   });
@@ -296,6 +298,6 @@ describe('rule 6: with L = 0 a fired session is dropped', () => {
 
     // Assess
     expect(result.superseded).toEqual([]);
-    expect(result.users.get('user_A')).toEqual({ userId: 'user_A', sessions: [], lastOffset: 0 });
+    expect(result.users.get('user_A')).toEqual({ userId: 'user_A', sessions: [] });
   });
 });

@@ -314,26 +314,44 @@ describe('decodeKafkaEvent: envelope errors', () => {
       message: /has no valid offset \(got -1\)/,
     },
     { name: 'a fractional offset', record: wireRecord({ offset: 1.5 }), message: /has no valid offset/ },
-    { name: 'no timestamp', record: wireRecord({ timestamp: undefined }), message: /has no valid timestamp/ },
+  ])('rejects a record with $name, naming where it is', ({ record, message }) => {
+    // Prepare
+    const event = mskEvent({ 'user_activity-0': [wireRecord(), record] });
+
+    // Act
+    const act = () => decodeKafkaEvent(event);
+
+    // Assess
+    expect(act).toThrow(EventShapeError);
+    expect(act).toThrow(/^Kafka event records\["user_activity-0"\]\[1\]/);
+    expect(act).toThrow(message);
+  });
+
+  it.each([
+    {
+      name: 'no timestamp',
+      record: wireRecord({ timestamp: undefined }),
+      message: /timestamp is missing, expected epoch milliseconds/,
+    },
     {
       name: 'an unknown timestampType',
       record: wireRecord({ timestampType: 'NO_TIMESTAMP_TYPE' }),
-      message: /timestampType "NO_TIMESTAMP_TYPE"/,
+      message: /timestampType is "NO_TIMESTAMP_TYPE"/,
     },
     {
       name: 'a numeric value',
       record: wireRecord({ value: 42 }),
-      message: /\.value is 42, expected base64 text/,
+      message: /: value is 42, expected base64 text/,
     },
     {
       name: 'headers as an object',
       record: wireRecord({ headers: { a: [1] } }),
-      message: /\.headers is an object, expected an array/,
+      message: /: headers is an object, expected an array/,
     },
     {
       name: 'a header that is not an object',
       record: wireRecord({ headers: ['a'] }),
-      message: /\.headers\[0\] is "a"/,
+      message: /: headers\[0\] is "a"/,
     },
     {
       name: 'a header value that is text',
@@ -350,17 +368,27 @@ describe('decodeKafkaEvent: envelope errors', () => {
       record: wireRecord({ headers: [{ a: [0.5] }] }),
       message: /is 0.5, expected a byte/,
     },
-  ])('rejects a record with $name, naming where it is', ({ record, message }) => {
+    {
+      name: 'a value that is not base64',
+      record: wireRecord({ value: 'not base64!' }),
+      message: /value is not base64/,
+    },
+  ])('keeps a record with $name as one bad_envelope record, naming where it is', ({ record, message }) => {
     // Prepare
-    const event = mskEvent({ 'user_activity-0': [wireRecord(), record] });
+    const event = mskEvent({
+      'user_activity-0': [wireRecord(), { ...record, offset: 1 }, wireRecord({ offset: 2 })],
+    });
 
     // Act
-    const act = () => decodeKafkaEvent(event);
+    const decoded = decodeKafkaEvent(event);
 
-    // Assess
-    expect(act).toThrow(EventShapeError);
-    expect(act).toThrow(/^Kafka event records\["user_activity-0"\]\[1\]/);
-    expect(act).toThrow(message);
+    // Assess: the event decodes; only that record carries the fault.
+    const records = decoded.batches[0]?.records ?? [];
+    expect(records.map((r) => r.offset)).toEqual([0, 1, 2]);
+    expect(records[0]?.envelopeFault).toBeUndefined();
+    expect(records[1]?.envelopeFault).toMatch(/^Kafka event records\["user_activity-0"\]\[1\]: /);
+    expect(records[1]?.envelopeFault).toMatch(message);
+    expect(records[2]?.envelopeFault).toBeUndefined();
   });
 
   it('marks envelope errors as not retryable', () => {

@@ -78,7 +78,7 @@ describe('parseRecord: accepted values', () => {
     const result = parseRecord(record, fromPayload);
 
     // Assess
-    expect(result).toEqual({ ok: true, event: { offset: 17, userId, eventTime } });
+    expect(result).toEqual({ ok: true, event: { offset: 17, userId, eventTime, timestamp: 1732435200123 } });
   });
 
   it.each([
@@ -92,7 +92,10 @@ describe('parseRecord: accepted values', () => {
     const result = parseRecord(recordWithValue(`${userId},1`), fromPayload);
 
     // Assess
-    expect(result).toEqual({ ok: true, event: { offset: 42, userId, eventTime: 1 } });
+    expect(result).toEqual({
+      ok: true,
+      event: { offset: 42, userId, eventTime: 1, timestamp: 1732435200123 },
+    });
   });
 
   it('accepts any storable, untrimmed, comma-free user id and in-range time (property)', () => {
@@ -103,7 +106,10 @@ describe('parseRecord: accepted values', () => {
     fc.assert(
       fc.property(userIds, fc.integer({ min: 0, max: MAX_EVENT_TIME_MS }), (userId, eventTime) => {
         const result = parseRecord(recordWithValue(`${userId},${eventTime}`), fromPayload);
-        expect(result).toEqual({ ok: true, event: { offset: 42, userId, eventTime } });
+        expect(result).toEqual({
+          ok: true,
+          event: { offset: 42, userId, eventTime, timestamp: 1732435200123 },
+        });
       }),
       { numRuns: 200 },
     );
@@ -309,7 +315,10 @@ describe('parseRecord: event time from the Kafka record timestamp', () => {
     const result = parseRecord(record, fromKafka);
 
     // Assess
-    expect(result).toEqual({ ok: true, event: { offset: 42, userId: 'user_A', eventTime: 1732435200123 } });
+    expect(result).toEqual({
+      ok: true,
+      event: { offset: 42, userId: 'user_A', eventTime: 1732435200123, timestamp: 1732435200123 },
+    });
   });
 
   it.each([

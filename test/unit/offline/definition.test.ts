@@ -80,7 +80,7 @@ describe('normaliseSettings', () => {
   it('takes brokers, schedules, retry and environment from custom.offline', () => {
     // Act
     const s = normaliseSettings({
-      kafka: { brokers: 'a:1, b:2', retryInitialMs: '50' },
+      kafka: { brokers: 'a:1, b:2', retryInitialMs: '50', stall: '2:30000,0:5' },
       schedules: { sweep: '5', other: 0 },
       environment: { IDLE_FLUSH: 'false' },
     });
@@ -93,7 +93,15 @@ describe('normaliseSettings', () => {
       retryMaxMs: 5000,
       captureDir: undefined,
       environment: { IDLE_FLUSH: 'false' },
+      stallMs: new Map([
+        [2, 30_000],
+        [0, 5],
+      ]),
     });
+  });
+
+  it.each(['2', '2:', 'x:5', '2:-1'])('refuses a stall of %j', (stall) => {
+    expect(() => normaliseSettings({ kafka: { stall } })).toThrow(DefinitionError);
   });
 
   it('falls back to KAFKA_BROKERS', () => {

@@ -45,6 +45,21 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('initialises PostgreSQL idempotently and is healthy only once the last schema object exists', () => {
+    // Prepare: every CREATE of the mounted schema, in order.
+    const sql = readFileSync(new URL('../../../lib/sink/schema.sql', import.meta.url), 'utf8');
+    const creates = [...sql.matchAll(/^CREATE\b[^(;]*?(\w+)\s*(?:\(|AS\b|ON\b)/gim)].map((m) => m[0]);
+
+    // Assess: re-runnable (npm run migrate applies the same file to a live database) ...
+    expect(creates.length).toBeGreaterThanOrEqual(6);
+    for (const create of creates) expect(create).toMatch(/IF NOT EXISTS|OR REPLACE/i);
+    expect(creates.join('\n')).toMatch(/CREATE TABLE IF NOT EXISTS user_sessions/);
+    expect(creates.join('\n')).toMatch(/CREATE OR REPLACE VIEW user_session_totals/);
+    // ... and the healthcheck waits for the last object created.
+    const last = /(\w+)\s*(?:\(|AS\b|ON\b)$/i.exec(creates.at(-1) ?? '')?.[1];
+    expect(String(compose.services.postgres?.healthcheck?.test)).toContain(`FROM ${last} `);
+  });
+
   it('creates the user_activity topic after Kafka is healthy', () => {
     const init = compose.services['kafka-init'];
     expect(init?.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });

@@ -1,0 +1,25 @@
+/*
+ * DynamoDB limits and the checkpoint layout's own sizes (DESIGN.md section 5, docs/STATE.md).
+ */
+
+/** BatchGetItem takes at most 100 keys (and returns at most 16 MB: the rest comes back unprocessed). */
+export const BATCH_GET_KEYS = 100;
+/** BatchWriteItem takes at most 25 puts or deletes. */
+export const BATCH_WRITE_ITEMS = 25;
+/**
+ * Bytes of a state image per piece item. DynamoDB refuses items over 400 KB (attribute names and
+ * values); this leaves room for the key and the TTL attribute.
+ */
+export const PIECE_BYTES = 350_000;
+/** Requests a store sends at once for one partition (piece reads and writes). */
+export const PARALLEL_REQUESTS = 4;
+/** Retries of UnprocessedKeys / UnprocessedItems before the batch fails (and is retried whole). */
+export const UNPROCESSED_RETRIES = 8;
+
+/** The table layout this code reads and writes; the `meta` item records it. */
+export const LAYOUT = 2;
+/** The encoding of a state image (image.ts). */
+export const IMAGE_FORMAT = 1;
+
+/** The TTL attribute (epoch seconds): set on every piece; DynamoDB deletes expired items for free. */
+export const TTL_ATTRIBUTE = 'expiresAt';

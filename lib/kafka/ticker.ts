@@ -1,0 +1,56 @@
+import type { Kafka, Producer } from 'kafkajs';
+import { tickMessage } from './tick.ts';
+
+/** What the sweep needs from Kafka: the topic's partitions, and a way to append ticks to some. */
+export interface Ticker {
+  partitions(topic: string): Promise<number[]>;
+  send(topic: string, partitions: readonly number[]): Promise<void>;
+}
+
+/**
+ * Appends idle ticks with a kafkajs producer, connected on first use and kept for the container's
+ * life (a warm Lambda container reuses it). acks=all: a tick the sweep believes sent is in the log.
+ */
+export class KafkaTicker implements Ticker {
+  private producer: Promise<Producer> | undefined;
+
+  constructor(private readonly kafka: () => Promise<Kafka>) {}
+
+  async partitions(topic: string): Promise<number[]> {
+    const admin = (await this.kafka()).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return (topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async send(topic: string, partitions: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return;
+    const producer = await this.connected();
+    await producer.send({ topic, acks: -1, messages: partitions.map(tickMessage) });
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    if (producer !== undefined) await (await producer).disconnect().catch(() => undefined);
+  }
+
+  private connected(): Promise<Producer> {
+    if (this.producer === undefined) {
+      const connecting = this.kafka().then(async (kafka) => {
+        const producer = kafka.producer({ allowAutoTopicCreation: false });
+        await producer.connect();
+        return producer;
+      });
+      connecting.catch(() => {
+        this.producer = undefined;
+      });
+      this.producer = connecting;
+    }
+    return this.producer;
+  }
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { LAYOUT } from '../checkpoint/index.ts';
+import type { TableMeta } from '../checkpoint/types.ts';
+import { CheckpointIncompatibleError, CheckpointLostError } from '../errors.ts';
+import { log } from '../log.ts';
+import type { PipelineDeps } from './types.ts';
+
+/** A new generation id: later ones sort later (byte-wise), two at the same millisecond still differ. */
+export function newGeneration(nowMs: number): string {
+  return `${new Date(nowMs).toISOString()}/${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The checkpoint table's generation, read once per container (docs/STATE.md section 5). A table
+ * without a `meta` item is taken into use only when nothing says state existed: no items of the
+ * earlier layout, and no sink fence for the topic in PostgreSQL. Otherwise the state was lost (or
+ * the table is another one), and processing on would silently undercount.
+ */
+export async function tableGeneration(deps: PipelineDeps, topic: string): Promise<string> {
+  if (deps.warm.generation !== undefined) return deps.warm.generation;
+  const meta = (await deps.store.readMeta()) ?? (await firstUse(deps, topic));
+  if (meta.layout !== LAYOUT) {
+    throw new CheckpointIncompatibleError(
+      `The checkpoint table holds layout ${meta.layout}; this version reads and writes layout ${LAYOUT}. ` +
+        'Point CHECKPOINT_TABLE at a new table, or delete this one.',
+    );
+  }
+  deps.warm.generation = meta.generation;
+  return meta.generation;
+}
+
+async function firstUse(deps: PipelineDeps, topic: string): Promise<TableMeta> {
+  if (await deps.store.hasLegacyItems(topic)) {
+    throw new CheckpointIncompatibleError(
+      `The checkpoint table holds items of the earlier per-user layout for topic ${topic}; it is not ` +
+        'read (its state cannot be converted). Point CHECKPOINT_TABLE at a new table, or delete this one.',
+    );
+  }
+  const fenced = await deps.sink.fenceGenerations(topic);
+  if (fenced.length > 0) {
+    throw new CheckpointLostError(
+      `The checkpoint table has no generation item, but PostgreSQL holds rows of topic ${topic} written ` +
+        `under checkpoint generation ${fenced.sort().join(', ')}: the table was deleted, recreated or ` +
+        'wiped (for example DynamoDB Local restarted without its data). Nothing is processed until you ' +
+        'decide: restore the table and run `npm run checkpoint -- adopt`, or accept the loss with ' +
+        '`npm run checkpoint -- new-generation` (docs/STATE.md, "Recovery").',
+    );
+  }
+  const now = deps.now();
+  const meta = await deps.store.createMeta({
+    layout: LAYOUT,
+    generation: newGeneration(now),
+    createdAt: now,
+    origin: 'first-use',
+  });
+  log.info('checkpoint table taken into use', { generation: meta.generation, topic });
+  return meta;
+}

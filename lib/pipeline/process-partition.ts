@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { applyImages, decodeImage, encodeImage } from '../checkpoint/index.ts';
+import { type ImagePlan, nextManifest, planImage } from '../checkpoint/journal.ts';
+import type { ImageRef, PartitionCheckpoint } from '../checkpoint/types.ts';
+import { PartitionSessions } from '../engine/index.ts';
+import type { FoldResult } from '../engine/types.ts';
+import { CheckpointConflictError, CheckpointLostError, SinkFencedError } from '../errors.ts';
+import { rejectLate } from '../kafka/index.ts';
+import type { KafkaRecord, PartitionBatch, Rejection, RejectReason } from '../kafka/types.ts';
+import { tableGeneration } from './generation.ts';
+import { parseBatch, parseOptions } from './records.ts';
+import { round, timedDeps } from './timed.ts';
+import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
+
+/** Attempts per invocation when another invocation wins the race for the partition; then the batch is retried. */
+const ATTEMPTS = 3;
+
+type Untimed = Omit<PartitionOutcome, 'durationMs' | 'dynamodbMs' | 'postgresMs'>;
+
+/**
+ * One partition's batch as one state transition (docs/STATE.md section 3): claim, fold, write the
+ * sink and the state image, commit. Bad records become rejections; only infrastructure failures and
+ * lost state throw. Whatever throws, this container forgets the partition's state: its memory may
+ * hold a fold that was never committed.
+ */
+export async function processPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<PartitionOutcome> {
+  const started = performance.now();
+  const timed = timedDeps(deps);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const done = await attemptPartition(timed.deps, batch);
+      return {
+        ...done,
+        durationMs: round(performance.now() - started),
+        dynamodbMs: round(timed.timings.dynamodbMs),
+        postgresMs: round(timed.timings.postgresMs),
+      };
+    } catch (error) {
+      deps.warm.partitions.delete(partitionLabel(batch));
+      if (!(error instanceof CheckpointConflictError) || attempt >= ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<Untimed> {
+  const { store, settings } = deps;
+  const { topic, partition } = batch;
+  const label = partitionLabel(batch);
+  const generation = await tableGeneration(deps, topic);
+
+  // The state to start from: this container's memory of its last commit, else the table's.
+  const warm = deps.warm.partitions.get(label);
+  const base = warm?.checkpoint ?? (await store.readPartition(topic, partition));
+  const nextOffset = base?.state.nextOffset ?? 0;
+  const fresh = batch.records.filter((r) => r.offset >= nextOffset);
+  const skipped = batch.records.length - fresh.length;
+  if (fresh.length === 0) return outcome(batch, base, { skipped, state: 'none' });
+  const first = fresh[0] as KafkaRecord;
+  const offsetGap = base !== null && base.version > 0 ? first.offset - nextOffset : 0;
+
+  // 1. claim: conditional on that state still being the committed one.
+  deps.warm.partitions.delete(label);
+  const claimAt = { epoch: (base?.epoch ?? 0) + 1, at: deps.now() };
+  let claimed: PartitionCheckpoint;
+  let sessions: PartitionSessions;
+  let state: 'warm' | 'cold';
+  if (warm !== undefined) {
+    try {
+      claimed = await store.claim(topic, partition, warm.checkpoint, claimAt, warm.checkpoint.lineage);
+      sessions = warm.sessions;
+      state = 'warm';
+    } catch (error) {
+      // Someone else committed or claimed since this container's last commit: start over from the table.
+      if (!(error instanceof CheckpointConflictError)) throw error;
+      return attemptPartition(deps, batch);
+    }
+  } else {
+    const lineage = base?.lineage ?? randomBytes(4).toString('hex');
+    claimed = await store.claim(topic, partition, base, claimAt, lineage);
+    sessions = await loadSessions(deps, base, claimed);
+    state = 'cold';
+  }
+
+  // 2. fold (pure).
+  const { log, rejections, ticks } = parseBatch(fresh, parseOptions(settings));
+  const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
+  const watermarkBefore = claimed.state.watermark;
+  const result = sessions.apply(log, endOffset);
+  rejections.push(...lateRejections(fresh, result));
+
+  // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
+  const now = deps.now();
+  const stats = sessions.stats();
+  let delta: Buffer | undefined;
+  const deltaImage = () => {
+    delta ??= encodeImage([...result.users.values()]);
+    return delta;
+  };
+  const plan = planImage(
+    claimed.manifest,
+    result.users.size,
+    stats.liveUsers,
+    () => deltaImage().length,
+    now,
+    { journalMax: settings.journalMax, snapshotMaxAgeMs: (settings.stateTtlDays * 86_400_000) / 2 },
+  );
+  const image = imageFor(plan, deltaImage, sessions);
+  const [sunk, written] = await Promise.allSettled([
+    deps.sink.write(
+      { emitted: result.emitted, superseded: result.superseded, rejections },
+      { topic, partition, generation, epoch: claimed.epoch },
+    ),
+    image === undefined ? Promise.resolve(undefined) : store.writeImage(claimed, image, now),
+  ]);
+  if (sunk.status === 'rejected') throw await fenceVerdict(deps, claimed, sunk.reason);
+  if (written.status === 'rejected') throw written.reason;
+
+  // 4. commit.
+  const committed = await store.commit(claimed, {
+    state: result.partition,
+    manifest: nextManifest(claimed.manifest, plan, written.value as ImageRef | undefined),
+    stats,
+    committedAt: now,
+  });
+  const remembered: WarmPartition = { sessions, checkpoint: committed };
+  deps.warm.partitions.set(label, remembered);
+
+  return outcome(batch, committed, {
+    skipped,
+    state,
+    fresh,
+    result,
+    rejections,
+    ticks,
+    idleAdvanced: result.late.some((l) => l.afterIdleAdvance) || idleMoved(watermarkBefore, result),
+    plan,
+    imageBytes: image?.length ?? 0,
+    offsetGap,
+    liveSessions: stats.liveSessions,
+  });
+}
+
+/** A cold start of a partition: its committed images, applied in order, into a fresh engine. */
+async function loadSessions(
+  deps: PipelineDeps,
+  base: PartitionCheckpoint | null,
+  claimed: PartitionCheckpoint,
+): Promise<PartitionSessions> {
+  const images = base === null ? [] : await deps.store.readImages(base);
+  const what = `a state image of ${claimed.topic}-${claimed.partition}`;
+  const users = applyImages(images.map((bytes) => decodeImage(bytes, what)));
+  return new PartitionSessions(deps.settings.engine, claimed.state, users.values());
+}
+
+function imageFor(plan: ImagePlan, delta: () => Buffer, sessions: PartitionSessions): Buffer | undefined {
+  if (plan === 'delta') return delta();
+  if (plan === 'snapshot') return encodeImage(sessions.users());
+  return undefined;
+}
+
+/**
+ * The sink refused our write (docs/STATE.md section 5). If the partition item now has a newer
+ * epoch than our claim, a newer invocation took over: we are a zombie, and the retry reads its
+ * state. If not, PostgreSQL has seen an epoch or generation this table never issued after ours:
+ * the table went back, and processing on would undercount.
+ */
+async function fenceVerdict(
+  deps: PipelineDeps,
+  claimed: PartitionCheckpoint,
+  error: unknown,
+): Promise<unknown> {
+  if (!(error instanceof SinkFencedError)) return error;
+  const { topic, partition } = claimed;
+  const current = await deps.store.readPartition(topic, partition);
+  const ours = deps.warm.generation;
+  if (current !== null && current.epoch > claimed.epoch && error.fenceGeneration === ours) {
+    return new CheckpointConflictError(
+      `${error.message}; a newer claim (epoch ${current.epoch}) took over`,
+      error,
+    );
+  }
+  return new CheckpointLostError(
+    `The checkpoint of ${topic}-${partition} is behind PostgreSQL: ${error.message}, while this table ` +
+      `(generation ${ours}) has issued epochs up to ${current?.epoch ?? 'none (no partition item)'}. ` +
+      'The table lost this partition or was restored from a backup. Nothing is processed until you ' +
+      'decide: `npm run checkpoint -- adopt` for a restored table, `npm run checkpoint -- new-generation` ' +
+      'to accept the loss (docs/STATE.md, "Recovery").',
+    error,
+  );
+}
+
+function lateRejections(fresh: readonly KafkaRecord[], result: FoldResult): Rejection[] {
+  if (result.late.length === 0) return [];
+  const byOffset = new Map(fresh.map((r) => [r.offset, r]));
+  return result.late.map((late) =>
+    rejectLate(
+      byOffset.get(late.offset) as KafkaRecord,
+      `event time ${late.eventTime} of ${late.userId}: its session had closed at watermark ${late.watermark}` +
+        (late.afterIdleAdvance ? ' (advanced by the idle flush)' : ''),
+    ),
+  );
+}
+
+function idleMoved(before: number | null, result: FoldResult): boolean {
+  const { watermark, recordWatermark } = result.partition;
+  return (
+    watermark !== null && watermark !== before && (recordWatermark === null || watermark > recordWatermark)
+  );
+}
+
+export function partitionLabel(batch: { topic: string; partition: number }): string {
+  return `${batch.topic}-${batch.partition}`;
+}
+
+function outcome(
+  batch: PartitionBatch,
+  checkpoint: PartitionCheckpoint | null,
+  details: {
+    skipped: number;
+    state: PartitionOutcome['state'];
+    fresh?: readonly KafkaRecord[];
+    result?: FoldResult;
+    rejections?: readonly Rejection[];
+    ticks?: number;
+    idleAdvanced?: boolean;
+    plan?: ImagePlan;
+    imageBytes?: number;
+    offsetGap?: number;
+    liveSessions?: number;
+  },
+): Untimed {
+  const rejected: Partial<Record<RejectReason, number>> = {};
+  for (const r of details.rejections ?? []) rejected[r.reason] = (rejected[r.reason] ?? 0) + 1;
+  return {
+    topic: batch.topic,
+    partition: batch.partition,
+    firstOffset: details.fresh?.[0]?.offset ?? null,
+    lastOffset: details.fresh?.at(-1)?.offset ?? null,
+    records: details.fresh?.length ?? 0,
+    skipped: details.skipped,
+    ticks: details.ticks ?? 0,
+    idleAdvanced: details.idleAdvanced ?? false,
+    emitted: details.result?.emitted.length ?? 0,
+    superseded: details.result?.superseded.length ?? 0,
+    rejected,
+    late: details.result?.late.length ?? 0,
+    watermark: checkpoint?.state.watermark ?? null,
+    lastLogTime: checkpoint?.state.lastLogTime ?? null,
+    usersTouched: details.result?.users.size ?? 0,
+    liveSessions: details.liveSessions ?? checkpoint?.stats.liveSessions ?? 0,
+    state: details.state,
+    image: details.plan ?? 'none',
+    imageBytes: details.imageBytes ?? 0,
+    offsetGap: details.offsetGap ?? 0,
+    commits: details.result === undefined ? 0 : 1,
+  };
+}

@@ -1,0 +1,40 @@
+import { MAX_EVENT_TIME_MS, MAX_USER_ID_LENGTH } from '../engine/index.ts';
+import type { LogRecord } from '../engine/types.ts';
+import { asTick, parseRecord } from '../kafka/index.ts';
+import type { KafkaRecord, ParseOptions, Rejection } from '../kafka/types.ts';
+import type { PipelineSettings } from './types.ts';
+
+export interface ParsedBatch {
+  /** Events and idle ticks, in offset order, for the fold. */
+  readonly log: LogRecord[];
+  readonly rejections: Rejection[];
+  readonly ticks: number;
+}
+
+export function parseOptions(settings: PipelineSettings): ParseOptions {
+  return {
+    eventTimeSource: settings.eventTimeSource,
+    maxUserIdLength: MAX_USER_ID_LENGTH,
+    // The session end (t + G) must stay a valid timestamp too.
+    maxEventTimeMs: MAX_EVENT_TIME_MS - settings.engine.gapMs,
+  };
+}
+
+/** A partition's fresh records as the fold reads them: ticks recognised first, bad records diverted. */
+export function parseBatch(records: readonly KafkaRecord[], options: ParseOptions): ParsedBatch {
+  const log: LogRecord[] = [];
+  const rejections: Rejection[] = [];
+  let ticks = 0;
+  for (const record of records) {
+    const tick = asTick(record);
+    if (tick !== undefined) {
+      log.push(tick);
+      ticks++;
+      continue;
+    }
+    const parsed = parseRecord(record, options);
+    if (parsed.ok) log.push(parsed.event);
+    else rejections.push(parsed.rejection);
+  }
+  return { log, rejections, ticks };
+}

@@ -1,0 +1,168 @@
+/**
+ * `npm run checkpoint -- <command>`: the operator's side of docs/STATE.md section 5 ("Recovery"),
+ * for when the job refuses a checkpoint with CheckpointLost.
+ *
+ *   show             the table's generation and each partition's committed offset and state
+ *   adopt            a restored table: new generation; prints (or, with --reset-offsets --group,
+ *                    sets) the consumer group offsets the restored state continues from
+ *   new-generation   accept lost state: new generation, partition items deleted; partitions start
+ *                    empty at the consumer group's committed offsets
+ *
+ * It talks to CHECKPOINT_TABLE at DYNAMODB_ENDPOINT (DynamoDB Local), or at AWS with the usual
+ * credentials when DYNAMODB_ENDPOINT is unset; the topic's partitions come from Kafka
+ * (KAFKA_BROKERS) unless --partitions says how many there are. Changes need --yes.
+ */
+import { parseArgs } from 'node:util';
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LAYOUT, type TableMeta } from '../lib/checkpoint/index.ts';
+import { partitionKey } from '../lib/checkpoint/keys.ts';
+import { checkpointStore, dynamoClient } from '../lib/clients.ts';
+import { loadConfig } from '../lib/config.ts';
+import { newGeneration } from '../lib/pipeline/generation.ts';
+import { kafkaClient } from './services/kafka.ts';
+import { serviceSettings } from './services/settings.ts';
+
+const HELP = `usage: npm run checkpoint -- <show | adopt | new-generation> [options]
+
+  show                      the table's generation and each partition's committed state
+  adopt                     give a restored table a new generation, so the job accepts it again;
+                            prints each partition's nextOffset: reset the job's consumer group to
+                            them before the job runs again (or pass --reset-offsets --group <id>)
+  new-generation            accept lost state: a new generation and no partition items; each
+                            partition starts empty at the consumer group's committed offset
+
+options:
+  --partitions <n>          the topic's partition count (default: asked from Kafka)
+  --reset-offsets           with adopt: set the consumer group's offsets (the job must be stopped)
+  --group <id>              the job's consumer group (with --reset-offsets)
+  --yes                     make the change (without it, say what would be done)
+  -h, --help                this text
+
+settings (environment): CHECKPOINT_TABLE, DYNAMODB_ENDPOINT (unset: AWS), AWS_REGION, KAFKA_TOPIC,
+KAFKA_BROKERS`;
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      partitions: { type: 'string' },
+      'reset-offsets': { type: 'boolean', default: false },
+      group: { type: 'string' },
+      yes: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || command === undefined) {
+    console.log(HELP);
+    return;
+  }
+  if (!['show', 'adopt', 'new-generation'].includes(command))
+    throw new Error(`unknown command "${command}"\n\n${HELP}`);
+  if (values['reset-offsets'] && values.group === undefined)
+    throw new Error('--reset-offsets needs --group <id>');
+
+  const config = loadConfig();
+  const dynamo = dynamoClient(config, process.env);
+  const store = checkpointStore(config, dynamo);
+  const topic = config.topic;
+  const where = `table ${config.checkpointTable} at ${config.dynamodbEndpoint ?? `AWS ${config.region}`}`;
+  try {
+    const partitions = await partitionsOf(topic, values.partitions);
+    const meta = await store.readMeta();
+    const checkpoints = await store.readPartitions(topic, partitions);
+    console.log(`${where}: generation ${meta?.generation ?? '(none)'}${meta ? ` (${meta.origin})` : ''}`);
+    for (const [i, c] of checkpoints.entries()) {
+      console.log(
+        c === null
+          ? `  ${topic}-${partitions[i]}: no partition item`
+          : `  ${topic}-${c.partition}: version ${c.version}, nextOffset ${c.state.nextOffset}, ` +
+              `watermark ${c.state.watermark ?? '-'}, ${c.stats.liveSessions} live sessions`,
+      );
+    }
+    if (command === 'show') return;
+
+    const next: TableMeta = {
+      layout: LAYOUT,
+      generation: newGeneration(Date.now()),
+      createdAt: Date.now(),
+      origin: command === 'adopt' ? 'adopted' : 'new-generation',
+    };
+    if (!values.yes) {
+      console.log(
+        `\nWould write generation ${next.generation} (${next.origin})` +
+          (command === 'new-generation' ? ' and delete the partition items above' : '') +
+          '. Run again with --yes to do it.',
+      );
+      return;
+    }
+    if (command === 'new-generation') {
+      const doc = DynamoDBDocumentClient.from(dynamo);
+      for (const p of partitions) {
+        await doc.send(
+          new DeleteCommand({ TableName: config.checkpointTable, Key: { pk: partitionKey(topic, p) } }),
+        );
+      }
+      console.log(`deleted the partition items of ${topic} (their state pieces expire by TTL)`);
+    }
+    await store.replaceMeta(next);
+    console.log(`wrote generation ${next.generation} (${next.origin}): the job accepts this table again`);
+    if (command === 'adopt')
+      await adoptOffsets(topic, partitions, checkpoints, values.group, values['reset-offsets']);
+  } finally {
+    dynamo.destroy();
+  }
+}
+
+async function partitionsOf(topic: string, count: string | undefined): Promise<number[]> {
+  if (count !== undefined) {
+    const n = Number(count);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`--partitions must be a whole number >= 1, got "${count}"`);
+    return Array.from({ length: n }, (_, i) => i);
+  }
+  const admin = kafkaClient(serviceSettings()).admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return (topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function adoptOffsets(
+  topic: string,
+  partitions: readonly number[],
+  checkpoints: readonly ({ state: { nextOffset: number } } | null)[],
+  group: string | undefined,
+  reset: boolean,
+): Promise<void> {
+  const offsets = partitions.map((partition, i) => ({
+    partition,
+    offset: String(checkpoints[i]?.state.nextOffset ?? 0),
+  }));
+  console.log('\nThe restored state continues from these offsets:');
+  for (const o of offsets) console.log(`  ${topic}-${o.partition}: ${o.offset}`);
+  if (!reset || group === undefined) {
+    console.log(
+      "\nReset the job's consumer group to them before it runs again, e.g.\n" +
+        `  scripts/kafka-cli consumer-groups --group <group> --topic ${topic}:<partition> --reset-offsets --to-offset <offset> --execute\n` +
+        'or run this command again with --reset-offsets --group <group> (locally, the job stopped).',
+    );
+    return;
+  }
+  const admin = kafkaClient(serviceSettings()).admin();
+  await admin.connect();
+  try {
+    await admin.setOffsets({ groupId: group, topic, partitions: offsets });
+    console.log(`set the offsets of consumer group ${group}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

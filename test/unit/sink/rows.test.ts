@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { EmittedSession } from '../../../lib/engine/types.ts';
+import { sessionRows } from '../../../lib/sink/rows.ts';
+
+const session = (userId: string, start: number, last: number, count: number): EmittedSession => ({
+  userId,
+  start,
+  last,
+  end: last + 5000,
+  count,
+});
+
+// The array parameters of the two session upserts (aggregated_counts, user_sessions): one element
+// per group_key, index-aligned, times as zone-less UTC literals.
+describe('sessionRows', () => {
+  it('gives one element per group_key, the last emission of each, in every array', () => {
+    // Act
+    const { upserts, deletes } = sessionRows({
+      emitted: [
+        session('user_A', 1000, 2000, 2),
+        session('user_B', 0, 0, 1),
+        session('user_A', 1000, 4500, 3),
+      ],
+      superseded: [],
+      rejections: [],
+    });
+
+    // Assess
+    expect(upserts).toEqual({
+      keys: ['user_A|1970-01-01T00:00:01.000Z', 'user_B|1970-01-01T00:00:00.000Z'],
+      userIds: ['user_A', 'user_B'],
+      counts: ['3', '1'],
+      starts: ['1970-01-01T00:00:01.000', '1970-01-01T00:00:00.000'],
+      lasts: ['1970-01-01T00:00:04.500', '1970-01-01T00:00:00.000'],
+      ends: ['1970-01-01T00:00:09.500', '1970-01-01T00:00:05.000'],
+    });
+    expect(deletes).toEqual([]);
+  });
+
+  it('deletes a superseded key and leaves it out of the upserts', () => {
+    // Act
+    const { upserts, deletes } = sessionRows({
+      emitted: [session('user_A', 3000, 3000, 1), session('user_A', 1000, 3000, 2)],
+      superseded: [{ userId: 'user_A', start: 3000 }],
+      rejections: [],
+    });
+
+    // Assess
+    expect(deletes).toEqual(['user_A|1970-01-01T00:00:03.000Z']);
+    expect(upserts.keys).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
+    expect(upserts.lasts).toEqual(['1970-01-01T00:00:03.000']);
+  });
+});
