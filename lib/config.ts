@@ -38,7 +38,8 @@ const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
       if (raw === undefined) return fallback;
       const value = Number(raw.trim());
       if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+        ctx.addIssue({ code: 'custom', message: `must be a whole number ${range}` });
         return z.NEVER;
       }
       return value;
@@ -136,22 +137,57 @@ const schema = fields.superRefine((c, ctx) => {
   }
 });
 
-/** Reads and validates the configuration; throws ConfigError naming every bad setting. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Settings only the local tools read: the service scripts (KAFKA_TOPIC_PARTITIONS) and the
+ * offline trigger (OFFLINE_*, serverless.yml custom.offline). `npm start` checks them with the
+ * job's settings, before anything starts, so a typo there stops it with the same one message.
+ */
+const localSchema = z.object({
+  KAFKA_TOPIC_PARTITIONS: int(1, 1, 10_000),
+  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 5),
+  OFFLINE_RETRY_INITIAL_MS: int(0, 200),
+  OFFLINE_RETRY_MAX_MS: int(0, 5000),
+});
+
+type Parsed<S extends z.ZodObject> =
+  | { data: z.output<S>; problems: [] }
+  | { data: undefined; problems: string[] };
+
+/** Parses the schema's keys of `env` (an empty value counts as unset); every problem as `KEY="value": why`. */
+function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): Parsed<S> {
   const input = Object.fromEntries(
-    Object.keys(fields.shape).flatMap((key) => {
+    Object.keys(schema.shape).flatMap((key) => {
       const value = env[key];
       return value === undefined || value === '' ? [] : [[key, value]];
     }),
   );
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '?');
-      return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
-    });
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
-  }
+  if (parsed.success) return { data: parsed.data, problems: [] };
+  const problems = parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? '?');
+    return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+  });
+  return { data: undefined, problems };
+}
+
+function invalid(problems: readonly string[]): ConfigError {
+  return new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+/**
+ * The job's settings and the local tools' settings together (`npm start`, before it starts
+ * anything): throws one ConfigError naming every bad setting of both.
+ */
+export function loadLocalConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems = [...parseEnv(schema, env).problems, ...parseEnv(localSchema, env).problems];
+  if (problems.length > 0) throw invalid(problems);
+  return loadConfig(env);
+}
+
+/** Reads and validates the configuration; throws ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = parseEnv(schema, env);
+  if (parsed.data === undefined) throw invalid(parsed.problems);
   const c = parsed.data;
   return {
     engine: {

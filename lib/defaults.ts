@@ -7,6 +7,8 @@ export const DEFAULTS = {
   KAFKA_BROKERS: '127.0.0.1:9092',
   KAFKA_TOPIC: 'user_activity',
   KAFKA_TOPIC_PARTITIONS: 1,
+  /** The local job's consumer group: serverless.yml `consumerGroupId` of the dev stage. */
+  KAFKA_CONSUMER_GROUP: 'sessionizer-dev',
   DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
   AWS_REGION: 'us-east-1',
   CHECKPOINT_TABLE: 'sessionizer-checkpoints',

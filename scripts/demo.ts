@@ -3,12 +3,33 @@
  * terminal) and prints the aggregated_counts rows once both user_A sessions are there, then the
  * same sessions from user_sessions with their durations: the first closes when user_A,8000 moves
  * the watermark; the second when the idle sweep closes it, IDLE_TIMEOUT_MS (default 10 s) after
- * the last event.
+ * the last event. It needs a clean slate (npm run reset).
  */
+import './local-env.ts';
 import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { isMain, runMain } from './cli.ts';
+import { RESET_HINT, usedPartitions } from './job/fresh.ts';
+import { topicOffsets } from './job/kafka.ts';
+import { dynamoClient } from './services/dynamodb.ts';
 import { kafkaClient } from './services/kafka.ts';
-import { serviceSettings } from './services/settings.ts';
+import { type ServiceSettings, serviceSettings } from './services/settings.ts';
+
+export const HELP = `npm run demo
+
+Plays the reference lab's seed scenario against the running job (npm start in another
+terminal): user_A,1000, user_A,2000, user_A,8000, keyed by user id, then prints the two user_A
+rows of aggregated_counts once both sessions have closed (the second by the idle flush), and the
+same sessions from user_sessions with their durations.
+
+It needs a clean slate: the job must not have read any event on its topic yet, or these 1970
+events would be late. Afterwards the slate is used: to type the lab yourself, stop the job,
+npm run reset, npm start. It uses the names npm start uses (KAFKA_TOPIC, CHECKPOINT_TABLE,
+DATABASE_URL, KAFKA_BROKERS, DYNAMODB_ENDPOINT).
+
+  --help  this text
+`;
 
 const SCENARIO: readonly [string, number][] = [
   ['user_A,1000', 1000],
@@ -17,7 +38,12 @@ const SCENARIO: readonly [string, number][] = [
 ];
 const TIMEOUT_MS = 120_000;
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const settings = serviceSettings();
   const db = new pg.Client({ connectionString: settings.databaseUrl });
   await db.connect();
@@ -32,12 +58,12 @@ async function main(): Promise<void> {
     WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
     ORDER BY group_key`;
   try {
-    if ((await db.query(query)).rows.length > 0) {
-      console.warn(
-        'note: user_A rows from an earlier run exist already, and the checkpoint has moved past 1970, so\n' +
-          'these events will be late. For a fresh run use a new KAFKA_TOPIC and CHECKPOINT_TABLE (both\n' +
-          'for `npm start` and for the demo), or `npm run services:down` first.',
+    const stale = await notAFreshSlate(settings, db, query);
+    if (stale !== undefined) {
+      console.error(
+        `npm run demo: nothing sent: ${stale}\nFor a clean slate: ${RESET_HINT} Then npm run demo again.`,
       );
+      return 1;
     }
     for (const [event, pauseMs] of SCENARIO) {
       await producer.send({ topic: settings.topic, messages: [{ key: 'user_A', value: event }] });
@@ -65,7 +91,11 @@ async function main(): Promise<void> {
             duration_ms: r.duration_ms,
           })),
         );
-        break;
+        console.log(
+          'The idle flush has moved the watermark past these events: typed again now, they would be late.\n' +
+            `To type the lab yourself (README, "The lab, by hand"), start from a clean slate: ${RESET_HINT}`,
+        );
+        return 0;
       }
       if (Date.now() > deadline) {
         throw new Error('timed out: is `npm start` running (and reading the same topic and database)?');
@@ -78,7 +108,27 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exitCode = 1;
-});
+/** Why the demo's 1970 events would not give the demo's rows; undefined on a clean slate. */
+async function notAFreshSlate(
+  settings: ServiceSettings,
+  db: pg.Client,
+  rowsQuery: string,
+): Promise<string | undefined> {
+  if ((await db.query(rowsQuery)).rows.length > 0) {
+    return 'aggregated_counts already holds the user_A rows of an earlier run (or of the sample batch).';
+  }
+  const admin = kafkaClient(settings, 'sessionizer-demo').admin();
+  const dynamo = dynamoClient(settings);
+  try {
+    await admin.connect();
+    const partitions = (await topicOffsets(admin, settings.topic))?.map((p) => p.partition) ?? [];
+    const used = await usedPartitions(dynamo, settings.checkpointTable, settings.topic, partitions);
+    if (used.length === 0) return undefined;
+    return `the job has already read events from ${settings.topic} (${used.join('; ')}), so the demo's 1970 events would be late.`;
+  } finally {
+    await admin.disconnect();
+    dynamo.destroy();
+  }
+}
+
+if (isMain(import.meta.url)) runMain('npm run demo', main);

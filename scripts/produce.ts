@@ -11,9 +11,41 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import type { Producer } from 'kafkajs';
+import { isMain, runMain } from './cli.ts';
 import { kafkaClient } from './services/kafka.ts';
 import { serviceSettings } from './services/settings.ts';
+
+export const HELP = `npm run produce [-- EVENT... | --file FILE]
+
+Sends user activity events to the job's topic (KAFKA_TOPIC on KAFKA_BROKERS), keyed by user id
+(all of a user's events in one partition, as Flink's keyBy needs):
+
+  npm run produce -- user_A,1000 user_A,2000     events as arguments
+  printf 'user_A,1000\\n' | npm run produce       lines from stdin (typed: Ctrl-D ends)
+  npm run produce -- --file events.txt           lines from a file
+
+An event is "<userId>,<eventTimeMillis>" or {"userId": ..., "timestamp": ...}. Blank lines are
+skipped; any other line is sent as it is (a bad one ends up in rejected_events).
+
+  --file FILE  read the events from FILE, one per line
+  --help       this text
+`;
+
+export function parseProduceArgs(argv: readonly string[]): {
+  file?: string;
+  events: string[];
+  help: boolean;
+} {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { file: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  return { file: values.file, events: positionals, help: values.help };
+}
 
 const CHUNK = 1000;
 
@@ -55,21 +87,22 @@ export function userKey(line: string): string {
   return (line.split(',')[0] ?? line).trim();
 }
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+async function main(): Promise<number> {
+  const args = parseProduceArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
   const settings = serviceSettings();
-  const fileIndex = args.indexOf('--file');
   // Connected before the input is opened: readline emits lines as soon as it exists, and lines
   // read while nobody iterates are lost.
   const producer = kafkaClient(settings, 'sessionizer-produce').producer();
   await producer.connect();
   let lines: AsyncIterable<string> | Iterable<string>;
-  if (fileIndex >= 0) {
-    const file = args[fileIndex + 1];
-    if (file === undefined) throw new Error('--file needs a path');
-    lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-  } else if (args.length > 0) {
-    lines = args;
+  if (args.file !== undefined) {
+    lines = createInterface({ input: createReadStream(args.file), crlfDelay: Number.POSITIVE_INFINITY });
+  } else if (args.events.length > 0) {
+    lines = args.events;
   } else {
     if (process.stdin.isTTY) console.error('Type events (user,timeMillis), one per line; Ctrl-D ends.');
     lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
@@ -88,11 +121,7 @@ async function main(): Promise<void> {
   } finally {
     await producer.disconnect();
   }
+  return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  });
-}
+if (isMain(import.meta.url)) runMain('npm run produce', main);

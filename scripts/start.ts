@@ -1,37 +1,59 @@
 /**
- * The main job in one command: starts the local services when needed (Kafka, DynamoDB Local,
- * PostgreSQL; topic, checkpoint table and schema), then `serverless offline start` with the
- * repo's Kafka trigger, and says where to send events and how to see the rows. Ctrl-C stops it
- * cleanly (the services keep running; `npm run services:down` stops them).
+ * The main job in one command: checks every setting (one message naming each bad one), starts the
+ * local services when needed (Kafka, DynamoDB Local, PostgreSQL; topic, checkpoint table and
+ * schema), then `serverless offline start` with the repo's Kafka trigger, and says where to send
+ * events and how to see the rows. Ctrl-C stops it cleanly (the services keep running;
+ * `npm run services:down` stops them).
  */
+import './local-env.ts';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { type Config, loadLocalConfig } from '../lib/config.ts';
+import { ConfigError } from '../lib/errors.ts';
 import { servicesUp } from './services/index.ts';
 import { serviceSettings } from './services/settings.ts';
 
+/** The settings that decide the rows, as one line, so the terminal shows what the job runs with. */
+export function describeSettings(config: Config): string {
+  const { gapMs, outOfOrdernessMs, allowedLatenessMs } = config.engine;
+  const idle = config.idleFlush ? `idle flush after ${config.idleTimeoutMs} ms` : 'no idle flush';
+  return (
+    `gap ${gapMs} ms, out-of-orderness ${outOfOrdernessMs} ms, allowed lateness ${allowedLatenessMs} ms, ` +
+    `event time from the ${config.eventTimeSource === 'kafka' ? 'Kafka record timestamp' : 'payload'}, ${idle}`
+  );
+}
+
 async function main(): Promise<void> {
+  // The dev stage hands these very variables to the functions (serverless.yml params.dev), so a
+  // bad one is caught here, before anything starts, instead of failing every invocation.
+  const config = loadLocalConfig(process.env);
   const settings = serviceSettings();
   await servicesUp(settings);
   const brokers = settings.kafkaBrokers.join(',');
   const db = new URL(settings.databaseUrl);
   const psql = `psql -h ${db.hostname} -p ${db.port || 5432} -U ${decodeURIComponent(db.username) || 'postgres'} -d ${db.pathname.slice(1)}`;
   console.log(`
-Send events to topic "${settings.topic}" on ${brokers}:
+Job settings: ${describeSettings(config)}.
+Send events to topic "${settings.topic}" on ${brokers} once the trigger logs "ready":
   npm run demo                                   the seed scenario, then prints its rows
   npm run produce -- user_A,1000 user_A,2000     events as arguments (or stdin, or --file)
   scripts/kafka-cli console-producer --bootstrap-server ${brokers} --topic ${settings.topic}
                                                  Kafka's own console producer (type user_A,1000)
-See the rows:
+See the rows and the job's progress:
   ${psql} -c 'SELECT * FROM aggregated_counts ORDER BY group_key'
   ${psql} -c 'SELECT * FROM rejected_events'
+  npm run status
 Ctrl-C stops the job (the services keep running: npm run services:down).
 `);
   const require = createRequire(import.meta.url);
   const serverless = require.resolve('osls/bin/serverless.js');
-  const child = spawn(process.execPath, [serverless, 'offline', 'start', ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: process.env,
-  });
+  // Source maps for the process and its worker threads (which run the functions): a stack trace
+  // points at functions/*.ts and lib/**/*.ts, not at the bundle.
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', serverless, 'offline', 'start', ...process.argv.slice(2)],
+    { stdio: 'inherit', env: process.env },
+  );
   // The terminal sends Ctrl-C to the whole process group; forward a plain kill too.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => child.kill(signal));
@@ -43,5 +65,7 @@ Ctrl-C stops the job (the services keep running: npm run services:down).
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
+  if (error instanceof ConfigError)
+    console.error('Nothing was started. Fix or unset the settings named above.');
   process.exitCode = 1;
 });

@@ -21,6 +21,15 @@ class SessionizerOfflineKafka {
     };
     this.trigger = undefined;
     this.hooks = {
+      // `serverless invoke local` runs the bundle in this process, after osls has set the
+      // function's environment: source maps, enabled before the bundle loads, make a stack trace
+      // point at functions/*.ts and lib/**/*.ts (Lambda does the same with NODE_OPTIONS=
+      // --enable-source-maps); the AWS SDK's Node 20 warning is noise on a laptop (serverless.yml
+      // custom.offline.environment says the same for serverless offline).
+      'before:invoke:local:invoke': () => {
+        process.setSourceMapsEnabled(true);
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      },
       // serverless-esbuild builds in before:offline:start:init; this runs after it.
       'offline:start:init': () => this.start(),
       // Runs before serverless-offline's own end hook (which exits): this plugin is listed first.

@@ -89,6 +89,11 @@ export class OfflineKafkaTrigger {
     for (const key of service.getAllFunctions()) {
       const fn = service.getFunction(key);
       fn.environment = { ...(fn.environment ?? {}), ...settings.environment };
+      // A function on our short timer does not also run on its `schedule` offline: that would be
+      // a second caller doing the same work, and serverless-offline logs every such invocation.
+      if (settings.schedules[key] !== undefined && fn.events !== undefined) {
+        fn.events = fn.events.filter((event) => !isScheduleEvent(event));
+      }
     }
     const lambda = await this.#createLambda();
     const captureDir = settings.captureDir;
@@ -151,7 +156,7 @@ export class OfflineKafkaTrigger {
         this.#log.warn(`custom.offline.schedules.${functionKey}: no such function`);
         continue;
       }
-      this.#log.info(`schedule ${functionKey}: every ${seconds} s (offline)`);
+      this.#log.info(`schedule ${functionKey}: every ${seconds} s (offline, instead of its schedule event)`);
       // A timeout chain, not setInterval: one invocation at a time, the next after it ends.
       const tick = async () => {
         if (this.#stopping) return;
@@ -203,6 +208,10 @@ async function runLambda(lambda: ServerlessLambda, functionKey: string, event: u
   const fn = lambda.get(functionKey);
   fn.setEvent(event);
   return fn.runHandler();
+}
+
+function isScheduleEvent(event: unknown): boolean {
+  return typeof event === 'object' && event !== null && 'schedule' in event;
 }
 
 /** The EventBridge scheduled event, as serverless-offline's schedule events send it. */

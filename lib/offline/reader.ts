@@ -76,6 +76,8 @@ export class PartitionReader {
       retry: { retries: 10 },
     });
     this.#consumer = consumer;
+    // After every (re)join: the line that says the function now receives records, and from where.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void this.#logReady(payload.memberAssignment));
     await consumer.connect();
     // Partitions without a committed offset got one in #applyStartingPosition; fromBeginning is
     // for partitions added later (AWS reads new partitions from the start too).
@@ -88,8 +90,27 @@ export class PartitionReader {
     });
     this.#log.info(
       `kafka trigger ${this.#label}: batchSize ${t.batchSize}, window ${t.maximumBatchingWindowMs} ms, ` +
-        `from ${t.startingPosition}`,
+        `from ${t.startingPosition}; joining the group`,
     );
+  }
+
+  /** Logs `ready` with the offset each assigned partition starts from (the group's committed one). */
+  async #logReady(assignment: Record<string, number[]>): Promise<void> {
+    const { topic, consumerGroupId } = this.#trigger;
+    const partitions = assignment[topic] ?? [];
+    let positions: string;
+    const admin = this.#kafka.admin();
+    try {
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: consumerGroupId, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      positions = describeStart(partitions, committed?.partitions ?? [], ends);
+    } catch (error) {
+      positions = `partitions ${partitions.join(', ')} (offsets unknown: ${error instanceof Error ? error.message : String(error)})`;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    this.#log.info(`kafka trigger ${this.#label}: ready, ${positions}`);
   }
 
   /**
@@ -265,6 +286,27 @@ export class PartitionReader {
       await admin.disconnect();
     }
   }
+}
+
+/**
+ * "partition 0 from offset 3 (log end 5), ..." for the assigned partitions: where the member
+ * starts reading (the committed offset) and how much is already waiting.
+ */
+export function describeStart(
+  partitions: readonly number[],
+  committed: readonly { partition: number; offset: string }[],
+  ends: readonly { partition: number; high: string }[],
+): string {
+  if (partitions.length === 0) return 'no partition assigned (more members than partitions)';
+  return [...partitions]
+    .sort((a, b) => a - b)
+    .map((partition) => {
+      const offset = committed.find((c) => c.partition === partition)?.offset ?? '-1';
+      const end = ends.find((e) => e.partition === partition)?.high ?? '?';
+      const from = Number(offset) < 0 ? 'the beginning (no committed offset)' : `offset ${offset}`;
+      return `partition ${partition} from ${from} (log end ${end})`;
+    })
+    .join(', ');
 }
 
 /** The lowest offset of this partition in a `batchItemFailures` response, if any. */

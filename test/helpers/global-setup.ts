@@ -1,3 +1,4 @@
+import '../../scripts/local-env.ts';
 import { servicesUp } from '../../scripts/services/index.ts';
 
 /**

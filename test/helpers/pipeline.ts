@@ -149,6 +149,7 @@ export function mskEvent(
   values: readonly (string | Buffer | null | KafkaRecord)[],
   firstOffset = 0,
   partition = 0,
+  topic = 'user_activity',
 ): KafkaEvent {
   return buildKafkaEvent({
     eventSource: 'aws:kafka',
@@ -156,7 +157,9 @@ export function mskEvent(
       'arn:aws:kafka:us-east-1:123456789012:cluster/sessionizer-test/abcd1234-0123-4567-89ab-cdef01234567-1',
     bootstrapServers: ['127.0.0.1:9092'],
     records: values.map((v, i) =>
-      v !== null && typeof v === 'object' && !Buffer.isBuffer(v) ? v : record(v, firstOffset + i, partition),
+      v !== null && typeof v === 'object' && !Buffer.isBuffer(v)
+        ? v
+        : record(v, firstOffset + i, partition, topic),
     ),
   });
 }

@@ -12,6 +12,8 @@ import { referenceSessions } from '../helpers/reference.ts';
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
 
 const seedBatch = JSON.parse(readFileSync(new URL('../../events/seed-batch.json', import.meta.url), 'utf8'));
+// The sample batch has a topic of its own, so invoking it locally never moves the job's offsets.
+const SEED_TOPIC = 'user_activity_sample';
 
 const FIRST_ROW = { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end: '1970-01-01 00:00:07.000' };
 const SECOND_ROW = { group_key: 'user_A|1970-01-01T00:00:08.000Z', count: 1, end: '1970-01-01 00:00:13.000' };
@@ -27,7 +29,7 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
     // Act
     await handleKafkaEvent(p.deps, seedBatch);
     const afterSeed = await p.rows();
-    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3));
+    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3, 0, SEED_TOPIC));
 
     // Assess
     expect(afterSeed).toEqual([FIRST_ROW]);
@@ -45,15 +47,18 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
 
     // Act: the sweep sends nothing before IDLE_TIMEOUT, then one tick; the job reads the tick.
     p.clock.advance(5_000);
-    const early = await sweepTopic(p.sweep, 'user_activity');
+    const early = await sweepTopic(p.sweep, SEED_TOPIC);
     p.clock.advance(5_000);
-    const idle = await sweepTopic(p.sweep, 'user_activity');
-    const [outcome] = await handleKafkaEvent(p.deps, mskEvent([tickRecord(3, p.clock.ms)]));
+    const idle = await sweepTopic(p.sweep, SEED_TOPIC);
+    const [outcome] = await handleKafkaEvent(
+      p.deps,
+      mskEvent([tickRecord(3, p.clock.ms, 0, SEED_TOPIC)], 3, 0, SEED_TOPIC),
+    );
 
     // Assess
-    expect(early).toEqual({ topic: 'user_activity', idle: [], refresh: [] });
-    expect(idle).toEqual({ topic: 'user_activity', idle: [0], refresh: [] });
-    expect(p.ticker.sent).toEqual([{ topic: 'user_activity', partition: 0 }]);
+    expect(early).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
+    expect(idle).toEqual({ topic: SEED_TOPIC, idle: [0], refresh: [] });
+    expect(p.ticker.sent).toEqual([{ topic: SEED_TOPIC, partition: 0 }]);
     expect(outcome).toMatchObject({
       records: 1,
       ticks: 1,
@@ -62,8 +67,8 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
       watermark: 7999 + 10_000,
     });
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
-    expect(await sweepTopic(p.sweep, 'user_activity')).toEqual({
-      topic: 'user_activity',
+    expect(await sweepTopic(p.sweep, SEED_TOPIC)).toEqual({
+      topic: SEED_TOPIC,
       idle: [],
       refresh: [],
     });
@@ -143,11 +148,11 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
 
     // Assess
     await expect(failed).rejects.toBeInstanceOf(SinkUnavailableError);
-    const stuck = await p.store.readPartition('user_activity', 0);
+    const stuck = await p.store.readPartition(SEED_TOPIC, 0);
     expect(stuck?.state.nextOffset ?? 0).toBe(0);
     expect(stuck?.version ?? 0).toBe(0);
     await handleKafkaEvent(p.deps, seedBatch);
-    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3));
+    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3, 0, SEED_TOPIC));
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
     await nowhere.end();
   });
@@ -241,7 +246,7 @@ describe('lost or foreign checkpoint state is refused, never taken for new', () 
     await legacy.dynamo.send(
       new PutItemCommand({
         TableName: legacy.table,
-        Item: { pk: { S: 'P#user_activity#0' }, version: { N: '3' } },
+        Item: { pk: { S: `P#${SEED_TOPIC}#0` }, version: { N: '3' } },
       }),
     );
 

@@ -38,6 +38,11 @@ const SECOND = {
   partition: 0,
 };
 
+// The sample batch has a topic of its own (so invoking it locally never moves the job's offsets).
+const SEED_TOPIC = 'user_activity_sample';
+const SEED_FIRST = { ...FIRST, topic: SEED_TOPIC };
+const SEED_SECOND = { ...SECOND, topic: SEED_TOPIC };
+
 /** Both session tables: user_sessions, and the sessions of aggregated_counts, which must agree. */
 async function tables(p: Pipeline) {
   const sessions = await readSessions(p.pool);
@@ -87,11 +92,11 @@ describe('user_sessions through the handler, seed scenario', () => {
     // Act
     await handleKafkaEvent(p.deps, seedBatch);
     const afterSeed = await tables(p);
-    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3));
+    await handleKafkaEvent(p.deps, mskEvent(['user_B,20000'], 3, 0, SEED_TOPIC));
 
     // Assess
-    expect(afterSeed.sessions).toEqual([FIRST]);
-    expect((await tables(p)).sessions).toEqual([FIRST, SECOND]);
+    expect(afterSeed.sessions).toEqual([SEED_FIRST]);
+    expect((await tables(p)).sessions).toEqual([SEED_FIRST, SEED_SECOND]);
   });
 
   it('gives the second session 0 ms when the idle flush closes it', async () => {
@@ -100,17 +105,20 @@ describe('user_sessions through the handler, seed scenario', () => {
     await handleKafkaEvent(p.deps, seedBatch);
 
     // Act: an idle tick 15 s after the seed's Kafka timestamps.
-    const [outcome] = await handleKafkaEvent(p.deps, mskEvent([tickRecord(3, 1732435201342 + 15_000)]));
+    const [outcome] = await handleKafkaEvent(
+      p.deps,
+      mskEvent([tickRecord(3, 1732435201342 + 15_000, 0, SEED_TOPIC)], 3, 0, SEED_TOPIC),
+    );
 
     // Assess
     expect(outcome).toMatchObject({ ticks: 1, emitted: 1 });
-    expect((await tables(p)).sessions).toEqual([FIRST, SECOND]);
+    expect((await tables(p)).sessions).toEqual([SEED_FIRST, SEED_SECOND]);
   });
 
   it('changes neither table when the batches are delivered again', async () => {
     // Prepare
     p = await createTestPipeline();
-    const closing = mskEvent(['user_B,20000'], 3);
+    const closing = mskEvent(['user_B,20000'], 3, 0, SEED_TOPIC);
     await handleKafkaEvent(p.deps, seedBatch);
     await handleKafkaEvent(p.deps, closing);
     const before = await tables(p);
@@ -122,7 +130,7 @@ describe('user_sessions through the handler, seed scenario', () => {
     // Assess
     expect(again).toMatchObject({ records: 0, skipped: 3 });
     expect(await tables(p)).toEqual(before);
-    expect(before.sessions).toEqual([FIRST, SECOND]);
+    expect(before.sessions).toEqual([SEED_FIRST, SEED_SECOND]);
   });
 });
 

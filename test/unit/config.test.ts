@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.ts';
+import { loadConfig, loadLocalConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
+
+/** The message of the ConfigError `load` throws. */
+function messageOf(load: () => unknown): string {
+  try {
+    load();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
 
 describe('loadConfig', () => {
   it('gives the documented defaults when nothing is set', () => {
@@ -46,7 +57,7 @@ describe('loadConfig', () => {
 
   it('stops with one message that names every bad setting', () => {
     // Act
-    const load = () =>
+    const message = messageOf(() =>
       loadConfig({
         SESSION_GAP_MS: '0',
         OUT_OF_ORDERNESS_MS: '-5',
@@ -54,16 +65,10 @@ describe('loadConfig', () => {
         EVENT_TIME_SOURCE: 'clock',
         DATABASE_URL: 'mysql://db',
         LOG_LEVEL: 'verbose',
-      });
+      }),
+    );
 
     // Assess
-    expect(load).toThrow(ConfigError);
-    let message = '';
-    try {
-      load();
-    } catch (error) {
-      message = (error as Error).message;
-    }
     for (const name of [
       'SESSION_GAP_MS="0"',
       'OUT_OF_ORDERNESS_MS="-5"',
@@ -111,5 +116,55 @@ describe('loadConfig', () => {
 
     // Assess
     expect(load).not.toThrow();
+  });
+});
+
+describe('loadLocalConfig (npm start)', () => {
+  it('accepts the defaults and well-formed local settings', () => {
+    // Act
+    const config = loadLocalConfig({
+      KAFKA_BROKERS: '127.0.0.1:9092,localhost:9093',
+      KAFKA_TOPIC_PARTITIONS: '3',
+      OFFLINE_SWEEP_INTERVAL_SECONDS: '0',
+      EVENT_TIME_SOURCE: 'kafka',
+    });
+
+    // Assess
+    expect(config.eventTimeSource).toBe('kafka');
+  });
+
+  it('names the bad job settings and the bad local settings in one message', () => {
+    // Act
+    const message = messageOf(() =>
+      loadLocalConfig({
+        IDLE_TIMEOUT_MS: 'abc',
+        SESSION_GAP_MS: 'abc',
+        KAFKA_BROKERS: 'localhost',
+        KAFKA_TOPIC_PARTITIONS: '0',
+        OFFLINE_SWEEP_INTERVAL_SECONDS: 'often',
+        OFFLINE_RETRY_MAX_MS: '-1',
+      }),
+    );
+
+    // Assess
+    expect(message).toMatch(/^Invalid configuration: /);
+    for (const name of [
+      'IDLE_TIMEOUT_MS="abc"',
+      'SESSION_GAP_MS="abc"',
+      'KAFKA_BROKERS="localhost"',
+      'KAFKA_TOPIC_PARTITIONS="0"',
+      'OFFLINE_SWEEP_INTERVAL_SECONDS="often"',
+      'OFFLINE_RETRY_MAX_MS="-1"',
+    ]) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('treats an empty value as unset, as serverless.yml does', () => {
+    // Act
+    const config = loadLocalConfig({ SESSION_GAP_MS: '', KAFKA_TOPIC_PARTITIONS: '' });
+
+    // Assess
+    expect(config.engine.gapMs).toBe(5000);
   });
 });

@@ -103,7 +103,7 @@ describe('decodeKafkaEvent: the AWS documentation samples', () => {
       /^arn:aws:kafka:us-east-1:123456789012:cluster\/sessionizer-dev\//,
     );
     const [batch] = decoded.batches;
-    expect(batch?.topic).toBe('user_activity');
+    expect(batch?.topic).toBe('user_activity_sample');
     expect(batch?.records.map((r) => [r.offset, r.key?.toString(), r.value?.toString()])).toEqual([
       [0, 'user_A', 'user_A,1000'],
       [1, 'user_A', 'user_A,2000'],
