@@ -43,6 +43,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
       settings: {
         engine: config.engine,
         eventTimeSource: config.eventTimeSource,
+        maxFutureMs: config.maxFutureMs,
         stateTtlDays: config.stateTtlDays,
         journalMax: config.journalMax,
       },
