@@ -67,7 +67,7 @@ const role = (name: string) =>
 
 describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
   describe('functions', () => {
-    it.each(FUNCTIONS)('%s runs nodejs22.x on arm64 with its own role, in the VPC of the params', (name) => {
+    it.each(FUNCTIONS)('%s runs nodejs24.x on arm64 with its own role, in the VPC of the params', (name) => {
       // Prepare
       const props = fn(name).properties;
 
@@ -75,7 +75,7 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       expect(props).toMatchObject({
         FunctionName: `sessionizer-prod-${name}`,
         Handler: `functions/${name}.handler`,
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Role: `<${name[0]?.toUpperCase()}${name.slice(1)}Role.Arn>`,
         VpcConfig: {
