@@ -22,8 +22,8 @@ beforeEach(() => {
   lines = [];
   // Powertools Logger writes warnings and errors to stderr, the rest to stdout.
   for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: never[]) => {
+    const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
       const text = String(chunk);
       if (!text.startsWith('{"level"')) return write(chunk, ...rest);
       lines.push(JSON.parse(text) as Record<string, unknown>);
