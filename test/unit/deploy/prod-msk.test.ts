@@ -168,18 +168,22 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       expect(local.GlobalSecondaryIndexes).toBeUndefined();
     });
 
-    it('expires finished state by TTL, has point-in-time recovery, encryption and deletion protection', () => {
+    it('expires finished state by TTL, has point-in-time recovery and encryption', () => {
       expect(pkg.template.resource('CheckpointTable').properties).toMatchObject({
         TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
-        DeletionProtectionEnabled: true,
       });
     });
 
-    it('is kept when the stack is deleted or the table replaced (it holds the open sessions)', () => {
+    it('is kept when the stack is deleted or the table replaced, deleted only by the rollback of the deploy that created it', () => {
       const table = pkg.template.resource('CheckpointTable');
-      expect([table.deletionPolicy, table.updateReplacePolicy]).toEqual(['Retain', 'Retain']);
+      expect([table.deletionPolicy, table.updateReplacePolicy]).toEqual(['RetainExceptOnCreate', 'Retain']);
+    });
+
+    it('leaves deletion protection off for the first deploy, which could not roll back a protected table', () => {
+      expect(pkg.params.tableDeletionProtection).toBe(false);
+      expect(pkg.template.resource('CheckpointTable').properties.DeletionProtectionEnabled).toBe(false);
     });
   });
 
