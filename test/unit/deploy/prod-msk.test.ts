@@ -4,6 +4,7 @@ import { checkpointTableDefinition, TTL_ATTRIBUTE } from '../../../lib/checkpoin
 import { loadHandler, providedByRuntime, staticImports } from './support/bundle.ts';
 import {
   dynamoActionsUsedByCode,
+  FUNCTION_NETWORK_INTERFACE_ACTIONS,
   grants,
   NETWORK_INTERFACE_ACTIONS,
   privilegeProblems,
@@ -246,11 +247,11 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
     });
 
     it('sweep reads the partition items and writes idle ticks to the topic; no database, no consumer group', () => {
-      const sessionize = grants(role('sessionize'));
       expect(grants(role('sweep'))).toEqual({
         Logs: { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['<SweepLogGroup.Arn>'] },
         CheckpointTableRead: { actions: ['dynamodb:BatchGetItem'], resources: ['<CheckpointTable.Arn>'] },
-        NetworkInterfaces: sessionize.NetworkInterfaces,
+        // Its own ENIs (it runs in the VPC), not the event source mapping's Describe* actions.
+        NetworkInterfaces: { actions: FUNCTION_NETWORK_INTERFACE_ACTIONS, resources: ['*'] },
         MskTickerCluster: {
           actions: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'],
           resources: [CLUSTER],
