@@ -6,7 +6,7 @@
  *
  * The body is returned as `Fn::Sub` of its JSON, so CloudFormation fills in the region, the
  * function names (`${SessionizeLambdaFunction}`: a Ref gives the name) and the alarm names.
- * deploy/dashboard.cjs hands it to osls while it resolves serverless.yml.
+ * deploy/observability.cjs hands it to osls while it resolves serverless.yml.
  */
 
 export interface DashboardSettings {

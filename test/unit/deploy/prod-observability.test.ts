@@ -258,7 +258,7 @@ describe('serverless.yml, prod stage: the alarms', () => {
 
   it('notify nobody without a topic (they still show on the dashboard)', () => {
     for (const a of alarms(plain)) {
-      expect([a.id, a.properties.AlarmActions, a.properties.OKActions]).toEqual([a.id, undefined, undefined]);
+      expect([a.id, a.properties.AlarmActions, a.properties.OKActions]).toEqual([a.id, [], []]);
     }
   });
 
