@@ -1,3 +1,4 @@
+import { withLambdaContext } from '../lib/log.ts';
 import { publishMetrics } from '../lib/metrics.ts';
 import { handleKafkaEvent } from '../lib/pipeline/index.ts';
 import { createRuntime } from '../lib/runtime.ts';
@@ -11,9 +12,10 @@ const runtime = createRuntime();
  * The Kafka-triggered handler (Amazon MSK `aws:kafka` and `SelfManagedKafka` events): decode,
  * fold each partition's records into sessions, write closed sessions and rejects to PostgreSQL,
  * commit the checkpoint. Bad records never throw (they go to rejected_events); an unreachable
- * store or a lost fencing race throws, so the event source mapping retries the batch.
+ * store or a lost fencing race throws, so the event source mapping retries the batch. Every log
+ * line carries the invocation's request id, function name and cold start flag.
  */
-export const handler = async (event: unknown): Promise<{ batchItemFailures: [] }> => {
+export const handler = withLambdaContext(async (event: unknown): Promise<{ batchItemFailures: [] }> => {
   try {
     await handleKafkaEvent(runtime.deps, event);
   } finally {
@@ -22,4 +24,4 @@ export const handler = async (event: unknown): Promise<{ batchItemFailures: [] }
   }
   // Everything committed; with ReportBatchItemFailures on, an empty list says so too.
   return { batchItemFailures: [] };
-};
+});

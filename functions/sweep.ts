@@ -1,3 +1,4 @@
+import { errorFields, log, withLambdaContext } from '../lib/log.ts';
 import { publishMetrics, recordSweepFailure } from '../lib/metrics.ts';
 import { sweepTopic } from '../lib/pipeline/sweep.ts';
 import type { SweepOutcome } from '../lib/pipeline/types.ts';
@@ -9,15 +10,21 @@ const runtime = createSweepRuntime();
  * The scheduled idle flush (docs/STATE.md section 1): appends an idle tick to every partition of
  * KAFKA_TOPIC that holds open sessions and has had no event for IDLE_TIMEOUT_MS, so that
  * `sessionize` closes them when it reads the tick, as a function of the log alone. It changes no
- * state and no row itself. With IDLE_FLUSH=false it only refreshes old snapshots.
+ * state and no row itself. With IDLE_FLUSH=false it only refreshes old snapshots. Every log line
+ * carries the invocation's request id, function name and cold start flag.
  */
-export const handler = async (): Promise<SweepOutcome> => {
+export const handler = withLambdaContext(async (): Promise<SweepOutcome> => {
   try {
     return await sweepTopic(runtime.deps, runtime.config.topic);
   } catch (error) {
+    // Nothing is lost: the next run decides again from the committed checkpoint.
+    log.error('sweep failed; the next run tries again', {
+      topic: runtime.config.topic,
+      ...errorFields(error),
+    });
     recordSweepFailure();
     throw error;
   } finally {
     publishMetrics();
   }
-};
+});

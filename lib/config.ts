@@ -12,6 +12,8 @@ import { LOG_LEVELS } from './log.ts';
 export interface Config {
   readonly engine: EngineConfig;
   readonly eventTimeSource: 'payload' | 'kafka';
+  /** The future-timestamp guard (lib/kafka/checks.ts); undefined = off, Flink-exact. */
+  readonly maxFutureMs: number | undefined;
   readonly topic: string;
   readonly idleFlush: boolean;
   readonly idleTimeoutMs: number;
@@ -66,6 +68,9 @@ const fields = z.object({
   EVENT_TIME_SOURCE: z
     .enum(['payload', 'kafka'], { message: 'must be "payload" or "kafka"' })
     .default('payload'),
+  // Unset: no future-timestamp guard (Flink-exact). int() gives its fallback for an unset value;
+  // optional() answers undefined before it is asked.
+  MAX_FUTURE_MS: int(0, 0).optional(),
   KAFKA_TOPIC: z.string().trim().min(1).default(DEFAULTS.KAFKA_TOPIC),
   IDLE_FLUSH: bool(true),
   IDLE_TIMEOUT_MS: int(1, 10_000),
@@ -197,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutMs: c.IDLE_FLUSH ? c.IDLE_TIMEOUT_MS : null,
     },
     eventTimeSource: c.EVENT_TIME_SOURCE,
+    maxFutureMs: c.MAX_FUTURE_MS,
     topic: c.KAFKA_TOPIC,
     idleFlush: c.IDLE_FLUSH,
     idleTimeoutMs: c.IDLE_TIMEOUT_MS,

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 
 /**
  * Structured JSON log lines through Powertools Logger (one object per line, as CloudWatch Logs
@@ -30,6 +31,21 @@ export const log = {
   error: (message: string, fields: Fields = {}) => logger.error(message, fields),
   critical: (message: string, fields: Fields = {}) => logger.critical(message, fields),
 };
+
+/**
+ * Wraps a handler so that every log line of an invocation carries the Lambda context:
+ * function_request_id, function_name, function_arn, function_memory_size, cold_start (Powertools
+ * Logger's context injection, the same keys as its injectLambdaContext).
+ */
+export function withLambdaContext<E, R>(
+  handler: (event: E, context: Context) => Promise<R>,
+): (event: E, context: Context) => Promise<R> {
+  return (event, context) => {
+    // A caller without a context (a script, a test) still gets the handler.
+    if (context !== undefined) logger.addContext(context);
+    return handler(event, context);
+  };
+}
 
 /** An error as log fields: name, message, code, retryable, and the cause's message. */
 export function errorFields(error: unknown): Fields {

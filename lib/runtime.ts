@@ -1,13 +1,29 @@
-import type pg from 'pg';
 import { checkpointStore, dynamoClient } from './clients.ts';
 import { type Config, loadConfig } from './config.ts';
 import { createWarmState, type PipelineDeps } from './pipeline/index.ts';
-import { createPool, PostgresSink, resolveConnection } from './sink/index.ts';
+import {
+  createPool,
+  DatabasePool,
+  PostgresSink,
+  resolveConnection,
+  type SecretReader,
+  secretsManagerReader,
+} from './sink/index.ts';
 
 export interface Runtime {
   readonly config: Config;
   readonly deps: PipelineDeps;
+  /** The container's PostgreSQL pool (rebuilt when the database secret rotates). */
+  readonly database: DatabasePool;
   close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /**
+   * How the database secret (DATABASE_SECRET_ARN) is read: Secrets Manager through Powertools
+   * Parameters unless a test gives a stand-in.
+   */
+  readonly readSecret?: SecretReader;
 }
 
 /**
@@ -15,34 +31,28 @@ export interface Runtime {
  * configuration, one DynamoDB client, one PostgreSQL pool, the container's warm state. A bad setting
  * throws here, at start-up, with a message naming every bad setting.
  */
-export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
+export function createRuntime(env: NodeJS.ProcessEnv = process.env, options: RuntimeOptions = {}): Runtime {
   const config = loadConfig(env);
   const dynamo = dynamoClient(config, env);
-  // The pool is built at the first write: on AWS that reads the database secret (once; a failed
-  // read is retried by the next invocation).
-  let pool: Promise<pg.Pool> | undefined;
-  const getPool = (): Promise<pg.Pool> => {
-    if (pool === undefined) {
-      pool = resolveConnection(config).then((connection) =>
-        createPool(connection, config.databasePoolSize, {
-          connectMs: 5_000,
-          queryMs: config.databaseQueryTimeoutMs,
-        }),
-      );
-      pool.catch(() => {
-        pool = undefined;
-      });
-    }
-    return pool;
-  };
+  const readSecret = options.readSecret ?? secretsManagerReader(config.region);
+  // The pool is built at the first write: on AWS that reads the database secret (a failed read is
+  // retried by the next invocation), and read again when PostgreSQL refuses the credentials.
+  const database = new DatabasePool(async (fresh) =>
+    createPool(await resolveConnection(config, readSecret, { fresh }), config.databasePoolSize, {
+      connectMs: 5_000,
+      queryMs: config.databaseQueryTimeoutMs,
+    }),
+  );
   return {
     config,
+    database,
     deps: {
       store: checkpointStore(config, dynamo),
-      sink: new PostgresSink(getPool),
+      sink: new PostgresSink(database),
       settings: {
         engine: config.engine,
         eventTimeSource: config.eventTimeSource,
+        maxFutureMs: config.maxFutureMs,
         stateTtlDays: config.stateTtlDays,
         journalMax: config.journalMax,
       },
@@ -51,7 +61,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     },
     close: async () => {
       dynamo.destroy();
-      if (pool !== undefined) await (await pool).end();
+      await database.end();
     },
   };
 }

@@ -13,12 +13,9 @@
  * (KAFKA_BROKERS) unless --partitions says how many there are. Changes need --yes.
  */
 import { parseArgs } from 'node:util';
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LAYOUT, type TableMeta } from '../lib/checkpoint/index.ts';
-import { partitionKey } from '../lib/checkpoint/keys.ts';
 import { checkpointStore, dynamoClient } from '../lib/clients.ts';
 import { loadConfig } from '../lib/config.ts';
-import { newGeneration } from '../lib/pipeline/generation.ts';
+import { adoptTable, type PartitionOffset, startNewGeneration } from './checkpoint/recovery.ts';
 import { kafkaClient } from './services/kafka.ts';
 import { serviceSettings } from './services/settings.ts';
 
@@ -69,9 +66,11 @@ async function main(): Promise<void> {
   const where = `table ${config.checkpointTable} at ${config.dynamodbEndpoint ?? `AWS ${config.region}`}`;
   try {
     const partitions = await partitionsOf(topic, values.partitions);
-    const meta = await store.readMeta();
+    const current = await store.readMeta();
     const checkpoints = await store.readPartitions(topic, partitions);
-    console.log(`${where}: generation ${meta?.generation ?? '(none)'}${meta ? ` (${meta.origin})` : ''}`);
+    console.log(
+      `${where}: generation ${current?.generation ?? '(none)'}${current ? ` (${current.origin})` : ''}`,
+    );
     for (const [i, c] of checkpoints.entries()) {
       console.log(
         c === null
@@ -82,33 +81,30 @@ async function main(): Promise<void> {
     }
     if (command === 'show') return;
 
-    const next: TableMeta = {
-      layout: LAYOUT,
-      generation: newGeneration(Date.now()),
-      createdAt: Date.now(),
-      origin: command === 'adopt' ? 'adopted' : 'new-generation',
-    };
     if (!values.yes) {
       console.log(
-        `\nWould write generation ${next.generation} (${next.origin})` +
+        `\nWould write a new generation (${command === 'adopt' ? 'adopted' : 'new-generation'})` +
           (command === 'new-generation' ? ' and delete the partition items above' : '') +
           '. Run again with --yes to do it.',
       );
       return;
     }
     if (command === 'new-generation') {
-      const doc = DynamoDBDocumentClient.from(dynamo);
-      for (const p of partitions) {
-        await doc.send(
-          new DeleteCommand({ TableName: config.checkpointTable, Key: { pk: partitionKey(topic, p) } }),
-        );
-      }
+      const meta = await startNewGeneration(
+        dynamo,
+        store,
+        config.checkpointTable,
+        topic,
+        partitions,
+        Date.now(),
+      );
       console.log(`deleted the partition items of ${topic} (their state pieces expire by TTL)`);
+      console.log(`wrote generation ${meta.generation} (${meta.origin}): the job accepts this table again`);
+      return;
     }
-    await store.replaceMeta(next);
-    console.log(`wrote generation ${next.generation} (${next.origin}): the job accepts this table again`);
-    if (command === 'adopt')
-      await adoptOffsets(topic, partitions, checkpoints, values.group, values['reset-offsets']);
+    const { meta, offsets } = await adoptTable(store, topic, partitions, Date.now());
+    console.log(`wrote generation ${meta.generation} (${meta.origin}): the job accepts this table again`);
+    await adoptOffsets(topic, offsets, values.group, values['reset-offsets']);
   } finally {
     dynamo.destroy();
   }
@@ -133,15 +129,11 @@ async function partitionsOf(topic: string, count: string | undefined): Promise<n
 
 async function adoptOffsets(
   topic: string,
-  partitions: readonly number[],
-  checkpoints: readonly ({ state: { nextOffset: number } } | null)[],
+  restored: readonly PartitionOffset[],
   group: string | undefined,
   reset: boolean,
 ): Promise<void> {
-  const offsets = partitions.map((partition, i) => ({
-    partition,
-    offset: String(checkpoints[i]?.state.nextOffset ?? 0),
-  }));
+  const offsets = restored.map((o) => ({ partition: o.partition, offset: String(o.offset) }));
   console.log('\nThe restored state continues from these offsets:');
   for (const o of offsets) console.log(`  ${topic}-${o.partition}: ${o.offset}`);
   if (!reset || group === undefined) {

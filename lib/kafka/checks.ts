@@ -71,7 +71,10 @@ export function fromPayloadTime(
   field: string,
   options: ParseOptions,
 ): ParseResult {
-  if (time >= 0) return accept(record, userId, time);
+  if (time >= 0) {
+    const future = checkFuture(record, text, time, options.maxFutureMs);
+    return future === undefined ? accept(record, userId, time) : reject(future);
+  }
   if (time === NOT_INTEGER) {
     return reject(
       rejectText(
@@ -90,5 +93,31 @@ export function fromPayloadTime(
       'timestamp_out_of_range',
       `the event time ${quote(field)} is outside 0..${options.maxEventTimeMs} ms`,
     ),
+  );
+}
+
+/**
+ * The future-timestamp guard (MAX_FUTURE_MS, off by default). Flink takes any event time at its
+ * word: one record stamped in year 9999 moves the partition's watermark there for good, and every
+ * later record is late. The guard compares the event time with the record's own Kafka timestamp
+ * (when the producer sent it, or when the broker appended it), never with the wall clock, so
+ * whether a record passes depends on the record alone and a replay decides the same. A record
+ * without a Kafka timestamp (-1) cannot be judged and passes.
+ */
+function checkFuture(
+  record: KafkaRecord,
+  text: string,
+  time: number,
+  maxFutureMs: number | undefined,
+): Rejection | undefined {
+  if (maxFutureMs === undefined || record.timestamp < 0) return undefined;
+  const ahead = time - record.timestamp;
+  if (ahead <= maxFutureMs) return undefined;
+  return rejectText(
+    record,
+    text,
+    'future',
+    `the event time ${time} is ${ahead} ms ahead of the Kafka record timestamp ${record.timestamp}; ` +
+      `at most ${maxFutureMs} ms is accepted (MAX_FUTURE_MS)`,
   );
 }

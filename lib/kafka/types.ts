@@ -113,7 +113,9 @@ export type RejectReason =
   /** Its session had already closed when it arrived (DESIGN.md section 3, rule 5). */
   | 'late'
   /** The record's envelope in the Lambda event is broken (KafkaRecord.envelopeFault says how). */
-  | 'bad_envelope';
+  | 'bad_envelope'
+  /** Its event time is more than MAX_FUTURE_MS ahead of its Kafka record timestamp (off by default). */
+  | 'future';
 
 /** A row of `rejected_events`: the record's coordinates, its raw bytes and why it was refused. */
 export interface Rejection {
@@ -143,6 +145,12 @@ export interface ParseOptions {
   readonly maxUserIdLength: number;
   /** Latest accepted event time (epoch ms). */
   readonly maxEventTimeMs: number;
+  /**
+   * The future-timestamp guard (MAX_FUTURE_MS): how far a payload's event time may be ahead of the
+   * record's Kafka timestamp before the record is rejected as `future`. Undefined: no guard, as in
+   * Flink, where one record stamped in year 9999 moves the watermark there for good.
+   */
+  readonly maxFutureMs?: number | undefined;
 }
 
 export type ParseResult =

@@ -5,9 +5,15 @@ import { CheckpointIncompatibleError, CheckpointLostError } from '../errors.ts';
 import { log } from '../log.ts';
 import type { PipelineDeps } from './types.ts';
 
-/** A new generation id: later ones sort later (byte-wise), two at the same millisecond still differ. */
-export function newGeneration(nowMs: number): string {
-  return `${new Date(nowMs).toISOString()}/${randomBytes(4).toString('hex')}`;
+/**
+ * A new generation id: later ones sort later (byte-wise), two at the same millisecond still differ.
+ * `after`, the generation it replaces, keeps it later than that one even if this machine's clock is
+ * behind the one that wrote it: the sink's fences accept only a later generation.
+ */
+export function newGeneration(nowMs: number, after?: string): string {
+  const previous = after === undefined ? Number.NaN : Date.parse(after.split('/')[0] ?? '');
+  const at = Number.isFinite(previous) ? Math.max(nowMs, previous + 1) : nowMs;
+  return `${new Date(at).toISOString()}/${randomBytes(4).toString('hex')}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { type ImagePlan, nextManifest, planImage } from '../checkpoint/journal.t
 import type { ImageRef, PartitionCheckpoint } from '../checkpoint/types.ts';
 import { PartitionSessions } from '../engine/index.ts';
 import type { FoldResult } from '../engine/types.ts';
-import { CheckpointConflictError, CheckpointLostError, SinkFencedError } from '../errors.ts';
+import { CheckpointConflictError, CheckpointLostError, isRetryable, SinkFencedError } from '../errors.ts';
 import { rejectLate } from '../kafka/index.ts';
 import type { KafkaRecord, PartitionBatch, Rejection, RejectReason } from '../kafka/types.ts';
 import { tableGeneration } from './generation.ts';
@@ -37,6 +37,9 @@ export async function processPartition(deps: PipelineDeps, batch: PartitionBatch
       };
     } catch (error) {
       deps.warm.partitions.delete(partitionLabel(batch));
+      // Lost or foreign state: forget the table's generation too, so that the next invocation reads
+      // it again and sees an operator's `checkpoint adopt` or `new-generation` at once.
+      if (!isRetryable(error)) deps.warm.generation = undefined;
       if (!(error instanceof CheckpointConflictError) || attempt >= ATTEMPTS) throw error;
     }
   }

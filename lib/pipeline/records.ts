@@ -17,6 +17,7 @@ export function parseOptions(settings: PipelineSettings): ParseOptions {
     maxUserIdLength: MAX_USER_ID_LENGTH,
     // The session end (t + G) must stay a valid timestamp too.
     maxEventTimeMs: MAX_EVENT_TIME_MS - settings.engine.gapMs,
+    maxFutureMs: settings.maxFutureMs,
   };
 }
 

@@ -17,6 +17,8 @@ export interface PipelineDeps {
 export interface PipelineSettings {
   readonly engine: EngineConfig;
   readonly eventTimeSource: EventTimeSource;
+  /** The future-timestamp guard (MAX_FUTURE_MS, lib/kafka/checks.ts); undefined = off. */
+  readonly maxFutureMs?: number | undefined;
   /** State pieces expire this long after they were written; a snapshot is rewritten at half of it. */
   readonly stateTtlDays: number;
   /** Deltas the journal may hold before a snapshot (docs/STATE.md section 2). */

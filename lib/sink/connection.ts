@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type pg from 'pg';
 import { ConfigError, SinkUnavailableError } from '../errors.ts';
 
@@ -12,23 +12,50 @@ export interface DatabaseSettings {
 }
 
 /**
- * The PostgreSQL connection. Locally: DATABASE_URL. On AWS: DATABASE_SECRET_ARN names a Secrets
- * Manager secret in the RDS shape ({host, port, username, password, dbname}), read once per
- * container, so no password is ever in the template or the environment.
+ * Reads a secret's value. `fresh` skips any cache: the caller was just refused the credentials
+ * it holds (the secret was rotated). Production reads Secrets Manager (secretsManagerReader);
+ * tests inject a stand-in.
  */
-export async function resolveConnection(settings: DatabaseSettings): Promise<pg.ClientConfig> {
+export type SecretReader = (secretArn: string, options: { readonly fresh: boolean }) => Promise<string>;
+
+/**
+ * How long a read secret is reused without asking Secrets Manager again. The secret is read when a
+ * container builds its pool and again whenever PostgreSQL refuses the credentials, so this only
+ * bounds the calls when pools are rebuilt for other reasons.
+ */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+/** Secrets Manager through Powertools Parameters, cached for SECRET_MAX_AGE_SECONDS. */
+export function secretsManagerReader(region: string): SecretReader {
+  let provider: SecretsProvider | undefined;
+  return async (secretArn, { fresh }) => {
+    provider ??= new SecretsProvider({ clientConfig: { region } });
+    const value = await provider.get(secretArn, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch: fresh });
+    if (typeof value !== 'string') throw new Error('the secret has no SecretString');
+    return value;
+  };
+}
+
+/**
+ * The PostgreSQL connection. Locally: DATABASE_URL. On AWS: DATABASE_SECRET_ARN names a Secrets
+ * Manager secret in the RDS shape ({host, port, username, password, dbname}), so no password is
+ * ever in the template or the environment. `fresh` reads the secret past its cache (after
+ * PostgreSQL refused the credentials of the cached one: a rotation).
+ */
+export async function resolveConnection(
+  settings: DatabaseSettings,
+  readSecret: SecretReader = secretsManagerReader(settings.region),
+  { fresh = false }: { readonly fresh?: boolean } = {},
+): Promise<pg.ClientConfig> {
   const ssl = sslOption(settings.databaseSsl);
   if (settings.databaseSecretArn === undefined) return { connectionString: settings.databaseUrl, ssl };
-  let secret: string | undefined;
+  let secret: string;
   try {
-    const client = new SecretsManagerClient({ region: settings.region });
-    secret = (await client.send(new GetSecretValueCommand({ SecretId: settings.databaseSecretArn })))
-      .SecretString;
-    client.destroy();
+    secret = await readSecret(settings.databaseSecretArn, { fresh });
   } catch (error) {
     throw new SinkUnavailableError(`Cannot read the database secret: ${(error as Error).message}`, error);
   }
-  const parsed = JSON.parse(secret ?? '{}') as Record<string, unknown>;
+  const parsed = JSON.parse(secret) as Record<string, unknown>;
   const missing = ['host', 'username', 'password'].filter((k) => typeof parsed[k] !== 'string');
   if (missing.length > 0) {
     throw new ConfigError(

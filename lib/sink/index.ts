@@ -1,4 +1,12 @@
-export { type DatabaseSettings, type DatabaseSsl, resolveConnection } from './connection.ts';
+export {
+  type DatabaseSettings,
+  type DatabaseSsl,
+  resolveConnection,
+  SECRET_MAX_AGE_SECONDS,
+  type SecretReader,
+  secretsManagerReader,
+} from './connection.ts';
+export { type ConnectionSource, DatabasePool, isAuthFailure } from './database-pool.ts';
 export { ensureDatabase, migrate } from './migrate.ts';
 export { createPool } from './pool.ts';
 export { mapPgError, PostgresSink } from './postgres-sink.ts';

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { SessionizerError, SinkFencedError, SinkRejectedError, SinkUnavailableError } from '../errors.ts';
+import type { ConnectionSource } from './database-pool.ts';
 import { sessionRows, utcTimestamp } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
 
@@ -73,7 +74,7 @@ const RETRYABLE_SQLSTATE = /^(08|53|57|40|55P03|58)/;
 
 export class PostgresSink implements Sink {
   /** A pool, or one still being built (the database secret is read at the first write). */
-  constructor(private readonly pool: pg.Pool | (() => Promise<pg.Pool>)) {}
+  constructor(private readonly pool: ConnectionSource | (() => Promise<ConnectionSource>)) {}
 
   async fenceGenerations(topic: string): Promise<string[]> {
     return this.withClient(async (client) => {

@@ -4,6 +4,7 @@ import { checkpointTableDefinition, TTL_ATTRIBUTE } from '../../../lib/checkpoin
 import { loadHandler, providedByRuntime, staticImports } from './support/bundle.ts';
 import {
   dynamoActionsUsedByCode,
+  FUNCTION_NETWORK_INTERFACE_ACTIONS,
   grants,
   NETWORK_INTERFACE_ACTIONS,
   privilegeProblems,
@@ -67,7 +68,7 @@ const role = (name: string) =>
 
 describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
   describe('functions', () => {
-    it.each(FUNCTIONS)('%s runs nodejs22.x on arm64 with its own role, in the VPC of the params', (name) => {
+    it.each(FUNCTIONS)('%s runs nodejs24.x on arm64 with its own role, in the VPC of the params', (name) => {
       // Prepare
       const props = fn(name).properties;
 
@@ -75,7 +76,7 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       expect(props).toMatchObject({
         FunctionName: `sessionizer-prod-${name}`,
         Handler: `functions/${name}.handler`,
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Role: `<${name[0]?.toUpperCase()}${name.slice(1)}Role.Arn>`,
         VpcConfig: {
@@ -168,18 +169,22 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       expect(local.GlobalSecondaryIndexes).toBeUndefined();
     });
 
-    it('expires finished state by TTL, has point-in-time recovery, encryption and deletion protection', () => {
+    it('expires finished state by TTL, has point-in-time recovery and encryption', () => {
       expect(pkg.template.resource('CheckpointTable').properties).toMatchObject({
         TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
-        DeletionProtectionEnabled: true,
       });
     });
 
-    it('is kept when the stack is deleted or the table replaced (it holds the open sessions)', () => {
+    it('is kept when the stack is deleted or the table replaced, deleted only by the rollback of the deploy that created it', () => {
       const table = pkg.template.resource('CheckpointTable');
-      expect([table.deletionPolicy, table.updateReplacePolicy]).toEqual(['Retain', 'Retain']);
+      expect([table.deletionPolicy, table.updateReplacePolicy]).toEqual(['RetainExceptOnCreate', 'Retain']);
+    });
+
+    it('leaves deletion protection off for the first deploy, which could not roll back a protected table', () => {
+      expect(pkg.params.tableDeletionProtection).toBe(false);
+      expect(pkg.template.resource('CheckpointTable').properties.DeletionProtectionEnabled).toBe(false);
     });
   });
 
@@ -242,11 +247,11 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
     });
 
     it('sweep reads the partition items and writes idle ticks to the topic; no database, no consumer group', () => {
-      const sessionize = grants(role('sessionize'));
       expect(grants(role('sweep'))).toEqual({
         Logs: { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['<SweepLogGroup.Arn>'] },
         CheckpointTableRead: { actions: ['dynamodb:BatchGetItem'], resources: ['<CheckpointTable.Arn>'] },
-        NetworkInterfaces: sessionize.NetworkInterfaces,
+        // Its own ENIs (it runs in the VPC), not the event source mapping's Describe* actions.
+        NetworkInterfaces: { actions: FUNCTION_NETWORK_INTERFACE_ACTIONS, resources: ['*'] },
         MskTickerCluster: {
           actions: ['kafka:GetBootstrapBrokers', 'kafka-cluster:Connect'],
           resources: [CLUSTER],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointLostError } from '../../../lib/errors.ts';
 import { buildKafkaEvent } from '../../../lib/kafka/index.ts';
+import { newGeneration } from '../../../lib/pipeline/generation.ts';
 import { createWarmState, handleKafkaEvent, type PipelineDeps } from '../../../lib/pipeline/index.ts';
 import { MemorySink, MemoryStore } from '../../helpers/memory-store.ts';
 import { DEFAULT_ENGINE, mskEvent, record } from '../../helpers/pipeline.ts';
@@ -81,5 +82,46 @@ describe('the checkpoint table generation', () => {
     // Assess
     await expect(next).rejects.toBeInstanceOf(CheckpointLostError);
     await expect(next).rejects.toThrow(/\[CHECKPOINT_LOST, not retryable\]/);
+  });
+});
+
+describe('newGeneration', () => {
+  it('sorts after the generation it replaces, even from a machine whose clock is behind', () => {
+    // Prepare
+    const current = '2026-11-27T20:00:00.000Z/aaaaaaaa';
+
+    // Act
+    const behind = newGeneration(Date.parse('2026-11-27T19:00:00.000Z'), current);
+    const ahead = newGeneration(Date.parse('2026-11-28T00:00:00.000Z'), current);
+
+    // Assess
+    expect(behind > current).toBe(true);
+    expect(behind.startsWith('2026-11-27T20:00:00.001Z/')).toBe(true);
+    expect(ahead.startsWith('2026-11-28T00:00:00.000Z/')).toBe(true);
+  });
+});
+
+describe('a warm container after lost state', () => {
+  it('reads the generation again, so an operator’s new generation is seen by the next invocation', async () => {
+    // Prepare: the table loses its partition item; the container refuses, then the operator acts.
+    const store = new MemoryStore();
+    const sink = new MemorySink();
+    const d = deps(store, sink);
+    await handleKafkaEvent(d, mskEvent(['user_A,1000']));
+    store.lose('user_activity', 0);
+    await expect(handleKafkaEvent(d, mskEvent(['user_A,2000'], 1))).rejects.toBeInstanceOf(
+      CheckpointLostError,
+    );
+    store.meta = {
+      ...(store.meta as NonNullable<typeof store.meta>),
+      generation: newGeneration(Date.now(), store.meta?.generation),
+    };
+
+    // Act
+    const outcomes = await handleKafkaEvent(d, mskEvent(['user_A,2000'], 1));
+
+    // Assess
+    expect(outcomes).toMatchObject([{ records: 1, commits: 1 }]);
+    expect(d.warm.generation).toBe(store.meta.generation);
   });
 });

@@ -34,16 +34,22 @@ export function grants(
 }
 
 /**
- * The network-interface actions Lambda performs with the execution role for a VPC function and
- * for the Kafka pollers. Describe* support no resource-level permissions and the interfaces do
- * not exist before Lambda creates them: the one documented `*` resource (docs/DEPLOY.md).
+ * The network-interface actions Lambda performs with the execution role of a VPC function (the
+ * Lambda developer guide's list for VPC access). Describe* support no resource-level permissions
+ * and the interfaces do not exist before Lambda creates them: the one documented `*` resource
+ * (docs/DEPLOY.md).
  */
-export const NETWORK_INTERFACE_ACTIONS = [
+export const FUNCTION_NETWORK_INTERFACE_ACTIONS = [
   'ec2:CreateNetworkInterface',
   'ec2:DescribeNetworkInterfaces',
   'ec2:DeleteNetworkInterface',
   'ec2:AssignPrivateIpAddresses',
   'ec2:UnassignPrivateIpAddresses',
+];
+
+/** ... and what the Kafka event source mapping's pollers also do with it (sessionize only). */
+export const NETWORK_INTERFACE_ACTIONS = [
+  ...FUNCTION_NETWORK_INTERFACE_ACTIONS,
   'ec2:DescribeSubnets',
   'ec2:DescribeSecurityGroups',
   'ec2:DescribeVpcs',
