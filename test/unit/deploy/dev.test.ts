@@ -44,9 +44,12 @@ describe('serverless.yml, dev stage (local)', () => {
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_AUTH: 'none',
     });
-    expect(Object.keys(variables('SweepLambdaFunction')).filter((k) => k.startsWith('DATABASE_'))).toEqual([
-      'DATABASE_POOL_SIZE',
-    ]);
+    // Only the provider-wide pool settings, which the sweep never uses: no URL, no secret.
+    expect(
+      Object.keys(variables('SweepLambdaFunction'))
+        .filter((k) => k.startsWith('DATABASE_'))
+        .sort(),
+    ).toEqual(['DATABASE_POOL_SIZE', 'DATABASE_QUERY_TIMEOUT_MS']);
     expect(dev.template.resource('SweepLambdaFunction').properties.VpcConfig).toBeUndefined();
   });
 
