@@ -29,39 +29,53 @@ export function decodeRecord(raw: unknown, where: string): KafkaRecord {
   if (!isNonNegativeInteger(offset)) {
     throw new EventShapeError(`${where} has no valid offset (got ${describeValue(offset)})`);
   }
-  const faults: string[] = [];
-  const field = <T>(decode: () => T, fallback: T): T => {
-    try {
-      return decode();
-    } catch (error) {
-      if (!(error instanceof FieldFault)) throw error;
-      faults.push(error.message);
-      return fallback;
-    }
+  // One small closure and nothing else on the path of a well-formed record: this runs for every record.
+  let faults: string[] | undefined;
+  const fault = (message: string): void => {
+    faults = faults === undefined ? [message] : [...faults, message];
   };
+  let time = -1;
+  if (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) time = timestamp;
   // Kafka writes -1 when a record has no timestamp (message format v0), so negatives are legal here.
-  const time = field(() => {
-    if (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) return timestamp;
-    throw new FieldFault(`timestamp is ${describeValue(timestamp)}, expected epoch milliseconds`);
-  }, -1);
-  const type = field((): TimestampType => {
-    if (timestampType === 'CREATE_TIME' || timestampType === 'LOG_APPEND_TIME') return timestampType;
-    throw new FieldFault(
-      `timestampType is ${describeValue(timestampType)}, expected "CREATE_TIME" or "LOG_APPEND_TIME"`,
-    );
-  }, 'CREATE_TIME');
+  else fault(`timestamp is ${describeValue(timestamp)}, expected epoch milliseconds`);
+  let type: TimestampType = 'CREATE_TIME';
+  if (timestampType === 'CREATE_TIME' || timestampType === 'LOG_APPEND_TIME') type = timestampType;
+  else fault(`timestampType is ${describeValue(timestampType)}, expected "CREATE_TIME" or "LOG_APPEND_TIME"`);
+  let key: Buffer | null = null;
+  let value: Buffer | null = null;
+  let headers: KafkaHeader[] = [];
+  try {
+    key = decodeBase64(raw.key, 'key');
+  } catch (error) {
+    fault(faultOf(error));
+  }
+  try {
+    value = decodeBase64(raw.value, 'value');
+  } catch (error) {
+    fault(faultOf(error));
+  }
+  try {
+    headers = decodeHeaders(raw.headers, 'headers');
+  } catch (error) {
+    fault(faultOf(error));
+  }
   const record: KafkaRecord = {
     topic,
     partition,
     offset,
     timestamp: time,
     timestampType: type,
-    key: field(() => decodeBase64(raw.key, 'key'), null),
-    value: field(() => decodeBase64(raw.value, 'value'), null),
-    headers: field(() => decodeHeaders(raw.headers, 'headers'), []),
+    key,
+    value,
+    headers,
   };
-  if (faults.length === 0) return record;
+  if (faults === undefined) return record;
   return { ...record, envelopeFault: `${where}: ${faults.join('; ')}` };
+}
+
+function faultOf(error: unknown): string {
+  if (error instanceof FieldFault) return error.message;
+  throw error;
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

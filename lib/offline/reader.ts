@@ -70,6 +70,8 @@ export class PartitionReader {
       maxWaitTimeInMs: t.maximumBatchingWindowMs,
       minBytes: 1024 * 1024,
       maxBytesPerPartition: 6 * 1024 * 1024,
+      // Room for a full batch of every partition in one fetch (kafkajs's default is 10 MB in all).
+      maxBytes: 64 * 1024 * 1024,
       // A retried batch may take long; heartbeats keep the member alive in the meantime.
       sessionTimeout: 30_000,
       heartbeatInterval: 3000,

@@ -14,7 +14,8 @@ import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
  */
 const UPSERT_SESSIONS = `
   INSERT INTO aggregated_counts (group_key, count_value, window_end_time)
-  SELECT * FROM unnest($1::varchar[], $2::bigint[], $3::timestamp[])
+  SELECT r.group_key, r.count_value, epoch_ms_to_utc(r.end_ms)
+    FROM unnest($1::varchar[], $2::bigint[], $3::bigint[]) AS r(group_key, count_value, end_ms)
   ON CONFLICT (group_key) DO UPDATE
      SET count_value = EXCLUDED.count_value, window_end_time = EXCLUDED.window_end_time
    WHERE aggregated_counts.window_end_time IS NULL
@@ -24,17 +25,18 @@ const UPSERT_SESSIONS = `
 
 /*
  * The same sessions with their times (DESIGN.md section 1: the duration), under the same key and
- * the same guard, in the same transaction. Times arrive as zone-less UTC literals, like
- * aggregated_counts', and become TIMESTAMPTZ here; duration_ms is a generated column. The topic
- * and partition are the transaction's own (the fence's), scalar parameters.
+ * the same guard, in the same transaction. Times arrive as epoch milliseconds and become
+ * TIMESTAMPTZ here; duration_ms is a generated column. The topic and partition are the
+ * transaction's own (the fence's), scalar parameters.
  */
 const UPSERT_USER_SESSIONS = `
   INSERT INTO user_sessions AS s
     (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
-  SELECT r.group_key, r.user_id, r.session_start AT TIME ZONE 'UTC', r.last_event_time AT TIME ZONE 'UTC',
-         r.window_end_time AT TIME ZONE 'UTC', r.event_count, $7::varchar, $8::int
-    FROM unnest($1::varchar[], $2::varchar[], $3::timestamp[], $4::timestamp[], $5::timestamp[], $6::bigint[])
-         AS r(group_key, user_id, session_start, last_event_time, window_end_time, event_count)
+  SELECT r.group_key, r.user_id, epoch_ms_to_utc(r.start_ms) AT TIME ZONE 'UTC',
+         epoch_ms_to_utc(r.last_ms) AT TIME ZONE 'UTC', epoch_ms_to_utc(r.end_ms) AT TIME ZONE 'UTC',
+         r.event_count, $7::varchar, $8::int
+    FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+         AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
   ON CONFLICT (group_key) DO UPDATE
      SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
          event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition

@@ -6,14 +6,14 @@ import type { SinkBatch } from './types.ts';
 export interface SessionRows {
   readonly keys: string[];
   readonly userIds: string[];
-  readonly counts: string[];
+  readonly counts: number[];
   /**
-   * UTC timestamps without zone ('1970-01-01T00:00:07.000'): window_end_time of aggregated_counts
-   * is TIMESTAMP; user_sessions reads them back AT TIME ZONE 'UTC' into TIMESTAMPTZ.
+   * Epoch milliseconds; the statements turn them into TIMESTAMP (aggregated_counts, UTC) and
+   * TIMESTAMPTZ (user_sessions) by exact integer arithmetic, so no timestamp text is built per row.
    */
-  readonly starts: string[];
-  readonly lasts: string[];
-  readonly ends: string[];
+  readonly starts: number[];
+  readonly lasts: number[];
+  readonly ends: number[];
 }
 
 /**
@@ -33,10 +33,10 @@ export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: 
   for (const [key, session] of last) {
     upserts.keys.push(key);
     upserts.userIds.push(session.userId);
-    upserts.counts.push(String(session.count));
-    upserts.starts.push(utcTimestamp(session.start));
-    upserts.lasts.push(utcTimestamp(session.last));
-    upserts.ends.push(utcTimestamp(session.end));
+    upserts.counts.push(session.count);
+    upserts.starts.push(session.start);
+    upserts.lasts.push(session.last);
+    upserts.ends.push(session.end);
   }
   return { upserts, deletes: [...deletes] };
 }

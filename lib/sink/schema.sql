@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS sink_fences (
 -- Added with the checkpoint generation; '' (older than any generation) for rows written before it.
 ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS generation VARCHAR(64) NOT NULL DEFAULT '';
 
+-- Epoch milliseconds as a UTC TIMESTAMP, exactly (the sink passes event times as bigint arrays
+-- rather than formatting a timestamp text per row). Whole days and the milliseconds within the day
+-- are added apart: one interval of milliseconds would go through a double and lose the last
+-- digits near the year 9999. Inlined by the planner (a plain SQL expression).
+CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN TIMESTAMP 'epoch' + (ms / 86400000) * INTERVAL '1 day' + (ms % 86400000) * INTERVAL '1 millisecond';
+
 -- One row per closed session: what the lab exists to compute (DESIGN.md section 1), the duration
 -- and the count, which aggregated_counts has no room for. Written by the same transaction as
 -- aggregated_counts (same key, same monotone guard, same deletes of superseded sessions), so the

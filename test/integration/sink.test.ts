@@ -195,6 +195,32 @@ describe('PostgresSink', () => {
     },
   );
 
+  it('stores event times to the millisecond up to the latest one accepted (9999-12-31T23:59:59.999Z)', async () => {
+    // Prepare: a session ending at the latest accepted instant (the parser keeps t + G within it).
+    const end = 253402300799999;
+
+    // Act
+    await sink.write(
+      {
+        emitted: [{ userId: 'user_Z', start: end - 5001, end, last: end - 5000, count: 2 }],
+        superseded: [],
+        rejections: [],
+      },
+      fence(1),
+    );
+
+    // Assess
+    const { rows: stored } = await pool.query(
+      `SELECT to_char(c.window_end_time, 'YYYY-MM-DD HH24:MI:SS.US') AS counts_end,
+              to_char(s.window_end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS sessions_end,
+              s.duration_ms::int AS duration
+         FROM aggregated_counts c JOIN user_sessions s USING (group_key)`,
+    );
+    expect(stored).toEqual([
+      { counts_end: '9999-12-31 23:59:59.999000', sessions_end: '9999-12-31 23:59:59.999000', duration: 1 },
+    ]);
+  });
+
   it('writes 10,000 sessions with one statement of array parameters per session table', async () => {
     // Prepare
     const many = Array.from({ length: 10_000 }, (_, i) =>

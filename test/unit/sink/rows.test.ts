@@ -29,10 +29,10 @@ describe('sessionRows', () => {
     expect(upserts).toEqual({
       keys: ['user_A|1970-01-01T00:00:01.000Z', 'user_B|1970-01-01T00:00:00.000Z'],
       userIds: ['user_A', 'user_B'],
-      counts: ['3', '1'],
-      starts: ['1970-01-01T00:00:01.000', '1970-01-01T00:00:00.000'],
-      lasts: ['1970-01-01T00:00:04.500', '1970-01-01T00:00:00.000'],
-      ends: ['1970-01-01T00:00:09.500', '1970-01-01T00:00:05.000'],
+      counts: [3, 1],
+      starts: [1000, 0],
+      lasts: [4500, 0],
+      ends: [9500, 5000],
     });
     expect(deletes).toEqual([]);
   });
@@ -48,6 +48,6 @@ describe('sessionRows', () => {
     // Assess
     expect(deletes).toEqual(['user_A|1970-01-01T00:00:03.000Z']);
     expect(upserts.keys).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
-    expect(upserts.lasts).toEqual(['1970-01-01T00:00:03.000']);
+    expect(upserts.lasts).toEqual([3000]);
   });
 });
