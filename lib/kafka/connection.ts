@@ -29,17 +29,34 @@ export interface KafkaConnectionSettings {
 
 export async function connectKafka(settings: KafkaConnectionSettings, clientId: string): Promise<Kafka> {
   const brokers = settings.brokers.length > 0 ? [...settings.brokers] : await mskBrokers(settings);
-  const config: KafkaConfig = { clientId, brokers, logLevel: logLevel.NOTHING, retry: { retries: 5 } };
+  const secret =
+    settings.auth === 'sasl-scram-512' || settings.auth === 'mtls' ? await readSecret(settings) : {};
+  return new Kafka(kafkaConfig(settings, clientId, brokers, secret));
+}
+
+/** The kafkajs configuration for `settings.auth`, given the brokers and the credentials' secret. */
+export function kafkaConfig(
+  settings: KafkaConnectionSettings,
+  clientId: string,
+  brokers: readonly string[],
+  secret: Record<string, unknown>,
+): KafkaConfig {
+  const config: KafkaConfig = {
+    clientId,
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 5 },
+  };
   if (settings.auth === 'iam') {
     config.ssl = true;
     config.sasl = {
       mechanism: 'oauthbearer',
+      // A fresh token per authentication: they expire after 15 minutes.
       oauthBearerProvider: async () => ({
         value: (await generateAuthToken({ region: settings.region })).token,
       }),
     };
   } else if (settings.auth === 'sasl-scram-512') {
-    const secret = await readSecret(settings);
     config.ssl = true;
     config.sasl = {
       mechanism: 'scram-sha-512',
@@ -47,14 +64,13 @@ export async function connectKafka(settings: KafkaConnectionSettings, clientId: 
       password: field(secret, 'password'),
     };
   } else if (settings.auth === 'mtls') {
-    const secret = await readSecret(settings);
     config.ssl = {
       cert: field(secret, 'certificate'),
       key: field(secret, 'privateKey'),
       ...(typeof secret.privateKeyPassword === 'string' ? { passphrase: secret.privateKeyPassword } : {}),
     };
   }
-  return new Kafka(config);
+  return config;
 }
 
 /** MSK's bootstrap brokers for the chosen authentication (kafka:GetBootstrapBrokers). */
