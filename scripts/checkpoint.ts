@@ -12,6 +12,7 @@
  * credentials when DYNAMODB_ENDPOINT is unset; the topic's partitions come from Kafka
  * (KAFKA_BROKERS) unless --partitions says how many there are. Changes need --yes.
  */
+import './local-env.ts';
 import { parseArgs } from 'node:util';
 import { checkpointStore, dynamoClient } from '../lib/clients.ts';
 import { loadConfig } from '../lib/config.ts';

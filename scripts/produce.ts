@@ -9,6 +9,7 @@
  * KAFKA_TOPIC and KAFKA_BROKERS as for the services. Blank lines are skipped; any other line is
  * sent as it is (a bad one ends up in rejected_events, which is the point of trying it).
  */
+import './local-env.ts';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';

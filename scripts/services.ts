@@ -4,6 +4,7 @@
  * Runs the three services the job needs without Docker: Kafka (KRaft) and DynamoDB Local from
  * Maven Central on the JDK, PostgreSQL from the machine. See README, "Local services".
  */
+import './local-env.ts';
 import pg from 'pg';
 import { ensureDatabase, migrate } from '../lib/sink/migrate.ts';
 import { serviceSettings, servicesDown, servicesStatus, servicesUp, servicesWipe } from './services/index.ts';

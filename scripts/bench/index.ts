@@ -4,6 +4,7 @@
  * on stderr; the summary table (Markdown) on stdout; everything as JSON in --json.
  * `npm run bench -- --help` lists the options.
  */
+import '../local-env.ts';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, totalmem } from 'node:os';

@@ -4,6 +4,7 @@
  * all be 0 (for dynamodb-lost: the loss reported and nothing wrong written). The e2e suite
  * (test/e2e/chaos.test.ts) runs the same experiments at small sizes.
  */
+import '../local-env.ts';
 import { parseArgs } from 'node:util';
 import { servicesUp } from '../services/index.ts';
 import { EXPERIMENTS, type ExperimentName, type ExperimentOptions, runExperiment } from './experiments.ts';
