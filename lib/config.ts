@@ -152,6 +152,7 @@ const localSchema = z.object({
   OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 5),
   OFFLINE_RETRY_INITIAL_MS: int(0, 200),
   OFFLINE_RETRY_MAX_MS: int(0, 5000),
+  OFFLINE_KAFKA_FETCH_STALL_MS: int(1000, 90_000),
 });
 
 type Parsed<S extends z.ZodObject> =

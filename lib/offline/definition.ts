@@ -48,6 +48,11 @@ export interface OfflineKafkaSettings {
    * before it is delivered (a partition starved while others are busy). Empty: none.
    */
   readonly stallMs: ReadonlyMap<number, number>;
+  /**
+   * The trigger's watchdog: a consumer whose fetch loop is silent this long while no batch is in
+   * hand has stopped, and is started again (custom.offline.kafka.fetchStallMs; default 90 s).
+   */
+  readonly fetchStallMs: number;
 }
 
 /** The Lambda payload limit: a batch is cut before its event would exceed it. */
@@ -180,6 +185,7 @@ export function normaliseSettings(raw: unknown, env: NodeJS.ProcessEnv = process
     retryMaxMs: optionalInt(r.retryMaxMs, 'custom.offline.kafka.retryMaxMs') ?? 5000,
     captureDir: typeof r.captureDir === 'string' && r.captureDir !== '' ? r.captureDir : undefined,
     stallMs: parseStall(r.stall),
+    fetchStallMs: optionalInt(r.fetchStallMs, 'custom.offline.kafka.fetchStallMs') ?? 90_000,
     environment: Object.fromEntries(
       Object.entries(isObject(offline.environment) ? offline.environment : {})
         .filter(([, v]) => v !== undefined && v !== null)

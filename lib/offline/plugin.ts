@@ -117,7 +117,17 @@ export class OfflineKafkaTrigger {
     const kafka = new Kafka({
       clientId: `offline-${context.service}`,
       brokers: [...settings.brokers],
-      logLevel: logLevel.NOTHING,
+      // kafkajs's own errors (a lost connection, a crashed consumer, a rebalance) in the job's
+      // output, one line each: a trigger that stops reading must say why.
+      logLevel: logLevel.ERROR,
+      logCreator:
+        () =>
+        ({ namespace, log }) => {
+          const { message, error } = log as { message: string; error?: string };
+          this.#log.warn(
+            `kafkajs ${namespace}: ${message}${error && error !== message ? ` (${error})` : ''}`,
+          );
+        },
     });
     for (const trigger of triggers) {
       if (!trigger.enabled) {

@@ -30,6 +30,8 @@ const NOT_RETRYABLE = /\[[A-Z_]+, not retryable\]/;
 
 /** Partitions read at the same time (kafkajs runs one eachBatch per partition at a time). */
 const PARTITIONS_IN_PARALLEL = 32;
+/** How often the watchdog looks at the fetch loop (see start()). */
+const WATCHDOG_INTERVAL_MS = 1000;
 
 export class PartitionReader {
   readonly #kafka: Kafka;
@@ -39,6 +41,11 @@ export class PartitionReader {
   readonly #log: Logger;
   #consumer: Consumer | undefined;
   #stopping = false;
+  /** When the consumer last started a fetch, and how many batches are being handled now. */
+  #lastFetch = Date.now();
+  #inFlight = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+  #restarting = false;
   /** Wakes backoff sleeps when stopping. */
   readonly #stopController = new AbortController();
 
@@ -80,6 +87,30 @@ export class PartitionReader {
     this.#consumer = consumer;
     // After every (re)join: the line that says the function now receives records, and from where.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void this.#logReady(payload.memberAssignment));
+    // kafkajs restarts a crashed consumer itself when the error is retriable; otherwise it stops for
+    // good, and the trigger would go quiet while the job looks alive. Say so, and start it again.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      const { error, restart } = payload;
+      const why = `the consumer crashed (${error.name}: ${error.message})`;
+      if (restart) this.#log.warn(`kafka trigger ${this.#label}: ${why}; kafkajs restarts it`);
+      else void this.#restart(consumer, why);
+    });
+    // kafkajs fetches in a loop, every maximumBatchingWindow at most when nothing comes: a fetch
+    // loop silent for fetchStallMs while no batch is being handled has stopped (kafkajs can stop without
+    // a crash event); the watchdog starts the consumer again. Offsets are committed only after a
+    // success, so a restart re-delivers at most what the checkpoint then skips.
+    this.#lastFetch = Date.now();
+    consumer.on(consumer.events.FETCH_START, () => {
+      this.#lastFetch = Date.now();
+    });
+    clearInterval(this.#watchdog);
+    this.#watchdog = setInterval(() => {
+      const silentMs = Date.now() - this.#lastFetch;
+      if (this.#inFlight === 0 && silentMs > this.#settings.fetchStallMs) {
+        void this.#restart(consumer, `no fetch for ${Math.round(silentMs / 1000)} s and no batch in hand`);
+      }
+    }, WATCHDOG_INTERVAL_MS);
+    this.#watchdog.unref();
     await consumer.connect();
     // Partitions without a committed offset got one in #applyStartingPosition; fromBeginning is
     // for partitions added later (AWS reads new partitions from the start too).
@@ -142,19 +173,45 @@ export class PartitionReader {
    * the group coordinator is not ready yet). Unlike stop(), the reader stays usable.
    */
   async reset(): Promise<void> {
+    clearInterval(this.#watchdog);
     const consumer = this.#consumer;
     this.#consumer = undefined;
     await consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** A new consumer in place of one that stopped reading: said, then done once. */
+  async #restart(consumer: Consumer, why: string): Promise<void> {
+    if (this.#stopping || this.#restarting || this.#consumer !== consumer) return;
+    this.#restarting = true;
+    try {
+      this.#log.warn(`kafka trigger ${this.#label}: ${why}; starting the consumer again`);
+      await this.reset();
+      await sleep(2000, this.#stopController.signal);
+      await this.startUntilRunning();
+    } finally {
+      this.#restarting = false;
+    }
   }
 
   /** Stops fetching; an in-flight invocation finishes (and commits only if it succeeded). */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#stopController.abort();
+    clearInterval(this.#watchdog);
     await this.#consumer?.disconnect().catch(() => undefined);
   }
 
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    this.#inFlight++;
+    try {
+      await this.#handleBatch(payload);
+    } finally {
+      this.#inFlight--;
+      this.#lastFetch = Date.now();
+    }
+  }
+
+  async #handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
     // filterPatterns drop records before batching, as on AWS; their offsets are still committed.

@@ -87,6 +87,7 @@ const triggerSettings: OfflineKafkaSettings = {
   captureDir: undefined,
   environment: {},
   stallMs: new Map(),
+  fetchStallMs: 90_000,
 };
 const kafka = new Kafka({
   clientId: 'bench-trigger',

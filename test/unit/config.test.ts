@@ -143,6 +143,7 @@ describe('loadLocalConfig (npm start)', () => {
         KAFKA_TOPIC_PARTITIONS: '0',
         OFFLINE_SWEEP_INTERVAL_SECONDS: 'often',
         OFFLINE_RETRY_MAX_MS: '-1',
+        OFFLINE_KAFKA_FETCH_STALL_MS: '10',
       }),
     );
 
@@ -155,6 +156,7 @@ describe('loadLocalConfig (npm start)', () => {
       'KAFKA_TOPIC_PARTITIONS="0"',
       'OFFLINE_SWEEP_INTERVAL_SECONDS="often"',
       'OFFLINE_RETRY_MAX_MS="-1"',
+      'OFFLINE_KAFKA_FETCH_STALL_MS="10"',
     ]) {
       expect(message).toContain(name);
     }

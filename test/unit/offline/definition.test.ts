@@ -92,6 +92,7 @@ describe('normaliseSettings', () => {
       retryInitialMs: 50,
       retryMaxMs: 5000,
       captureDir: undefined,
+      fetchStallMs: 90_000,
       environment: { IDLE_FLUSH: 'false' },
       stallMs: new Map([
         [2, 30_000],
