@@ -10,7 +10,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { emptyStoreStats } from '../../lib/checkpoint/units.ts';
-import type { OfflineKafkaSettings, TriggerDefinition } from '../../lib/offline/definition.ts';
+import { normaliseSettings, type TriggerDefinition } from '../../lib/offline/definition.ts';
 import { PartitionReader } from '../../lib/offline/reader.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
@@ -79,16 +79,10 @@ const trigger: TriggerDefinition = {
   reportBatchItemFailures: false,
   filterPatterns: [],
 };
-const triggerSettings: OfflineKafkaSettings = {
-  brokers: settings.kafkaBrokers,
-  schedules: {},
-  retryInitialMs: 100,
-  retryMaxMs: 1000,
-  captureDir: undefined,
-  environment: {},
-  stallMs: new Map(),
-  fetchStallMs: 90_000,
-};
+const triggerSettings = normaliseSettings(
+  { kafka: { brokers: settings.kafkaBrokers, retryInitialMs: 100, retryMaxMs: 1000 } },
+  {},
+);
 const kafka = new Kafka({
   clientId: 'bench-trigger',
   brokers: settings.kafkaBrokers,

@@ -1,6 +1,6 @@
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OfflineKafkaSettings, TriggerDefinition } from '../../lib/offline/definition.ts';
+import { normaliseSettings, type TriggerDefinition } from '../../lib/offline/definition.ts';
 import { PartitionReader } from '../../lib/offline/reader.ts';
 import { uniqueName } from '../helpers/names.ts';
 import { createTopic, settings, testKafka } from '../helpers/services.ts';
@@ -48,16 +48,10 @@ describe('the local Kafka trigger restarts a consumer that stopped fetching', ()
       reportBatchItemFailures: false,
       filterPatterns: [],
     };
-    const triggerSettings: OfflineKafkaSettings = {
-      brokers: settings.kafkaBrokers,
-      schedules: {},
-      retryInitialMs: 100,
-      retryMaxMs: 1000,
-      captureDir: undefined,
-      environment: {},
-      stallMs: new Map(),
-      fetchStallMs: 3000,
-    };
+    const triggerSettings = normaliseSettings(
+      { kafka: { brokers: settings.kafkaBrokers, fetchStallMs: 3000 } },
+      {},
+    );
     const lines: string[] = [];
     const delivered: number[] = [];
     const reader = new PartitionReader(
