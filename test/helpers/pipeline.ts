@@ -34,14 +34,25 @@ export class RecordingTicker implements Ticker {
   }
 }
 
+const CLOCK_START = 1_700_000_000_000;
+
 /** A manual clock: tests move wall-clock time instead of sleeping. */
 export class Clock {
-  constructor(public ms = 1_700_000_000_000) {}
+  constructor(public ms = CLOCK_START) {}
   readonly now = () => this.ms;
   advance(ms: number): void {
     this.ms += ms;
   }
 }
+
+/**
+ * The TTL the tests' stores give state pieces. The manual clock starts in 2023 and DynamoDB Local
+ * really deletes expired items (in the background, whenever it sweeps), so pieces stamped "2 days
+ * after the clock" would vanish mid-test and a cold read would fail as lost state. The store's
+ * expiry therefore reaches a year past the real time; the pipeline's own `stateTtlDays` (snapshot
+ * age) stays 2, measured on the manual clock.
+ */
+export const STORE_TTL_DAYS = Math.ceil((Date.now() - CLOCK_START) / 86_400_000) + 365;
 
 /**
  * The handler's collaborators against the real DynamoDB Local (a table of the test's own) and
@@ -52,7 +63,7 @@ export async function createTestPipeline(settings: Partial<PipelineSettings> = {
   const { table, drop: dropTable } = await createCheckpointTable(dynamo);
   const { pool, schema, drop: dropSchema } = await createSchema();
   const clock = new Clock();
-  const store = new DynamoCheckpointStore(dynamo, { table, stateTtlDays: 2 });
+  const store = new DynamoCheckpointStore(dynamo, { table, stateTtlDays: STORE_TTL_DAYS });
   const sink = new PostgresSink(pool);
   const deps: PipelineDeps & { sink: Sink } = {
     store,

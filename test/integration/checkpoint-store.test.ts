@@ -37,6 +37,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
   beforeAll(async () => {
     client = testDynamo();
     ({ table, drop } = await createCheckpointTable(client));
+    // Pieces are stamped with the real time below: DynamoDB Local deletes expired items.
     store = new DynamoCheckpointStore(client, { table, stateTtlDays: 2 });
   });
   afterAll(async () => {
@@ -72,7 +73,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
 
     // Act
     const claimed = await store.claim('t1', 3, null, { epoch: 1, at: 1 }, 'lin1');
-    const image = await store.writeImage(claimed, encodeImage(users), 1_000);
+    const image = await store.writeImage(claimed, encodeImage(users), Date.now());
     const committed = await store.commit(claimed, {
       state: STATE,
       manifest: { snapshot: image, journal: [] },
@@ -124,7 +125,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     const claimed = await store.claim('t3', 0, null, { epoch: 1, at: 1 }, 'lin3');
 
     // Act
-    const ref = await store.writeImage(claimed, bytes, 1);
+    const ref = await store.writeImage(claimed, bytes, Date.now());
     const committed = await store.commit(claimed, {
       state: STATE,
       manifest: { snapshot: ref, journal: [] },
@@ -178,7 +179,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     const claimed = await store.claim('t5', 0, null, { epoch: 1, at: 1 }, 'lin5');
 
     // Act
-    const ref = await store.writeImage(claimed, bytes, 1);
+    const ref = await store.writeImage(claimed, bytes, Date.now());
     await store.commit(claimed, {
       state: STATE,
       manifest: { snapshot: ref, journal: [] },

@@ -12,7 +12,7 @@ import { CheckpointLostError } from '../../lib/errors.ts';
 import type { KafkaRecord } from '../../lib/kafka/types.ts';
 import { createWarmState, handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
 import { adoptTable, startNewGeneration } from '../../scripts/checkpoint/recovery.ts';
-import { createTestPipeline, mskEvent, record } from '../helpers/pipeline.ts';
+import { createTestPipeline, mskEvent, record, STORE_TTL_DAYS } from '../helpers/pipeline.ts';
 import { createCheckpointTable } from '../helpers/services.ts';
 
 // docs/DEPLOY.md, "Restoring the checkpoint table", against DynamoDB Local and PostgreSQL: the job
@@ -159,7 +159,7 @@ describe.each([{ restore: 'over the same table' as const }, { restore: 'to a new
         table = restored.table;
       }
       await putAll(p.dynamo, table, restorePoint);
-      const store = new DynamoCheckpointStore(p.dynamo, { table, stateTtlDays: 2 });
+      const store = new DynamoCheckpointStore(p.dynamo, { table, stateTtlDays: STORE_TTL_DAYS });
       const container = (): PipelineDeps => ({ ...p.deps, store, warm: createWarmState() });
       const next = handleKafkaEvent(container(), deliver({ 0: [8, end(0)], 1: [5, end(1)] }));
 
