@@ -16,6 +16,7 @@ import './local-env.ts';
 import { parseArgs } from 'node:util';
 import { checkpointStore, dynamoClient } from '../lib/clients.ts';
 import { loadConfig } from '../lib/config.ts';
+import { topicPartitions } from '../lib/kafka/ticker.ts';
 import { adoptTable, type PartitionOffset, startNewGeneration } from './checkpoint/recovery.ts';
 import { kafkaClient } from './services/kafka.ts';
 import { serviceSettings } from './services/settings.ts';
@@ -118,14 +119,7 @@ async function partitionsOf(topic: string, count: string | undefined): Promise<n
       throw new Error(`--partitions must be a whole number >= 1, got "${count}"`);
     return Array.from({ length: n }, (_, i) => i);
   }
-  const admin = kafkaClient(serviceSettings()).admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return (topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-  } finally {
-    await admin.disconnect();
-  }
+  return topicPartitions(kafkaClient(serviceSettings()), topic);
 }
 
 async function adoptOffsets(

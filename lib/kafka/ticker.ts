@@ -7,6 +7,18 @@ export interface Ticker {
   send(topic: string, partitions: readonly number[]): Promise<void>;
 }
 
+/** The topic's partition ids, ascending, from the brokers' metadata (none if it does not exist). */
+export async function topicPartitions(kafka: Kafka, topic: string): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return (topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * Appends idle ticks with a kafkajs producer, connected on first use and kept for the container's
  * life (a warm Lambda container reuses it). acks=all: a tick the sweep believes sent is in the log.
@@ -17,14 +29,7 @@ export class KafkaTicker implements Ticker {
   constructor(private readonly kafka: () => Promise<Kafka>) {}
 
   async partitions(topic: string): Promise<number[]> {
-    const admin = (await this.kafka()).admin();
-    await admin.connect();
-    try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-      return (topics[0]?.partitions ?? []).map((p) => p.partitionId).sort((a, b) => a - b);
-    } finally {
-      await admin.disconnect();
-    }
+    return topicPartitions(await this.kafka(), topic);
   }
 
   async send(topic: string, partitions: readonly number[]): Promise<void> {
