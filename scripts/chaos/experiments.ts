@@ -1,24 +1,40 @@
 /**
- * The chaos experiments of issue 10, each run as users run the job (`serverless offline start`
- * with the repo's Kafka trigger, default settings: idle flush on), with a fault injected while
- * events flow, then judged by verify.ts against the topic read back from Kafka. One function per
- * experiment; sizes come from the caller (the e2e suite runs small ones, `npm run chaos` larger).
+ * The chaos experiments of issues 10 and 17, each run as users run the job (`serverless offline
+ * start` with the repo's Kafka trigger, default settings or one of settings.ts's variants, idle
+ * flush on), with a fault injected while events flow, then judged by verify.ts against the topic
+ * read back from Kafka. One function per experiment; sizes come from the caller (the e2e suite runs
+ * small ones, `npm run chaos` larger).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import pg from 'pg';
 import { readPartitionSummaries } from '../../lib/checkpoint/index.ts';
 import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
-import type { EngineConfig } from '../../lib/engine/types.ts';
 import { migrate } from '../../lib/sink/migrate.ts';
 import { hostPort, serviceSettings } from '../services/settings.ts';
 import { DynamoInstance, instanceDir, KafkaInstance } from './instances.ts';
 import { type JobProcess, startJob } from './job.ts';
 import { FaultProxy } from './proxy.ts';
-import { clean, describeVerdict, readTopic, type Verdict, verify } from './verify.ts';
+import {
+  CHAOS_SETTINGS,
+  type ChaosSettings,
+  IDLE_TIMEOUT_MS,
+  type SettingsName,
+  SWEEP_INTERVAL_MS,
+} from './settings.ts';
+import { BAD_TEXTS, goodValue, POISON_TIMESTAMPS } from './values.ts';
+import {
+  clean,
+  describeVerdict,
+  readTopic,
+  TICK_HEADER,
+  TICK_HEADER_VALUE,
+  type Verdict,
+  verify,
+} from './verify.ts';
 
 export type ExperimentName =
   | 'kill'
@@ -27,7 +43,14 @@ export type ExperimentName =
   | 'dynamodb-lost'
   | 'postgres-refuse'
   | 'postgres-partition'
-  | 'starve';
+  | 'starve'
+  | 'clock-behind'
+  | 'clock-ahead'
+  | 'history'
+  | 'bursts'
+  | 'future-tick'
+  | 'outage-backlog'
+  | 'poison-timestamp';
 
 export const EXPERIMENTS: readonly ExperimentName[] = [
   'kill',
@@ -37,6 +60,13 @@ export const EXPERIMENTS: readonly ExperimentName[] = [
   'postgres-refuse',
   'postgres-partition',
   'starve',
+  'clock-behind',
+  'clock-ahead',
+  'history',
+  'bursts',
+  'future-tick',
+  'outage-backlog',
+  'poison-timestamp',
 ];
 
 export interface ExperimentOptions {
@@ -50,6 +80,10 @@ export interface ExperimentOptions {
   readonly faultMs: number;
   /** kill: how many times the job is killed with SIGKILL. */
   readonly kills: number;
+  /** bursts: how many bursts the events are shipped in. */
+  readonly bursts: number;
+  /** The job's settings (settings.ts); the judge folds with the same. */
+  readonly settings: SettingsName;
   readonly seed: number;
   /** Lines of progress (the CLI prints them; tests collect them). */
   readonly log: (line: string) => void;
@@ -57,20 +91,60 @@ export interface ExperimentOptions {
 
 export interface ExperimentResult {
   readonly name: ExperimentName;
+  readonly settings: SettingsName;
   readonly verdict: Verdict;
   readonly ok: boolean;
   readonly seconds: number;
   /** What the experiment saw besides the rows (e.g. that lost state was reported). */
   readonly notes: readonly string[];
+  /** Why the run failed apart from the rows: an expectation of the experiment not met, a timeout. */
+  readonly problems: readonly string[];
 }
 
-/** The job's defaults (lib/config.ts): what the reference folds with. */
-const ENGINE: EngineConfig = {
-  gapMs: 5000,
-  outOfOrdernessMs: 0,
-  allowedLatenessMs: 0,
-  idleTimeoutMs: 10_000,
-};
+/**
+ * How the producer behaves in an experiment: its clock against the sweep's (the real one), and
+ * where it falls silent. Every silence lasts at least `minSilenceMs` and until an idle tick has
+ * landed in every partition (bounded), so that ticks really sit among the records.
+ */
+interface Profile {
+  readonly clockOffsetMs: number;
+  /** Fractions of the events after which the producer falls silent. */
+  readonly silences: readonly number[];
+  readonly minSilenceMs: number;
+}
+
+const HALF_WAY: Profile = { clockOffsetMs: 0, silences: [0.5], minSilenceMs: IDLE_TIMEOUT_MS + 4000 };
+const DAY_MS = 86_400_000;
+
+function profile(name: ExperimentName, options: ExperimentOptions): Profile {
+  switch (name) {
+    // A producer whose clock lags looks silent to the sweep all the time: ticks come while it
+    // produces. Its silence ends as soon as they landed, so that records stamped well before the
+    // ticks follow them at any size (a long run has plenty of such ticks anyway).
+    case 'clock-behind':
+      return { clockOffsetMs: -15_000, silences: [0.5], minSilenceMs: 0 };
+    case 'clock-ahead':
+      return { ...HALF_WAY, clockOffsetMs: 15_000 };
+    case 'history':
+      return { clockOffsetMs: -3 * DAY_MS, silences: [0.5], minSilenceMs: 0 };
+    case 'bursts': {
+      const n = Math.max(2, options.bursts);
+      return {
+        ...HALF_WAY,
+        silences: Array.from({ length: n - 1 }, (_, i) => (i + 1) / n),
+        minSilenceMs: 20_000,
+      };
+    }
+    // Its quiet period in the log is the outage itself (see the experiment).
+    case 'outage-backlog':
+      return { ...HALF_WAY, silences: [] };
+    // Silent before the state is lost at 30 %: afterwards no tick can come.
+    case 'dynamodb-lost':
+      return { ...HALF_WAY, silences: [0.2] };
+    default:
+      return HALF_WAY;
+  }
+}
 
 const unique = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
@@ -98,7 +172,8 @@ function random(seed: number): () => number {
   };
 }
 
-const BAD_VALUES = ['garbage', 'user_x,not-a-number', ',1000', 'user_x,1,2', '{"userId": 1}', 'user_x,-5'];
+/** Messages for one partition-less send: each carries its partition. */
+type Outgoing = Message & { partition: number };
 
 /** Everything an experiment runs against: Kafka, DynamoDB (shared or its own) and a schema. */
 class Rig {
@@ -107,25 +182,42 @@ class Rig {
   readonly table = unique('chaos_ckpt');
   readonly schema = unique('chaos');
   readonly notes: string[] = [];
+  /** Expectations of the experiment that were not met (the run fails). */
+  readonly problems: string[] = [];
+  /** "partition:offset" of the ticks the experiment appended itself. */
+  readonly forged = new Set<string>();
+  readonly profile: Profile;
   job: JobProcess | undefined;
   private produced = 0;
+  /** While set, the producer keeps what it makes here instead of sending it (outage-backlog). */
+  private held: Outgoing[] | undefined;
+  private releaseHeld: (() => void) | undefined;
+  private heldReleased: Promise<void> = Promise.resolve();
+  /** The producer of sendOne. */
+  private single: Producer | undefined;
   private readonly admin: pg.Pool;
   readonly pool: pg.Pool;
 
   constructor(
     readonly name: ExperimentName,
     readonly options: ExperimentOptions,
+    readonly settings: ChaosSettings,
     readonly brokers: string,
     readonly dynamodbEndpoint: string,
     readonly databaseUrl: string,
   ) {
-    const settings = serviceSettings();
-    this.admin = new pg.Pool({ connectionString: settings.databaseUrl, max: 1 });
+    const services = serviceSettings();
+    this.profile = profile(name, options);
+    this.admin = new pg.Pool({ connectionString: services.databaseUrl, max: 1 });
     this.pool = new pg.Pool({
-      connectionString: settings.databaseUrl,
+      connectionString: services.databaseUrl,
       options: `-c search_path=${this.schema}`,
       max: 2,
     });
+  }
+
+  log(line: string): void {
+    this.options.log(`${this.name}: ${line}`);
   }
 
   kafka(clientId = 'chaos'): Kafka {
@@ -151,7 +243,20 @@ class Rig {
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic: this.topic, numPartitions: this.options.partitions, replicationFactor: 1 }],
+      topics: [
+        {
+          topic: this.topic,
+          numPartitions: this.options.partitions,
+          replicationFactor: 1,
+          // The producer's timestamps as sent, however far from the broker's clock (Kafka 3.9's
+          // defaults, spelled out: Kafka 4 refuses CreateTimes more than an hour ahead by default).
+          configEntries: [
+            { name: 'message.timestamp.type', value: 'CreateTime' },
+            { name: 'message.timestamp.before.max.ms', value: '9223372036854775807' },
+            { name: 'message.timestamp.after.max.ms', value: '9223372036854775807' },
+          ],
+        },
+      ],
     });
     await admin.disconnect();
     const dynamo = this.dynamo();
@@ -175,130 +280,317 @@ class Rig {
       brokers: this.brokers,
       dynamodbEndpoint: this.dynamodbEndpoint,
       databaseUrl: this.databaseUrl,
-      // The default sweep interval offline (5 s) and idle timeout (10 s): default settings.
-      env: { OFFLINE_SWEEP_INTERVAL_SECONDS: '5', LOG_LEVEL: 'warn', ...env },
+      // The default sweep interval offline (5 s); the idle timeout is left at its default (10 s).
+      env: {
+        OFFLINE_SWEEP_INTERVAL_SECONDS: String(SWEEP_INTERVAL_MS / 1000),
+        LOG_LEVEL: 'warn',
+        ...this.settings.env,
+        ...env,
+      },
       params: { batchSize: '500', ...params },
     });
     await this.job.ready();
   }
 
+  /** The producer's clock: the real one (the sweep's) shifted by the experiment's offset. */
+  clock(): number {
+    return Date.now() + this.profile.clockOffsetMs;
+  }
+
+  /** How far behind the producer's clock the next event's time is: jitter, or a straggler's lag. */
+  private behind(rnd: () => number): number {
+    for (const s of this.settings.stragglers) {
+      if (rnd() < s.share) return s.minBehindMs + Math.floor(rnd() * (s.maxBehindMs - s.minBehindMs + 1));
+    }
+    return Math.floor(rnd() * 50);
+  }
+
   /**
-   * Produces the stream in chunks at about `rate` events per second, each partition keyed by user,
-   * with event times from the clock (a few ms of jitter, 0.5% stragglers 8 s behind) and about one
-   * bad record per thousand. Half-way it pauses for longer than the idle timeout, so that the
-   * partitions fall silent in the log and idle ticks land among the records. `onProgress` sees the
-   * events sent so far (faults are injected from there). Sends are retried while a broker is down.
+   * Produces the stream in chunks at about `rate` events per second, each partition keyed by user
+   * (`user_<n>,<event time>`, partition n mod partitions), about one bad record per thousand, event
+   * times from the producer's clock minus jitter or a straggler's lag. The Kafka timestamp
+   * (CreateTime) is the producer's clock when it sends, or the event time itself with
+   * EVENT_TIME_SOURCE=kafka (so that stragglers are stragglers there too). At the profile's
+   * silences it stops until idle ticks have landed. `onProgress` sees the events sent so far
+   * (faults are injected from there). Sends are retried while a broker is down.
    */
   async produce(onProgress: (sent: number) => Promise<void> = async () => undefined): Promise<void> {
     const { events, rate, users, partitions, seed } = this.options;
+    const kafkaTime = this.settings.eventTimeSource === 'kafka';
     const rnd = random(seed);
     const producer = this.kafka('chaos-producer').producer();
     await producer.connect();
     const chunk = Math.max(50, Math.floor(rate / 10));
     const started = Date.now();
-    let pausedAt = -1;
+    const silences = [...this.profile.silences];
+    let silentMs = 0;
     try {
       while (this.produced < events) {
-        const messages: { partition: number; key: string; value: string }[] = [];
+        const messages: Outgoing[] = [];
+        const now = this.clock();
         for (let i = 0; i < chunk && this.produced + messages.length < events; i++) {
           const user = Math.floor(rnd() * users);
           const partition = user % partitions;
           if (rnd() < 0.001) {
-            messages.push({
-              partition,
-              key: 'bad',
-              value: BAD_VALUES[Math.floor(rnd() * BAD_VALUES.length)] as string,
-            });
+            const value = BAD_TEXTS[Math.floor(rnd() * BAD_TEXTS.length)] as string;
+            messages.push({ partition, key: 'bad', value, timestamp: String(now) });
             continue;
           }
-          const behind = rnd() < 0.005 ? 8000 : Math.floor(rnd() * 50);
-          messages.push({ partition, key: `user_${user}`, value: `user_${user},${Date.now() - behind}` });
+          const eventTime = now - this.behind(rnd);
+          messages.push({
+            partition,
+            key: `user_${user}`,
+            value: goodValue(user, eventTime),
+            timestamp: String(kafkaTime ? eventTime : now),
+          });
         }
-        await this.send(producer, messages);
+        await this.deliver(producer, messages);
         this.produced += messages.length;
         await onProgress(this.produced);
-        if (pausedAt < 0 && this.produced >= events / 2) {
-          pausedAt = this.produced;
-          this.options.log(
-            `${this.name}: producer silent for ${(ENGINE.idleTimeoutMs ?? 0) + 4000} ms (idle ticks)`,
-          );
-          await sleep((ENGINE.idleTimeoutMs ?? 0) + 4000);
+        const next = silences[0];
+        if (next !== undefined && this.produced >= events * next) {
+          silences.shift();
+          const from = Date.now();
+          await this.silence();
+          silentMs += Date.now() - from;
         }
         // Pace: where the clock says we should be, at `rate` events per second.
-        const due =
-          started + (this.produced / rate) * 1000 + (pausedAt >= 0 ? (ENGINE.idleTimeoutMs ?? 0) + 4000 : 0);
+        const due = started + silentMs + (this.produced / rate) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
+      }
+      if (this.held !== undefined) {
+        await this.heldReleased;
+        await this.deliver(producer, []);
       }
     } finally {
       await producer.disconnect().catch(() => undefined);
     }
   }
 
-  private async send(
-    producer: ReturnType<Kafka['producer']>,
-    messages: { partition: number; key: string; value: string }[],
-  ): Promise<void> {
+  /** Sends, or keeps while held; the first send after a release sends the backlog first, in order. */
+  private async deliver(producer: Producer, messages: Outgoing[]): Promise<void> {
+    if (this.held !== undefined && this.releaseHeld !== undefined) {
+      this.held.push(...messages);
+      return;
+    }
+    if (this.held !== undefined) {
+      const backlog = this.held;
+      this.held = undefined;
+      this.log(`sending the ${backlog.length} records held back`);
+      for (let i = 0; i < backlog.length; i += 500) await this.send(producer, backlog.slice(i, i + 500));
+    }
+    if (messages.length > 0) await this.send(producer, messages);
+  }
+
+  /** From now on the producer keeps its records (with their timestamps) instead of sending them. */
+  hold(): void {
+    this.held = [];
+    this.heldReleased = new Promise((resolve) => {
+      this.releaseHeld = resolve;
+    });
+  }
+
+  /** The held records go out with the producer's next send, before anything newer. */
+  release(): void {
+    const resolve = this.releaseHeld;
+    this.releaseHeld = undefined;
+    resolve?.();
+  }
+
+  private async send(producer: Producer, messages: Outgoing[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await producer.send({ topic: this.topic, acks: -1, messages });
         return;
       } catch (error) {
-        if (attempt % 20 === 1)
-          this.options.log(`${this.name}: produce failed, retrying: ${(error as Error).message}`);
+        if (attempt % 20 === 1) this.log(`produce failed, retrying: ${(error as Error).message}`);
         await sleep(500);
       }
     }
   }
 
-  /** Offsets the job has committed, summed over partitions. */
-  async committed(): Promise<number> {
+  /** Sends one record on its own (its timestamp cannot upset a batch's), retried; its offset. */
+  async sendOne(message: Outgoing): Promise<number> {
+    if (this.single === undefined) {
+      this.single = this.kafka('chaos-producer-one').producer();
+      await this.single.connect();
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const [meta] = await this.single.send({ topic: this.topic, acks: -1, messages: [message] });
+        return Number(meta?.baseOffset);
+      } catch (error) {
+        if (attempt % 20 === 1) this.log(`produce failed, retrying: ${(error as Error).message}`);
+        await sleep(500);
+      }
+    }
+  }
+
+  /**
+   * The producer falls silent: at least the profile's minimum, and until an idle tick has landed in
+   * every partition that has records (the log grew while nothing was produced), at most a bound.
+   */
+  private async silence(): Promise<void> {
+    const since = await this.logEnds();
+    const { minSilenceMs } = this.profile;
+    const maxMs = Math.max(120_000, this.options.faultMs + 90_000);
+    this.log(`producer silent (at least ${minSilenceMs} ms, until an idle tick lands in every partition)`);
+    const from = Date.now();
+    const landed = await this.ticksLanded(since, minSilenceMs, maxMs);
+    this.log(
+      landed
+        ? `idle ticks landed in every partition; silent for ${Date.now() - from} ms`
+        : `no idle tick in every partition after ${maxMs} ms of silence; producing again`,
+    );
+  }
+
+  /** Waits at least minMs, and until every partition's log grew past `since`; false after maxMs. */
+  async ticksLanded(since: ReadonlyMap<number, number>, minMs: number, maxMs: number): Promise<boolean> {
+    const from = Date.now();
+    for (;;) {
+      const ends = await this.logEnds(0).catch(() => undefined);
+      const grew =
+        ends !== undefined && [...since].every(([p, end]) => end === 0 || (ends.get(p) ?? 0) > end);
+      const elapsed = Date.now() - from;
+      if (grew && elapsed >= minMs) return true;
+      if (elapsed >= maxMs) return false;
+      await sleep(500);
+    }
+  }
+
+  /** Each partition's log end offset, retried while the broker is away (for up to `patienceMs`). */
+  async logEnds(patienceMs = 300_000): Promise<Map<number, number>> {
+    const deadline = Date.now() + patienceMs;
+    for (;;) {
+      const admin = this.kafka('chaos-admin').admin();
+      try {
+        await admin.connect();
+        const ends = await admin.fetchTopicOffsets(this.topic);
+        return new Map(ends.map((p) => [p.partition, Number(p.high)]));
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(500);
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Offsets the job has committed, per partition (-1: none). */
+  async committedByPartition(): Promise<Map<number, number>> {
     const admin = this.kafka('chaos-admin').admin();
     await admin.connect();
     try {
       const [t] = await admin.fetchOffsets({ groupId: this.group, topics: [this.topic] });
-      return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      return new Map((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
     } finally {
       await admin.disconnect();
     }
   }
 
+  /** Offsets the job has committed, summed over partitions. */
+  async committed(): Promise<number> {
+    let sum = 0;
+    for (const offset of (await this.committedByPartition()).values()) sum += Math.max(0, offset);
+    return sum;
+  }
+
   /**
-   * Quiescence: every record (ticks included) committed, and no session left open (the idle
-   * ticks closed them all), so no more ticks will come. The topic is then final.
+   * Quiescence: every record (ticks included) committed, and no session with changes not yet
+   * written (pendingSessions 0 on every partition: a tick after the last records wrote them all).
+   * Sessions may stay live for good (early firing keeps them); their rows are up to date. The topic
+   * is then final: the sweep has nothing left to tick for.
+   *
+   * Fails early, saying where, when a partition stops committing for two minutes while behind
+   * (a batch retried without end), or when everything is committed but sessions stay pending and
+   * no tick comes for long after the idle timeout.
    */
   async quiescent(timeoutMs: number): Promise<void> {
-    await until(
-      'every record committed and every session closed',
-      async () => {
-        const admin = this.kafka('chaos-admin').admin();
-        await admin.connect();
-        let ends: number;
-        try {
-          ends = (await admin.fetchTopicOffsets(this.topic)).reduce((sum, p) => sum + Number(p.high), 0);
-        } finally {
-          await admin.disconnect();
+    const deadline = Date.now() + timeoutMs;
+    const stuckMs = 120_000;
+    const untickedMs = IDLE_TIMEOUT_MS + SWEEP_INTERVAL_MS + 60_000;
+    let committedSince = Date.now();
+    let grewSince = Date.now();
+    let previousCommitted = '';
+    let previousEnds = '';
+    for (;;) {
+      const state = await this.progress().catch(() => undefined);
+      if (state !== undefined) {
+        const committed = JSON.stringify([...state.committed]);
+        const ends = JSON.stringify([...state.ends]);
+        if (committed !== previousCommitted) {
+          previousCommitted = committed;
+          committedSince = Date.now();
         }
-        if ((await this.committed()) !== ends) return false;
-        const dynamo = this.dynamo();
-        try {
-          const parts = Array.from({ length: this.options.partitions }, (_, i) => i);
-          const summaries = await readPartitionSummaries(dynamo, this.table, this.topic, parts);
-          return summaries.every((s) => (s.liveSessions ?? 0) === 0);
-        } finally {
-          dynamo.destroy();
+        if (ends !== previousEnds) {
+          previousEnds = ends;
+          grewSince = Date.now();
         }
-      },
-      timeoutMs,
-    );
+        const behind = [...state.ends].filter(([p, end]) => Math.max(0, state.committed.get(p) ?? 0) < end);
+        const pending = state.pending.filter((n) => n > 0);
+        if (behind.length === 0 && pending.length === 0) return;
+        const stuck = Date.now() - committedSince;
+        if (behind.length > 0 && stuck > stuckMs) {
+          throw new Error(
+            `partition(s) ${behind.map(([p, end]) => `${p} (committed ${state.committed.get(p)}, log end ${end})`).join(', ')} ` +
+              `stopped committing for ${Math.round(stuck / 1000)} s${this.lastFailure()}`,
+          );
+        }
+        const quiet = Date.now() - Math.max(committedSince, grewSince);
+        if (behind.length === 0 && quiet > untickedMs) {
+          throw new Error(
+            `every record committed, but sessions stay pending (${state.pending.join(', ')} per partition) ` +
+              `and no tick came for ${Math.round(quiet / 1000)} s (lastLogTime per partition: ${state.lastLogTimes.join(', ')})`,
+          );
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for every record committed and no session pending`,
+        );
+      }
+      await sleep(500);
+    }
+  }
+
+  private async progress(): Promise<{
+    committed: Map<number, number>;
+    ends: Map<number, number>;
+    pending: number[];
+    lastLogTimes: (number | null)[];
+  }> {
+    const ends = await this.logEnds(0);
+    const committed = await this.committedByPartition();
+    const dynamo = this.dynamo();
+    try {
+      const parts = [...ends.keys()].sort((a, b) => a - b);
+      const summaries = await readPartitionSummaries(dynamo, this.table, this.topic, parts);
+      return {
+        committed,
+        ends,
+        pending: summaries.map((s) => s.pendingSessions ?? 0),
+        lastLogTimes: summaries.map((s) => s.lastLogTime),
+      };
+    } finally {
+      dynamo.destroy();
+    }
+  }
+
+  /** The job's last retried failure, for a message about a stalled partition. */
+  private lastFailure(): string {
+    const lines = (this.job?.output() ?? '').split('\n').filter((l) => l.includes('retrying the same batch'));
+    const last = lines.at(-1);
+    return last === undefined ? '' : `; the job's last failure: ${last.slice(0, 600)}`;
   }
 
   async judge(): Promise<Verdict> {
     const log = await readTopic(this.kafka('chaos-verify'), this.topic);
-    return verify(this.pool, log, ENGINE);
+    return verify(this.pool, log, this.settings, { forged: this.forged });
   }
 
   async cleanup(): Promise<void> {
     await this.job?.stop('SIGKILL').catch(() => undefined);
+    await this.single?.disconnect().catch(() => undefined);
     const admin = this.kafka('chaos-admin').admin();
     await admin
       .connect()
@@ -318,9 +610,10 @@ export async function runExperiment(
 ): Promise<ExperimentResult> {
   const started = Date.now();
   const shared = serviceSettings();
-  const own: { kafka?: KafkaInstance; dynamo?: DynamoInstance; proxy?: FaultProxy } = {};
+  const own: Own = {};
   try {
-    if (name === 'kafka-restart') own.kafka = await KafkaInstance.start(unique('kafka'));
+    if (name === 'kafka-restart' || name === 'outage-backlog')
+      own.kafka = await KafkaInstance.start(unique('kafka'));
     if (name === 'dynamodb-restart' || name === 'dynamodb-lost')
       own.dynamo = await DynamoInstance.start(unique('dynamodb'));
     if (name === 'postgres-refuse' || name === 'postgres-partition') {
@@ -336,25 +629,45 @@ export async function runExperiment(
     const rig = new Rig(
       name,
       options,
+      CHAOS_SETTINGS[options.settings],
       own.kafka?.brokers ?? shared.kafkaBrokers.join(','),
       own.dynamo?.endpoint ?? shared.dynamodbEndpoint,
       databaseUrl,
     );
     try {
       await rig.prepare();
-      const notes = await FAULTS[name](rig, own).catch((error: unknown) => {
-        // Keep the job's output for the post-mortem; the error says where it is.
+      let notes: string[] = [];
+      try {
+        notes = await FAULTS[name](rig, own);
+      } catch (error) {
+        rig.problems.push((error as Error).message);
+      }
+      // The job is done (or failed): stop it before reading back, so nothing moves meanwhile.
+      await rig.job?.stop('SIGKILL');
+      const verdict = await rig.judge();
+      const rowsOk = name === 'dynamodb-lost' ? lostStateOk(verdict, notes) : clean(verdict);
+      if (verdict.ticksMidStream === 0) rig.problems.push('no idle tick landed mid-stream');
+      const ok = rowsOk && rig.problems.length === 0;
+      if (!ok) {
+        // Keep the job's output for the post-mortem.
         const file = path.join(instanceDir('jobs'), `${name}-${rig.topic}.log`);
         mkdirSync(path.dirname(file), { recursive: true });
         writeFileSync(file, rig.job?.output() ?? '(no job)');
-        throw new Error(`${name}: ${(error as Error).message} (job output: ${file})`, { cause: error });
-      });
-      const verdict = await rig.judge();
-      const ok = name === 'dynamodb-lost' ? lostStateOk(verdict, notes) : clean(verdict);
+        rig.problems.push(`job output: ${file}`);
+      }
       options.log(
-        `${name}: ${describeVerdict(verdict)}${ok ? '' : ` FAILED ${verdict.examples.join('; ')}`}`,
+        `${name} [${options.settings}]: ${describeVerdict(verdict)}` +
+          `${ok ? '' : ` FAILED ${[...rig.problems, ...verdict.examples].join('; ')}`}`,
       );
-      return { name, verdict, ok, seconds: (Date.now() - started) / 1000, notes };
+      return {
+        name,
+        settings: options.settings,
+        verdict,
+        ok,
+        seconds: (Date.now() - started) / 1000,
+        notes,
+        problems: rig.problems,
+      };
     } finally {
       await rig.cleanup();
     }
@@ -366,22 +679,26 @@ export async function runExperiment(
 }
 
 /**
- * After the checkpoint table is lost the job must stop, not go on counting from nothing: the rows
- * it wrote before are right (with L = 0 a row is final when written), none is extra or wrong, and
- * it said why. Sessions it had not closed yet are missing: that is the point.
+ * After the checkpoint table is lost the job must stop, not go on counting from nothing, and say
+ * why. Sessions it had not finished are missing or show the provisional row an idle tick wrote
+ * (under-counted, or under a start a later join would have moved: inside the reference's session):
+ * that is the point. Nothing may be over-counted, extra beyond that, or wrongly late.
  */
 function lostStateOk(verdict: Verdict, notes: readonly string[]): boolean {
   return (
     notes.includes('CheckpointLost reported') &&
     notes.includes('committed offsets stopped') &&
-    verdict.overCounted + verdict.underCounted + verdict.extra + verdict.wronglyLate === 0
+    verdict.overCounted + (verdict.extra - verdict.extraInsideSessions) + verdict.wronglyLate === 0
   );
 }
 
-type Fault = (
-  rig: Rig,
-  own: { kafka?: KafkaInstance; dynamo?: DynamoInstance; proxy?: FaultProxy },
-) => Promise<string[]>;
+interface Own {
+  kafka?: KafkaInstance;
+  dynamo?: DynamoInstance;
+  proxy?: FaultProxy;
+}
+
+type Fault = (rig: Rig, own: Own) => Promise<string[]>;
 
 /** Runs `fault` once when production passes `at` (a fraction of the events), in the background. */
 function at(
@@ -400,9 +717,12 @@ function at(
   };
 }
 
+/** How long to wait for quiescence: long enough for a slow machine and the longest fault. */
+const quiet = (rig: Rig) => 300_000 + rig.options.faultMs;
+
 /**
  * A service broken at 40% of the events, for faultMs, then healed, while the job runs and events
- * flow; then every record committed and every session closed, the job still alive.
+ * flow; then every record committed and no session pending, the job still alive.
  */
 async function outage(
   rig: Rig,
@@ -413,17 +733,30 @@ async function outage(
   await rig.startJob();
   const fault = at(rig, 0.4, async () => {
     await breakIt();
-    rig.options.log(`${rig.name}: ${what} for ${rig.options.faultMs} ms`);
+    rig.log(`${what} for ${rig.options.faultMs} ms`);
     await sleep(rig.options.faultMs);
     await healIt();
-    rig.options.log(`${rig.name}: healed`);
+    rig.log('healed');
   });
   await rig.produce(fault.onProgress);
   await fault.done();
-  await rig.quiescent(300_000);
+  await rig.quiescent(quiet(rig));
   if (rig.job?.child.exitCode !== null) throw new Error(`the job died (${what})`);
   return [`${what} for ${rig.options.faultMs} ms; the job kept running`];
 }
+
+/** No fault but the producer's: the job runs, the profile's producer produces, all is judged. */
+async function plain(rig: Rig, onProgress?: (sent: number) => Promise<void>): Promise<string[]> {
+  await rig.startJob();
+  await rig.produce(onProgress);
+  await rig.quiescent(quiet(rig));
+  return [];
+}
+
+/** A user of the experiment's that lives in `partition` (users are spread by user mod partitions). */
+const userOf = (rig: Rig, partition: number, k: number) =>
+  partition +
+  rig.options.partitions * (k % Math.max(1, Math.floor(rig.options.users / rig.options.partitions)));
 
 const FAULTS: Record<ExperimentName, Fault> = {
   /** kill -9 of the whole job at random points of progress, started again each time. */
@@ -435,11 +768,11 @@ const FAULTS: Record<ExperimentName, Fault> = {
       const threshold = Math.floor(((k + rnd()) / (rig.options.kills + 1)) * rig.options.events);
       await until(`committed >= ${threshold}`, async () => (await rig.committed()) >= threshold, 300_000);
       await rig.job?.stop('SIGKILL');
-      rig.options.log(`kill: killed the job with SIGKILL at ${await rig.committed()} committed records`);
+      rig.log(`killed the job with SIGKILL at ${await rig.committed()} committed records`);
       await rig.startJob();
     }
     await producing;
-    await rig.quiescent(300_000);
+    await rig.quiescent(quiet(rig));
     return [`killed ${rig.options.kills} times`];
   },
 
@@ -478,7 +811,7 @@ const FAULTS: Record<ExperimentName, Fault> = {
     const dynamo = rig.dynamo();
     await ensureCheckpointTable(dynamo, rig.table);
     dynamo.destroy();
-    rig.options.log('dynamodb-lost: DynamoDB Local restarted empty, the table created again');
+    rig.log('DynamoDB Local restarted empty, the table created again');
     await producing;
     await until(
       'the job to report lost state',
@@ -486,10 +819,31 @@ const FAULTS: Record<ExperimentName, Fault> = {
       120_000,
     );
     notes.push('CheckpointLost reported');
-    const paused = await rig.committed();
-    await sleep(8000);
-    if ((await rig.committed()) === paused) notes.push('committed offsets stopped');
-    rig.options.log(`dynamodb-lost: ${notes.join(', ')} (at ${paused} committed records)`);
+    // Evidence that it stopped: for every partition the local trigger logs "<topic>-<p> PAUSED at
+    // offset <n>" (lib/offline/reader.ts: a non-retryable error pauses the partition and commits
+    // nothing from <n> on), the group's committed offset is exactly <n>, and the log goes on past it.
+    let paused = new Map<number, number>();
+    const stopped = await until(
+      'every partition paused at its committed offset',
+      async () => {
+        paused = pausedOffsets(rig.job?.output() ?? '', rig.topic);
+        const committed = await rig.committedByPartition();
+        const ends = await rig.logEnds(0);
+        return [...ends].every(
+          ([p, end]) =>
+            paused.get(p) !== undefined && committed.get(p) === paused.get(p) && end > (paused.get(p) ?? end),
+        );
+      },
+      120_000,
+    ).then(
+      () => true,
+      (error: unknown) => {
+        rig.problems.push((error as Error).message);
+        return false;
+      },
+    );
+    if (stopped) notes.push('committed offsets stopped');
+    rig.log(`${notes.join(', ')} (paused at ${[...paused].map(([p, o]) => `${p}:${o}`).join(', ')})`);
     return notes;
   },
 
@@ -515,7 +869,134 @@ const FAULTS: Record<ExperimentName, Fault> = {
   starve: async (rig) => {
     await rig.startJob({ OFFLINE_KAFKA_STALL: `0:${rig.options.faultMs}` }, { batchSize: '10000' });
     await rig.produce();
-    await rig.quiescent(600_000);
+    await rig.quiescent(quiet(rig) + 300_000);
     return [`partition 0 held ${rig.options.faultMs} ms per batch`];
   },
+
+  /**
+   * The producer's clock 15 s behind the sweep's: Kafka timestamps and event times both. To the
+   * sweep every partition looks silent for 15 s at all times, so ticks land among the records
+   * throughout. They must not make on-time records late.
+   */
+  'clock-behind': (rig) => plain(rig).then(() => ['producer clock 15 s behind the sweep']),
+
+  /** The producer's clock 15 s ahead: ticks come only after 25 s of real silence. */
+  'clock-ahead': (rig) => plain(rig).then(() => ['producer clock 15 s ahead of the sweep']),
+
+  /**
+   * A replay of history: CreateTime = event time, both 3 days old (a base 3 days back advancing
+   * with the real clock). To the sweep every partition has been silent for 3 days.
+   */
+  history: (rig) => plain(rig).then(() => ['replay of events 3 days old']),
+
+  /** The events shipped in bursts, 20 s of silence between them: ticks between the bursts. */
+  bursts: (rig) => plain(rig).then(() => [`${Math.max(2, rig.options.bursts)} bursts, 20 s apart`]),
+
+  /**
+   * Forged ticks: at 30 % and 70 % of the events the experiment appends to every partition a tick
+   * stamped 2100-01-01 and one stamped 1970-01-01T00:00:01Z. A tick that moved the watermark by its
+   * timestamp would make every later record late (2100) or do nothing (1970); ticks must decide
+   * only when rows appear.
+   */
+  'future-tick': (rig) => {
+    const rounds = [0.3, 0.7];
+    return plain(rig, async (sent) => {
+      const next = rounds[0];
+      if (next === undefined || sent < rig.options.events * next) return;
+      rounds.shift();
+      for (let p = 0; p < rig.options.partitions; p++) {
+        for (const timestamp of ['4102444800000', '1000']) {
+          const offset = await rig.sendOne({
+            partition: p,
+            value: null,
+            headers: { [TICK_HEADER]: TICK_HEADER_VALUE },
+            timestamp,
+          });
+          rig.forged.add(`${p}:${offset}`);
+        }
+      }
+      rig.log(`forged ticks (2100 and 1970) appended to every partition at ${sent} events`);
+    }).then(() => [`${rig.forged.size} forged ticks`]);
+  },
+
+  /**
+   * A broker outage whose backlog lands after a tick. At 40 % of the events the experiment's own
+   * broker is killed and the producer holds what it makes (records stamped with their time, as a
+   * producer buffering through an outage would). The broker comes back after faultMs, but the
+   * producer keeps holding until the sweep has appended an idle tick to every partition (the log
+   * has been quiet for longer than the idle timeout); only then does the backlog go out, behind
+   * the ticks, with Kafka timestamps and event times older than theirs.
+   *
+   * Asserted, besides the rows: the ticks landed before the backlog (else the run fails), the
+   * judge saw events behind a newer tick (`eventsBehindTicks` > 0), and not one of the backlog's
+   * on-time events is rejected as late: a tick must not move the watermark past records that were
+   * produced before it but reached the log after it.
+   */
+  'outage-backlog': async (rig, own) => {
+    await rig.startJob();
+    let outage: Promise<void> | undefined;
+    let held = false;
+    await rig.produce(async (sent) => {
+      if (outage !== undefined || sent < rig.options.events * 0.4) return;
+      const since = await rig.logEnds();
+      rig.hold();
+      await own.kafka?.kill('SIGKILL');
+      rig.log(`broker killed at ${sent} events; the producer holds its records`);
+      outage = (async () => {
+        try {
+          await sleep(rig.options.faultMs);
+          await own.kafka?.start();
+          rig.log('broker back; holding until an idle tick lands in every partition');
+          held = await rig.ticksLanded(since, 0, Math.max(120_000, rig.options.faultMs + 90_000));
+          if (!held) rig.problems.push('no idle tick landed in every partition before the backlog');
+        } finally {
+          rig.release();
+        }
+      })();
+    });
+    await outage;
+    await rig.quiescent(quiet(rig));
+    const verdictCheck = held ? 'the backlog landed after idle ticks' : 'the backlog was sent without ticks';
+    return [`broker killed for ${rig.options.faultMs} ms; ${verdictCheck}`];
+  },
+
+  /**
+   * Records with extreme Kafka timestamps (values.ts, POISON_TIMESTAMPS) at 30 % and 70 % of the
+   * events: in every partition, for each timestamp, a good value and an unparseable one, each sent
+   * on its own. The partition must not stall; good values count with their payload time (or, with
+   * EVENT_TIME_SOURCE=kafka, are judged by that timestamp); the others are rejected with their
+   * reason (the largest long: bad_envelope).
+   */
+  'poison-timestamp': (rig) => {
+    const rounds = [0.3, 0.7];
+    let round = 0;
+    return plain(rig, async (sent) => {
+      const next = rounds[0];
+      if (next === undefined || sent < rig.options.events * next) return;
+      rounds.shift();
+      round++;
+      for (let p = 0; p < rig.options.partitions; p++) {
+        for (const [i, timestamp] of POISON_TIMESTAMPS.entries()) {
+          const user = userOf(rig, p, i + round);
+          await rig.sendOne({
+            partition: p,
+            key: `user_${user}`,
+            value: goodValue(user, rig.clock()),
+            timestamp,
+          });
+          const bad = BAD_TEXTS[(i + round) % BAD_TEXTS.length] as string;
+          await rig.sendOne({ partition: p, key: 'bad', value: bad, timestamp });
+        }
+      }
+      rig.log(`records stamped ${POISON_TIMESTAMPS.join(', ')} sent to every partition at ${sent} events`);
+    }).then(() => [`Kafka timestamps ${POISON_TIMESTAMPS.join(', ')}`]);
+  },
 };
+
+/** The offsets the local trigger says it paused each partition of `topic` at. */
+function pausedOffsets(output: string, topic: string): Map<number, number> {
+  const paused = new Map<number, number>();
+  const pattern = new RegExp(`${topic}-(\\d+) PAUSED at offset (\\d+)`, 'g');
+  for (const match of output.matchAll(pattern)) paused.set(Number(match[1]), Number(match[2]));
+  return paused;
+}

@@ -1,22 +1,112 @@
 /**
- * The judge of every experiment: read the topic back from Kafka (every record, ticks included, with
- * its offset, timestamp and headers), fold each partition's log with the test reference (a naive
- * Flink WindowOperator plus the idle rule, test/helpers/reference.ts, written without the engine),
- * and compare every row of aggregated_counts and user_sessions and every rejection with what the job
- * wrote to PostgreSQL.
+ * The judge of every experiment, independent of the job: it reads the topic back with kafkajs into
+ * a record type of its own, recognises idle ticks by their header itself, classifies every other
+ * record from what the producer wrote (values.ts: good values parsed here, bad ones looked up in a
+ * table written by hand), folds each partition's events with the test reference (a naive Flink
+ * WindowOperator, test/helpers/reference.ts, written without the engine) and a final flush, and
+ * compares every row of aggregated_counts and user_sessions and every rejection with what the job
+ * wrote to PostgreSQL. Nothing from lib/ decides anything here (type imports only).
+ *
+ * The contract judged (idle flush as early firing): ticks decide only when rows appear, never what
+ * they finally hold. Once every record, ticks included, is committed and no session has unwritten
+ * changes, the rows equal the fold of the records alone with the watermark advanced to +infinity at
+ * the end, and the `late` rejections equal the fold's late records.
  */
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { EngineConfig } from '../../lib/engine/types.ts';
-import type { KafkaRecord } from '../../lib/kafka/types.ts';
-import { toKafkaRecord } from '../../lib/offline/event.ts';
-import { parseBatch, parseOptions } from '../../lib/pipeline/records.ts';
-import { referenceSessions } from '../../test/helpers/reference.ts';
+import { referenceKey, referenceSessions } from '../../test/helpers/reference.ts';
+import type { ChaosSettings } from './settings.ts';
+import { BAD_VALUES, maxEventTime, parseGoodValue } from './values.ts';
+
+/**
+ * Control records (docs/STATE.md section 1) carry this header and a null value. With the value
+ * `idle-tick` the record is an idle tick; with any other value (the sweep's `refresh-tick`) it is a
+ * control record that does nothing visible. Neither is counted nor rejected.
+ */
+export const TICK_HEADER = 'sessionizer-control';
+export const TICK_HEADER_VALUE = 'idle-tick';
+
+/** A record as the judge reads it back: no decoding beyond kafkajs's own. */
+export interface LogEntry {
+  readonly partition: number;
+  readonly offset: number;
+  /** The Kafka timestamp as kafkajs gives it: a decimal string (it may exceed 2^53). */
+  readonly timestamp: string;
+  readonly value: Buffer | null;
+  readonly headers: readonly { readonly key: string; readonly value: Buffer }[];
+}
+
+/** 'tick' for an idle tick, 'control' for another control record, undefined for anything else. */
+export function controlOf(entry: LogEntry): 'tick' | 'control' | undefined {
+  const marks = entry.headers.filter((h) => h.key === TICK_HEADER);
+  if (marks.length === 0) return undefined;
+  return marks.some((h) => h.value.toString('latin1') === TICK_HEADER_VALUE) ? 'tick' : 'control';
+}
+
+/** What the judge expects the job to make of one record. */
+export type Expectation =
+  | { readonly kind: 'tick' }
+  | { readonly kind: 'control' }
+  | {
+      readonly kind: 'event';
+      readonly userId: string;
+      readonly eventTime: number;
+      readonly timestamp: number;
+    }
+  | { readonly kind: 'reject'; readonly reason: string };
+
+/**
+ * The judge's reading of one record, in the order README's input rules apply: a control record
+ * is one whatever else it carries; a timestamp that is not a safe integer cannot be represented in the
+ * Lambda event (`bad_envelope`); then the value: a bad value from the table, or a good one
+ * (`<user>,<millis>`) with its time from the payload or, with EVENT_TIME_SOURCE=kafka, from the
+ * Kafka timestamp. A value the producer never writes is an error of the experiment, not a verdict.
+ */
+export function classify(entry: LogEntry, settings: ChaosSettings): Expectation {
+  const control = controlOf(entry);
+  if (control === 'tick') return { kind: 'tick' };
+  if (control === 'control') return { kind: 'control' };
+  const timestamp = Number(entry.timestamp);
+  if (!Number.isSafeInteger(timestamp)) return { kind: 'reject', reason: 'bad_envelope' };
+  if (entry.value === null || entry.value.length === 0) return { kind: 'reject', reason: 'empty' };
+  const text = entry.value.toString('utf8');
+  const limit = maxEventTime(settings.gapMs);
+  const event = (userId: string, eventTime: number): Expectation =>
+    eventTime < 0 || eventTime > limit
+      ? { kind: 'reject', reason: 'timestamp_out_of_range' }
+      : { kind: 'event', userId, eventTime, timestamp };
+  const bad = BAD_VALUES[text];
+  if (bad !== undefined) {
+    const outcome = settings.eventTimeSource === 'kafka' ? bad.kafka : bad.payload;
+    return 'reason' in outcome
+      ? { kind: 'reject', reason: outcome.reason }
+      : event(outcome.userId, timestamp);
+  }
+  const good = parseGoodValue(text);
+  if (good === undefined) {
+    throw new Error(`the judge cannot classify ${entry.partition}:${entry.offset}: ${JSON.stringify(text)}`);
+  }
+  return event(good.userId, settings.eventTimeSource === 'kafka' ? timestamp : good.eventTime);
+}
 
 export interface Verdict {
-  /** Records in the log (ticks included), events among them, sessions expected. */
+  /** Records in the log (ticks included), ticks among them, events (valid values), sessions expected. */
   readonly records: number;
   readonly ticks: number;
+  /** Ticks the experiment forged itself (future-tick), among `ticks`. */
+  readonly forgedTicks: number;
+  /** Ticks (not forged) followed by a later record in the same partition: silences that ticked mid-stream. */
+  readonly ticksMidStream: number;
+  /**
+   * Events whose Kafka timestamp is older than a tick (not forged) before them in their partition:
+   * records that reached the log after a tick though stamped before it (a backlog, a lagging clock).
+   */
+  readonly eventsBehindTicks: number;
+  readonly events: number;
+  /** Events the reference counts (not late), and the sum of count_value in aggregated_counts. */
+  readonly expectedCounted: number;
+  readonly counted: number;
   readonly sessions: number;
   /** Sessions with no row. */
   readonly lost: number;
@@ -25,12 +115,14 @@ export interface Verdict {
   readonly underCounted: number;
   /** Rows the reference does not have. */
   readonly extra: number;
+  /** Extra rows that lie inside a reference session of the same user (a superseded provisional row). */
+  readonly extraInsideSessions: number;
   /** user_sessions rows that differ from the reference's (times, duration, count), or miss or are extra. */
   readonly sessionRowsWrong: number;
   /** Records rejected as late that are not late, and late records not rejected (or rejected otherwise). */
   readonly wronglyLate: number;
   readonly missedLate: number;
-  /** Bad records not rejected, and rejections of records that are not bad. */
+  /** Bad records not rejected with their reason, and rejections of records that are not bad. */
   readonly rejectsWrong: number;
   /** Up to ten differences, for the report. */
   readonly examples: readonly string[];
@@ -52,7 +144,9 @@ export function clean(verdict: Verdict): boolean {
 
 export function describeVerdict(v: Verdict): string {
   return (
-    `${v.records} records (${v.ticks} idle ticks), ${v.sessions} sessions: lost ${v.lost}, ` +
+    `${v.records} records (${v.ticks} idle ticks, ${v.ticksMidStream} mid-stream` +
+    `${v.forgedTicks > 0 ? `, ${v.forgedTicks} forged` : ''}), ${v.events} events ` +
+    `(${v.counted} counted for ${v.expectedCounted}), ${v.sessions} sessions: lost ${v.lost}, ` +
     `over-counted ${v.overCounted}, under-counted ${v.underCounted}, extra ${v.extra}, ` +
     `user_sessions wrong ${v.sessionRowsWrong}, wrongly late ${v.wronglyLate}, missed late ${v.missedLate}, ` +
     `other rejects wrong ${v.rejectsWrong}`
@@ -60,12 +154,12 @@ export function describeVerdict(v: Verdict): string {
 }
 
 /** Every record of the topic, per partition, up to the log end as it is now. */
-export async function readTopic(kafka: Kafka, topic: string): Promise<Map<number, KafkaRecord[]>> {
+export async function readTopic(kafka: Kafka, topic: string): Promise<Map<number, LogEntry[]>> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
-  const byPartition = new Map<number, KafkaRecord[]>();
+  const byPartition = new Map<number, LogEntry[]>();
   const remaining = new Map<number, number>();
   for (const p of ends) {
     byPartition.set(p.partition, []);
@@ -85,9 +179,24 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<Map<number
         eachBatch: async ({ batch }) => {
           const end = remaining.get(batch.partition);
           if (end === undefined) return;
-          const list = byPartition.get(batch.partition) as KafkaRecord[];
+          const list = byPartition.get(batch.partition) as LogEntry[];
           for (const message of batch.messages) {
-            if (Number(message.offset) < end) list.push(toKafkaRecord(batch.topic, batch.partition, message));
+            const offset = Number(message.offset);
+            if (offset >= end || offset <= (list.at(-1)?.offset ?? -1)) continue;
+            const headers: { key: string; value: Buffer }[] = [];
+            for (const [key, value] of Object.entries(message.headers ?? {})) {
+              for (const v of Array.isArray(value) ? value : [value]) {
+                if (v !== undefined)
+                  headers.push({ key, value: Buffer.isBuffer(v) ? v : Buffer.from(String(v)) });
+              }
+            }
+            list.push({
+              partition: batch.partition,
+              offset,
+              timestamp: message.timestamp,
+              value: message.value,
+              headers,
+            });
           }
           if ((list.at(-1)?.offset ?? -1) >= end - 1) remaining.delete(batch.partition);
           if (remaining.size === 0) resolve();
@@ -104,26 +213,77 @@ interface Row {
   end: number;
 }
 
+export interface VerifyOptions {
+  /** "partition:offset" of the ticks the experiment appended itself. */
+  readonly forged?: ReadonlySet<string>;
+}
+
 /** Compares what PostgreSQL holds (in `pool`'s schema) with the reference fold of `log`. */
 export async function verify(
   pool: pg.Pool,
-  log: ReadonlyMap<number, readonly KafkaRecord[]>,
-  engine: EngineConfig,
+  log: ReadonlyMap<number, readonly LogEntry[]>,
+  settings: ChaosSettings,
+  options: VerifyOptions = {},
 ): Promise<Verdict> {
-  const options = parseOptions({ engine, eventTimeSource: 'payload', stateTtlDays: 30, journalMax: 32 });
+  const forged = options.forged ?? new Set<string>();
+  // The reference's settings: gap, bound and lateness. Built as a variable, not a literal, so it
+  // satisfies EngineConfig with or without the idle fields (ticks are never passed to the fold).
+  const fold = {
+    gapMs: settings.gapMs,
+    outOfOrdernessMs: settings.outOfOrdernessMs,
+    allowedLatenessMs: settings.allowedLatenessMs,
+    idleTimeoutMs: null,
+    idleFlush: false,
+  };
+  const engine: EngineConfig = fold;
   const expectedRows = new Map<string, Row>();
-  const expectedSessions = new Map<string, { start: number; last: number; end: number; count: number }>();
+  const expectedSessions = new Map<
+    string,
+    { userId: string; start: number; last: number; end: number; count: number }
+  >();
   const expectedLate = new Set<string>();
   const expectedBad = new Set<string>();
   let records = 0;
   let ticks = 0;
+  let forgedTicks = 0;
+  let ticksMidStream = 0;
+  let eventsBehindTicks = 0;
+  let events = 0;
+  let expectedCounted = 0;
   for (const [partition, list] of log) {
     records += list.length;
-    const parsed = parseBatch(list, options);
-    ticks += parsed.ticks;
-    for (const r of parsed.rejections) expectedBad.add(`${partition}:${r.offset}:${r.reason}`);
-    const reference = referenceSessions(engine, parsed.log);
-    for (const [key, row] of reference.rows) expectedRows.set(key, row);
+    const partitionEvents: { offset: number; userId: string; eventTime: number; timestamp: number }[] = [];
+    // Ticks (not forged) not yet followed by a record, and the newest tick's timestamp so far.
+    let openTicks = 0;
+    let newestTick = Number.NEGATIVE_INFINITY;
+    for (const entry of list) {
+      const expectation = classify(entry, settings);
+      if (expectation.kind === 'control') continue;
+      if (expectation.kind === 'tick') {
+        ticks++;
+        if (forged.has(`${partition}:${entry.offset}`)) {
+          forgedTicks++;
+          continue;
+        }
+        openTicks++;
+        newestTick = Math.max(newestTick, Number(entry.timestamp));
+        continue;
+      }
+      ticksMidStream += openTicks;
+      openTicks = 0;
+      if (expectation.kind === 'reject') {
+        expectedBad.add(`${partition}:${entry.offset}:${expectation.reason}`);
+        continue;
+      }
+      if (expectation.timestamp < newestTick) eventsBehindTicks++;
+      events++;
+      partitionEvents.push({ offset: entry.offset, ...expectation });
+    }
+    const reference = referenceSessions(engine, partitionEvents, { flushTo: Number.POSITIVE_INFINITY });
+    for (const [key, row] of reference.rows) {
+      expectedRows.set(key, row);
+      expectedCounted += row.count;
+    }
     for (const [key, s] of reference.sessions) expectedSessions.set(key, s);
     for (const offset of reference.lateOffsets) expectedLate.add(`${partition}:${offset}`);
   }
@@ -143,6 +303,8 @@ export async function verify(
   let lost = 0;
   let over = 0;
   let under = 0;
+  let counted = 0;
+  for (const row of actualRows.values()) counted += row.count;
   for (const [key, want] of expectedRows) {
     const got = actualRows.get(key);
     if (got === undefined) {
@@ -157,10 +319,19 @@ export async function verify(
     }
   }
   let extra = 0;
+  let extraInsideSessions = 0;
   for (const key of actualRows.keys()) {
-    if (!expectedRows.has(key)) {
-      extra++;
-      note(`extra ${key}`);
+    if (expectedRows.has(key)) continue;
+    extra++;
+    note(`extra ${key}`);
+    const bar = key.lastIndexOf('|');
+    const userId = key.slice(0, bar);
+    const start = Date.parse(key.slice(bar + 1));
+    for (const s of expectedSessions.values()) {
+      if (s.userId === userId && s.start <= start && start < s.end && referenceKey(userId, start) === key) {
+        extraInsideSessions++;
+        break;
+      }
     }
   }
 
@@ -224,17 +395,34 @@ export async function verify(
     }
   }
   let rejectsWrong = 0;
-  for (const key of expectedBad) if (!actualBad.has(key)) rejectsWrong++;
-  for (const key of actualBad) if (!expectedBad.has(key)) rejectsWrong++;
+  for (const key of expectedBad) {
+    if (!actualBad.has(key)) {
+      rejectsWrong++;
+      note(`not rejected as expected ${key}`);
+    }
+  }
+  for (const key of actualBad) {
+    if (!expectedBad.has(key)) {
+      rejectsWrong++;
+      note(`rejected unexpectedly ${key}`);
+    }
+  }
 
   return {
     records,
     ticks,
+    forgedTicks,
+    ticksMidStream,
+    eventsBehindTicks,
+    events,
+    expectedCounted,
+    counted,
     sessions: expectedRows.size,
     lost,
     overCounted: over,
     underCounted: under,
     extra,
+    extraInsideSessions,
     sessionRowsWrong,
     wronglyLate,
     missedLate,

@@ -1,0 +1,82 @@
+/**
+ * What the chaos producer writes, and what the judge expects of it, written by hand from the
+ * documented format (README "Input format"), not from the job's parser: a bug in lib/kafka must
+ * not be shared by the job and its judge.
+ */
+import type { RejectReason } from '../../lib/kafka/types.ts';
+
+/** A good value: "<user>,<event time in epoch ms>", e.g. "user_17,1767225600000". */
+export function goodValue(user: number, eventTime: number): string {
+  return `user_${user},${eventTime}`;
+}
+
+const GOOD = /^(user_[0-9]+),([0-9]+)$/;
+
+/** The user and event time of a good value, or undefined for anything else. */
+export function parseGoodValue(text: string): { userId: string; eventTime: number } | undefined {
+  const match = GOOD.exec(text);
+  if (match === null) return undefined;
+  return { userId: match[1] as string, eventTime: Number(match[2]) };
+}
+
+/**
+ * What a bad value becomes: rejected with `reason`, or, with EVENT_TIME_SOURCE=kafka (where the
+ * payload's second field is not read and "<user>" alone is a valid value), an event of `userId`
+ * at the record's Kafka timestamp.
+ */
+export type BadOutcome = { readonly reason: RejectReason } | { readonly userId: string };
+
+export interface BadValue {
+  readonly payload: BadOutcome;
+  readonly kafka: BadOutcome;
+}
+
+/**
+ * Every bad value the producer sends (about one record in a thousand, and the poison-timestamp
+ * experiment's unparseable records), with the reason README's format rules give it.
+ */
+export const BAD_VALUES: Readonly<Record<string, BadValue>> = {
+  // One field: no event time in payload mode; a bare user id in Kafka-time mode.
+  garbage: { payload: { reason: 'wrong_field_count' }, kafka: { userId: 'garbage' } },
+  // The second field is not an integer; in Kafka-time mode it is not read.
+  'user_x,not-a-number': { payload: { reason: 'timestamp_not_integer' }, kafka: { userId: 'user_x' } },
+  ',1000': { payload: { reason: 'empty_user_id' }, kafka: { reason: 'empty_user_id' } },
+  // Three fields are wrong in both modes.
+  'user_x,1,2': { payload: { reason: 'wrong_field_count' }, kafka: { reason: 'wrong_field_count' } },
+  // JSON form, but userId is a number, not a string.
+  '{"userId": 1}': { payload: { reason: 'bad_json' }, kafka: { reason: 'bad_json' } },
+  // A negative event time; in Kafka-time mode it is not read.
+  'user_x,-5': { payload: { reason: 'timestamp_out_of_range' }, kafka: { userId: 'user_x' } },
+};
+
+export const BAD_TEXTS: readonly string[] = Object.keys(BAD_VALUES);
+
+/**
+ * The latest event time the job accepts (README "Input format": `[0, 253402300799999 - G]`):
+ * 9999-12-31T23:59:59.999Z minus the gap, so that the session's end is a valid timestamp too.
+ */
+export function maxEventTime(gapMs: number): number {
+  return Date.UTC(9999, 11, 31, 23, 59, 59, 999) - gapMs;
+}
+
+/**
+ * Kafka timestamps at the edges, for the poison-timestamp experiment. The broker (CreateTime topic,
+ * `message.timestamp.*.max.ms` unbounded) stores each as sent; kafkajs sends and reads them as
+ * decimal strings. What the job sees:
+ * - "-1" is Kafka's "no timestamp"; kafkajs sends it as it is.
+ * - "0" and "8640000000000001" (one past JavaScript's last Date, 8.64e15) and "9000000000000000"
+ *   are safe integers: the record arrives with that timestamp; with event times from the payload
+ *   it is counted or rejected for its value alone; with EVENT_TIME_SOURCE=kafka all but 0 are
+ *   out of range (and -1 too).
+ * - "9223372036854775807" (the largest long) is not a safe integer: Lambda's JSON number (and the
+ *   local trigger's, from kafkajs's string) reads as 9223372036854775808, and the job rejects the
+ *   record as `bad_envelope` (lib/kafka/decode-record.ts: "timestamp is ..., expected epoch
+ *   milliseconds"), whatever its value.
+ */
+export const POISON_TIMESTAMPS: readonly string[] = [
+  '-1',
+  '0',
+  '8640000000000001',
+  '9000000000000000',
+  '9223372036854775807',
+];
