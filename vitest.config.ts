@@ -36,6 +36,9 @@ export default defineConfig({
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // Concurrent tests (only test/e2e/chaos.test.ts has them) run at most this many at a
+          // time; the others wait in Vitest's queue, where their timeout has not started yet.
+          maxConcurrency: 3,
         },
       },
     ],
