@@ -642,6 +642,10 @@ export async function runExperiment(
       } catch (error) {
         rig.problems.push((error as Error).message);
       }
+      // A job that ended while the experiment still needed it (a crash, or a signal sent by
+      // something else on the machine) explains a stall: say so.
+      const exit = rig.job?.unexpectedExit();
+      if (exit !== undefined) rig.problems.push(`the job ${exit}`);
       // The job is done (or failed): stop it before reading back, so nothing moves meanwhile.
       await rig.job?.stop('SIGKILL');
       const verdict = await rig.judge();

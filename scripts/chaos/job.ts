@@ -30,6 +30,8 @@ export interface JobProcess {
   output(): string;
   /** Resolves when the trigger logged that it reads the topic. */
   ready(timeoutMs?: number): Promise<void>;
+  /** How the process ended when nobody called stop() (a crash, or a signal from elsewhere). */
+  unexpectedExit(): string | undefined;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -91,7 +93,16 @@ export async function startJob(options: JobOptions): Promise<JobProcess> {
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping = false;
+  let unexpected: string | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) {
+        unexpected = `exited by itself at ${new Date().toISOString()} (code ${code}, signal ${signal})`;
+      }
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => out,
@@ -103,7 +114,9 @@ export async function startJob(options: JobOptions): Promise<JobProcess> {
         await delay(100);
       }
     },
+    unexpectedExit: () => unexpected,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
       rmSync(workFolder, { recursive: true, force: true });
