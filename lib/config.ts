@@ -200,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gapMs: c.SESSION_GAP_MS,
       outOfOrdernessMs: c.OUT_OF_ORDERNESS_MS,
       allowedLatenessMs: c.ALLOWED_LATENESS_MS,
-      idleTimeoutMs: c.IDLE_FLUSH ? c.IDLE_TIMEOUT_MS : null,
+      idleFlush: c.IDLE_FLUSH,
     },
     eventTimeSource: c.EVENT_TIME_SOURCE,
     maxFutureMs: c.MAX_FUTURE_MS,

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CHECKPOINT_CORRUPT'
   | 'CHECKPOINT_LOST'
   | 'CHECKPOINT_INCOMPATIBLE'
+  | 'SETTINGS_CHANGED'
   | 'SINK_UNAVAILABLE'
   | 'SINK_FENCED'
   | 'SINK_REJECTED';
@@ -82,6 +83,17 @@ export class CheckpointLostError extends SessionizerError {
 export class CheckpointIncompatibleError extends SessionizerError {
   constructor(message: string) {
     super('CHECKPOINT_INCOMPATIBLE', message, { retryable: false });
+  }
+}
+
+/**
+ * The job's settings that decide the rows (gap, out-of-orderness, allowed lateness, event time
+ * source, future guard) differ from those the checkpoint was built with: folding on would mix two
+ * definitions of a session. Not retryable; the message names both values of every setting.
+ */
+export class SettingsChangedError extends SessionizerError {
+  constructor(message: string) {
+    super('SETTINGS_CHANGED', message, { retryable: false });
   }
 }
 

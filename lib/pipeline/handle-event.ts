@@ -75,12 +75,8 @@ function logBatch(outcome: PartitionOutcome): void {
   }
   if (outcome.late > 0) {
     log.warn(
-      outcome.idleAdvanced
-        ? 'late records: the idle flush had advanced the watermark past their sessions (the partition was silent ' +
-            'for IDLE_TIMEOUT_MS in Kafka time); send events in time order, raise IDLE_TIMEOUT_MS, or start afresh ' +
-            'with npm run reset'
-        : 'late records: earlier records had moved the watermark past their sessions; raise ' +
-            'OUT_OF_ORDERNESS_MS or ALLOWED_LATENESS_MS if such stragglers are expected, or start afresh with npm run reset',
+      'late records: earlier records had moved the watermark past their sessions; raise ' +
+        'OUT_OF_ORDERNESS_MS or ALLOWED_LATENESS_MS if such stragglers are expected, or start afresh with npm run reset',
       {
         ...fields,
         watermarkTime: outcome.watermark === null ? null : new Date(outcome.watermark).toISOString(),

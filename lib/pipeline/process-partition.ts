@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { applyImages, decodeImage, encodeImage } from '../checkpoint/index.ts';
-import { type ImagePlan, nextManifest, planImage } from '../checkpoint/journal.ts';
-import type { ImageRef, PartitionCheckpoint } from '../checkpoint/types.ts';
+import {
+  applyImages,
+  decodeImage,
+  encodeImage,
+  type ImagePlan,
+  type ImageRef,
+  nextManifest,
+  type PartitionCheckpoint,
+  planImage,
+} from '../checkpoint/index.ts';
 import { PartitionSessions } from '../engine/index.ts';
 import type { FoldResult } from '../engine/types.ts';
 import { CheckpointConflictError, CheckpointLostError, isRetryable, SinkFencedError } from '../errors.ts';
@@ -87,7 +94,6 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
   // 2. fold (pure).
   const { log, rejections, ticks } = parseBatch(fresh, parseOptions(settings));
   const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
-  const watermarkBefore = claimed.state.watermark;
   const result = sessions.apply(log, endOffset);
   rejections.push(...lateRejections(fresh, result));
 
@@ -105,13 +111,20 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     stats.liveUsers,
     () => deltaImage().length,
     now,
-    { journalMax: settings.journalMax, snapshotMaxAgeMs: (settings.stateTtlDays * 86_400_000) / 2 },
+    { journalMax: settings.journalMax, stateTtlDays: settings.stateTtlDays },
   );
   const image = imageFor(plan, deltaImage, sessions);
   const [sunk, written] = await Promise.allSettled([
     deps.sink.write(
       { emitted: result.emitted, superseded: result.superseded, rejections },
-      { topic, partition, generation, epoch: claimed.epoch },
+      {
+        topic,
+        partition,
+        generation,
+        epoch: claimed.epoch,
+        watermark: result.partition.watermark,
+        allowedLatenessMs: settings.engine.allowedLatenessMs,
+      },
     ),
     image === undefined ? Promise.resolve(undefined) : store.writeImage(claimed, image, now),
   ]);
@@ -124,6 +137,8 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     manifest: nextManifest(claimed.manifest, plan, written.value as ImageRef | undefined),
     stats,
     committedAt: now,
+    // Ticks are not activity: the sweep measures quiet from the last record of any other kind.
+    lastRecordAt: fresh.length > ticks ? now : claimed.lastRecordAt,
   });
   const remembered: WarmPartition = { sessions, checkpoint: committed };
   deps.warm.partitions.set(label, remembered);
@@ -135,7 +150,6 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     result,
     rejections,
     ticks,
-    idleAdvanced: result.late.some((l) => l.afterIdleAdvance) || idleMoved(watermarkBefore, result),
     plan,
     imageBytes: image?.length ?? 0,
     offsetGap,
@@ -198,16 +212,8 @@ function lateRejections(fresh: readonly KafkaRecord[], result: FoldResult): Reje
   return result.late.map((late) =>
     rejectLate(
       byOffset.get(late.offset) as KafkaRecord,
-      `event time ${late.eventTime} of ${late.userId}: its session had closed at watermark ${late.watermark}` +
-        (late.afterIdleAdvance ? ' (advanced by the idle flush)' : ''),
+      `event time ${late.eventTime} of ${late.userId}: its session had closed at watermark ${late.watermark}`,
     ),
-  );
-}
-
-function idleMoved(before: number | null, result: FoldResult): boolean {
-  const { watermark, recordWatermark } = result.partition;
-  return (
-    watermark !== null && watermark !== before && (recordWatermark === null || watermark > recordWatermark)
   );
 }
 
@@ -225,7 +231,6 @@ function outcome(
     result?: FoldResult;
     rejections?: readonly Rejection[];
     ticks?: number;
-    idleAdvanced?: boolean;
     plan?: ImagePlan;
     imageBytes?: number;
     offsetGap?: number;
@@ -242,8 +247,8 @@ function outcome(
     records: details.fresh?.length ?? 0,
     skipped: details.skipped,
     ticks: details.ticks ?? 0,
-    idleAdvanced: details.idleAdvanced ?? false,
     emitted: details.result?.emitted.length ?? 0,
+    earlyFired: details.result?.earlyFired ?? 0,
     superseded: details.result?.superseded.length ?? 0,
     rejected,
     late: details.result?.late.length ?? 0,

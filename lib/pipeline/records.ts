@@ -8,6 +8,7 @@ export interface ParsedBatch {
   /** Events and idle ticks, in offset order, for the fold. */
   readonly log: LogRecord[];
   readonly rejections: Rejection[];
+  /** Control records read (idle ticks, refresh ticks): neither counted nor rejected. */
   readonly ticks: number;
 }
 
@@ -29,7 +30,7 @@ export function parseBatch(records: readonly KafkaRecord[], options: ParseOption
   for (const record of records) {
     const tick = asTick(record);
     if (tick !== undefined) {
-      log.push(tick);
+      if (tick !== null) log.push(tick);
       ticks++;
       continue;
     }

@@ -35,6 +35,7 @@ export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: St
     readMeta: dynamo(inner.readMeta),
     createMeta: dynamo(inner.createMeta),
     replaceMeta: dynamo(inner.replaceMeta),
+    recordSettings: dynamo(inner.recordSettings),
     hasLegacyItems: dynamo(inner.hasLegacyItems),
     readPartition: dynamo(inner.readPartition),
     readPartitions: dynamo(inner.readPartitions),

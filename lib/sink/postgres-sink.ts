@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SessionizerError, SinkFencedError, SinkRejectedError, SinkUnavailableError } from '../errors.ts';
 import type { ConnectionSource } from './database-pool.ts';
-import { sessionRows, utcTimestamp } from './rows.ts';
+import { sessionRows } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
 
 /*
@@ -49,8 +49,11 @@ const UPSERT_USER_SESSIONS = `
  * a later one sorts later whatever the database's collation.
  */
 const FENCE = `
-  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch) VALUES ($1, $2, $3, $4)
-  ON CONFLICT (topic, kafka_partition) DO UPDATE SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch
+  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch, records_watermark, allowed_lateness_ms)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (topic, kafka_partition) DO UPDATE
+     SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch,
+         records_watermark = EXCLUDED.records_watermark, allowed_lateness_ms = EXCLUDED.allowed_lateness_ms
    WHERE sink_fences.generation COLLATE "C" < EXCLUDED.generation COLLATE "C"
       OR (sink_fences.generation = EXCLUDED.generation AND sink_fences.epoch < EXCLUDED.epoch)
   RETURNING epoch`;
@@ -62,11 +65,24 @@ const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE top
 const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
 const DELETE_SUPERSEDED_USER_SESSIONS = 'DELETE FROM user_sessions WHERE group_key = ANY($1::varchar[])';
 
+/** 294276-12-31T23:59:59.999Z, the last millisecond a PostgreSQL TIMESTAMP holds. */
+const MAX_TIMESTAMP_MS = '9224318015999999';
+
+/*
+ * The Kafka timestamp arrives as epoch milliseconds, kept as it is in kafka_timestamp_ms and as a
+ * TIMESTAMP where it has one: brokers accept any long, and a record stamped beyond what a
+ * TIMESTAMP (or a JavaScript Date) holds must still be diverted, not stall its partition.
+ */
 const INSERT_REJECTIONS = `
   INSERT INTO rejected_events
-    (topic, kafka_partition, kafka_offset, kafka_timestamp, raw_value, raw_encoding, reason, detail)
-  SELECT * FROM unnest($1::varchar[], $2::int[], $3::bigint[], $4::timestamp[], $5::text[], $6::varchar[],
-                       $7::varchar[], $8::text[])
+    (topic, kafka_partition, kafka_offset, kafka_timestamp_ms, kafka_timestamp, raw_value, raw_encoding,
+     reason, detail)
+  SELECT r.topic, r.kafka_partition, r.kafka_offset, r.ts_ms,
+         CASE WHEN r.ts_ms BETWEEN 0 AND ${MAX_TIMESTAMP_MS} THEN epoch_ms_to_utc(r.ts_ms) END,
+         r.raw_value, r.raw_encoding, r.reason, r.detail
+    FROM unnest($1::varchar[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::varchar[],
+                $7::varchar[], $8::text[])
+         AS r(topic, kafka_partition, kafka_offset, ts_ms, raw_value, raw_encoding, reason, detail)
   ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
 
 /** A SQLSTATE (class + 3), as opposed to a Node network error code like ECONNREFUSED or EPIPE. */
@@ -91,7 +107,14 @@ export class PostgresSink implements Sink {
     return this.withClient(async (client) => {
       let statements = 0;
       await client.query('BEGIN');
-      const fenced = await client.query(FENCE, [fence.topic, fence.partition, fence.generation, fence.epoch]);
+      const fenced = await client.query(FENCE, [
+        fence.topic,
+        fence.partition,
+        fence.generation,
+        fence.epoch,
+        fence.watermark,
+        fence.allowedLatenessMs,
+      ]);
       if (fenced.rowCount === 0) {
         const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
         const row = rows[0] as { generation: string; epoch: string };
@@ -127,7 +150,7 @@ export class PostgresSink implements Sink {
           rejections.map((r) => r.topic),
           rejections.map((r) => r.partition),
           rejections.map((r) => String(r.offset)),
-          rejections.map((r) => (Number.isFinite(r.kafkaTimestamp) ? utcTimestamp(r.kafkaTimestamp) : null)),
+          rejections.map((r) => (Number.isSafeInteger(r.kafkaTimestamp) ? String(r.kafkaTimestamp) : null)),
           rejections.map((r) => r.rawValue),
           rejections.map((r) => r.rawEncoding),
           rejections.map((r) => r.reason),

@@ -27,6 +27,13 @@ export interface SinkFence {
   readonly partition: number;
   readonly generation: string;
   readonly epoch: number;
+  /**
+   * The partition's records watermark after the transaction (null: no event yet) and the allowed
+   * lateness, kept beside the fence: a row whose end - 1 + L is at or below it is final, the others
+   * provisional (the session_status view, docs/DESIGN.md section 4).
+   */
+  readonly watermark: number | null;
+  readonly allowedLatenessMs: number;
 }
 
 /** Where closed sessions and rejected records go. PostgresSink in production, fakes in tests. */

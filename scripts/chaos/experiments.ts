@@ -69,8 +69,11 @@ const ENGINE: EngineConfig = {
   gapMs: 5000,
   outOfOrdernessMs: 0,
   allowedLatenessMs: 0,
-  idleTimeoutMs: 10_000,
+  idleFlush: true,
 };
+
+/** The job's default IDLE_TIMEOUT_MS: the producer's pause is longer, so idle ticks land mid-stream. */
+const IDLE_TIMEOUT_MS = 10_000;
 
 const unique = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
@@ -219,14 +222,11 @@ class Rig {
         await onProgress(this.produced);
         if (pausedAt < 0 && this.produced >= events / 2) {
           pausedAt = this.produced;
-          this.options.log(
-            `${this.name}: producer silent for ${(ENGINE.idleTimeoutMs ?? 0) + 4000} ms (idle ticks)`,
-          );
-          await sleep((ENGINE.idleTimeoutMs ?? 0) + 4000);
+          this.options.log(`${this.name}: producer silent for ${IDLE_TIMEOUT_MS + 4000} ms (idle ticks)`);
+          await sleep(IDLE_TIMEOUT_MS + 4000);
         }
         // Pace: where the clock says we should be, at `rate` events per second.
-        const due =
-          started + (this.produced / rate) * 1000 + (pausedAt >= 0 ? (ENGINE.idleTimeoutMs ?? 0) + 4000 : 0);
+        const due = started + (this.produced / rate) * 1000 + (pausedAt >= 0 ? IDLE_TIMEOUT_MS + 4000 : 0);
         if (due > Date.now()) await sleep(due - Date.now());
       }
     } finally {
@@ -263,8 +263,8 @@ class Rig {
   }
 
   /**
-   * Quiescence: every record (ticks included) committed, and no session left open (the idle
-   * ticks closed them all), so no more ticks will come. The topic is then final.
+   * Quiescence: every record (ticks included) committed, and no session without a row (the idle
+   * ticks wrote them all early), so no more ticks will come. The topic is then final.
    */
   async quiescent(timeoutMs: number): Promise<void> {
     await until(
@@ -283,7 +283,9 @@ class Rig {
         try {
           const parts = Array.from({ length: this.options.partitions }, (_, i) => i);
           const summaries = await readPartitionSummaries(dynamo, this.table, this.topic, parts);
-          return summaries.every((s) => (s.liveSessions ?? 0) === 0);
+          // Sessions stay in state until the records' watermark passes them; the rows are complete
+          // once none is left without a row (an idle tick wrote them early).
+          return summaries.every((s) => (s.pendingSessions ?? 0) === 0);
         } finally {
           dynamo.destroy();
         }

@@ -22,7 +22,7 @@ export interface SessionRow extends Row {
 /**
  * The tables a PostgresSink writes, as maps, with the same fence, the same guard on both session
  * tables ((end, count) only grows per group_key) and the same deletes of superseded sessions from
- * both, for the property tests of DESIGN.md section 5.
+ * both, for the property tests of docs/DESIGN.md section 5.
  */
 export class MemorySink implements Sink {
   /** aggregated_counts by group_key. */
@@ -30,7 +30,7 @@ export class MemorySink implements Sink {
   /** user_sessions by group_key. */
   readonly sessions = new Map<string, SessionRow>();
   readonly rejected = new Map<string, RejectReason>();
-  readonly fences = new Map<string, { generation: string; epoch: number }>();
+  readonly fences = new Map<string, { generation: string; epoch: number; watermark: number | null }>();
   afterWrite: () => void = () => undefined;
 
   async fenceGenerations(topic: string): Promise<string[]> {
@@ -48,7 +48,11 @@ export class MemorySink implements Sink {
       last.generation < fence.generation ||
       (last.generation === fence.generation && last.epoch < fence.epoch);
     if (!newer) throw new SinkFencedError('stale sink write', last.generation, last.epoch);
-    this.fences.set(fenceKey, { generation: fence.generation, epoch: fence.epoch });
+    this.fences.set(fenceKey, {
+      generation: fence.generation,
+      epoch: fence.epoch,
+      watermark: fence.watermark,
+    });
     const deletes = new Set(batch.superseded.map((s) => groupKey(s.userId, s.start)));
     for (const key of deletes) {
       this.rows.delete(key);
