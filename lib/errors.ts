@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'SETTINGS_CHANGED'
   | 'SINK_UNAVAILABLE'
   | 'SINK_FENCED'
-  | 'SINK_REJECTED';
+  | 'SINK_REJECTED'
+  | 'SINK_DATA';
 
 export class SessionizerError extends Error {
   readonly code: ErrorCode;
@@ -123,6 +124,19 @@ export class SinkFencedError extends SessionizerError {
 export class SinkRejectedError extends SessionizerError {
   constructor(message: string, cause?: unknown) {
     super('SINK_REJECTED', message, { retryable: false, cause });
+  }
+}
+
+/**
+ * The sink refused the data of a batch, deterministically: a PostgreSQL data exception (SQLSTATE
+ * class 22), an integrity violation (23), a program limit (54), or a value the sink could not
+ * encode (a RangeError or TypeError while building the statement). Retrying the same batch fails
+ * the same way, so the pipeline finds the record that causes it and diverts it
+ * (lib/pipeline/isolate.ts) instead of retrying.
+ */
+export class SinkDataError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('SINK_DATA', message, { retryable: false, cause });
   }
 }
 

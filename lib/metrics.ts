@@ -30,6 +30,7 @@ export interface BatchFigures {
   readonly watermark: number | null;
   readonly lastLogTime: number | null;
   readonly offsetGap: number;
+  readonly diverted: number;
   readonly durationMs: number;
   readonly dynamodbMs: number;
   readonly postgresMs: number;
@@ -41,6 +42,7 @@ export function recordBatchMetrics(batch: BatchFigures, nowMs: number): void {
   if (batch.skipped > 0) metrics.addMetric('RedeliveredRecordsSkipped', MetricUnit.Count, batch.skipped);
   if (batch.ticks > 0) metrics.addMetric('IdleTicksRead', MetricUnit.Count, batch.ticks);
   if (batch.offsetGap > 0) metrics.addMetric('OffsetGap', MetricUnit.Count, batch.offsetGap);
+  if (batch.diverted > 0) metrics.addMetric('UnwritableRecords', MetricUnit.Count, batch.diverted);
   metrics.addMetric('SessionsEmitted', MetricUnit.Count, batch.emitted);
   if (batch.earlyFired > 0) metrics.addMetric('SessionsFiredEarly', MetricUnit.Count, batch.earlyFired);
   metrics.addMetric('LateRecords', MetricUnit.Count, batch.late);
@@ -68,6 +70,8 @@ export function recordBatchFailure(error: unknown): void {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'CHECKPOINT_LOST' || code === 'CHECKPOINT_INCOMPATIBLE' || code === 'SETTINGS_CHANGED') {
     metrics.addMetric('CheckpointLost', MetricUnit.Count, 1);
+  } else if (code === 'SINK_DATA') {
+    metrics.addMetric('SinkRefusedData', MetricUnit.Count, 1);
   }
 }
 

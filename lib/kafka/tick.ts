@@ -21,10 +21,12 @@ const IDLE = Buffer.from(TICK_HEADER_VALUE);
 
 /**
  * What a control record asks of the fold: an idle tick for the fold, or null for any other
- * control record (nothing to fold); undefined for a record without the header (events, garbage,
- * foreign tombstones), which the parser judges.
+ * control record (nothing to fold); undefined for anything else (events, garbage, foreign
+ * tombstones, a record with a value that carries the header: control records have none, and one
+ * whose envelope is broken), which the parser judges.
  */
 export function asTick(record: KafkaRecord): TickRecord | null | undefined {
+  if (record.value !== null || record.envelopeFault !== undefined) return undefined;
   let control = false;
   for (const header of record.headers) {
     if (header.key !== TICK_HEADER) continue;

@@ -41,9 +41,10 @@ export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Prom
         };
         recordBatchFailure(error);
         if (isRetryable(error)) log.error('batch failed; the event source will retry it', where);
-        // Lost or foreign state: retrying cannot help, and going on would count wrongly. Nothing is
-        // committed, so nothing is lost while an operator follows the message.
-        else log.critical('batch refused: the checkpoint cannot be trusted; fix it as the error says', where);
+        // Lost or foreign state, other settings, data PostgreSQL refuses whatever record is diverted:
+        // retrying cannot help, and going on would count wrongly. Nothing is committed, so nothing
+        // is lost while an operator follows the message.
+        else log.critical('batch refused, not retryable: fix what the error says', where);
       }
     }),
   );

@@ -11,39 +11,59 @@ import {
 } from '../checkpoint/index.ts';
 import { PartitionSessions } from '../engine/index.ts';
 import type { FoldResult } from '../engine/types.ts';
-import { CheckpointConflictError, CheckpointLostError, isRetryable, SinkFencedError } from '../errors.ts';
-import { rejectLate } from '../kafka/index.ts';
+import {
+  CheckpointConflictError,
+  CheckpointLostError,
+  isRetryable,
+  SinkDataError,
+  SinkFencedError,
+} from '../errors.ts';
 import type { KafkaRecord, PartitionBatch, Rejection, RejectReason } from '../kafka/types.ts';
+import { log } from '../log.ts';
+import type { Diversions } from './diversion.ts';
+import { foldRecords } from './fold-records.ts';
 import { tableGeneration } from './generation.ts';
-import { parseBatch, parseOptions } from './records.ts';
+import { findUnwritable } from './isolate.ts';
 import { round, timedDeps } from './timed.ts';
 import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
 
 /** Attempts per invocation when another invocation wins the race for the partition; then the batch is retried. */
 const ATTEMPTS = 3;
+/** Records of one batch the sink may refuse before the batch fails instead (each costs a bisection). */
+const MAX_DIVERSIONS = 100;
 
-type Untimed = Omit<PartitionOutcome, 'durationMs' | 'dynamodbMs' | 'postgresMs'>;
+type Untimed = Omit<PartitionOutcome, 'diverted' | 'durationMs' | 'dynamodbMs' | 'postgresMs'>;
 
 /**
  * One partition's batch as one state transition (docs/STATE.md section 3): claim, fold, write the
  * sink and the state image, commit. Bad records become rejections; only infrastructure failures and
  * lost state throw. Whatever throws, this container forgets the partition's state: its memory may
  * hold a fold that was never committed.
+ *
+ * A write PostgreSQL refuses deterministically (SinkDataError) is not retried as it is, which
+ * would stall the partition for good: the record that causes it is found (lib/pipeline/isolate.ts),
+ * diverted to rejected_events as `unwritable`, and the transition runs again without it.
  */
 export async function processPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<PartitionOutcome> {
   const started = performance.now();
   const timed = timedDeps(deps);
+  const diversions: Diversions = new Map();
   for (let attempt = 1; ; attempt++) {
     try {
-      const done = await attemptPartition(timed.deps, batch);
+      const done = await attemptPartition(timed.deps, batch, diversions);
       return {
         ...done,
+        diverted: diversions.size,
         durationMs: round(performance.now() - started),
         dynamodbMs: round(timed.timings.dynamodbMs),
         postgresMs: round(timed.timings.postgresMs),
       };
     } catch (error) {
       deps.warm.partitions.delete(partitionLabel(batch));
+      if (error instanceof SinkDataError && (await divert(timed.deps, batch, diversions, error))) {
+        attempt = 0;
+        continue;
+      }
       // Lost or foreign state: forget the table's generation too, so that the next invocation reads
       // it again and sees an operator's `checkpoint adopt` or `new-generation` at once.
       if (!isRetryable(error)) deps.warm.generation = undefined;
@@ -52,7 +72,34 @@ export async function processPartition(deps: PipelineDeps, batch: PartitionBatch
   }
 }
 
-async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<Untimed> {
+/** Finds the record behind a refused write and diverts it; false when there is none to divert. */
+async function divert(
+  deps: PipelineDeps,
+  batch: PartitionBatch,
+  diversions: Diversions,
+  error: SinkDataError,
+): Promise<boolean> {
+  if (diversions.size >= MAX_DIVERSIONS) return false;
+  const record = await findUnwritable(deps, batch, diversions);
+  if (record === null) return false;
+  const earlier = diversions.get(record.offset);
+  // Its `unwritable` rejection was refused as well: once more with nothing of its own; after that, give up.
+  if (earlier?.bare === true) return false;
+  diversions.set(record.offset, { detail: error.message, bare: earlier !== undefined });
+  log.error('record diverted: PostgreSQL refused what it made the batch write', {
+    topicPartition: partitionLabel(batch),
+    offset: record.offset,
+    bare: earlier !== undefined,
+    error: error.message,
+  });
+  return true;
+}
+
+async function attemptPartition(
+  deps: PipelineDeps,
+  batch: PartitionBatch,
+  diversions: Diversions,
+): Promise<Untimed> {
   const { store, settings } = deps;
   const { topic, partition } = batch;
   const label = partitionLabel(batch);
@@ -82,7 +129,7 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     } catch (error) {
       // Someone else committed or claimed since this container's last commit: start over from the table.
       if (!(error instanceof CheckpointConflictError)) throw error;
-      return attemptPartition(deps, batch);
+      return attemptPartition(deps, batch, diversions);
     }
   } else {
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');
@@ -92,10 +139,8 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
   }
 
   // 2. fold (pure).
-  const { log, rejections, ticks } = parseBatch(fresh, parseOptions(settings));
   const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
-  const result = sessions.apply(log, endOffset);
-  rejections.push(...lateRejections(fresh, result));
+  const { result, rejections, ticks } = foldRecords(sessions, fresh, endOffset, settings, diversions);
 
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
   const now = deps.now();
@@ -203,17 +248,6 @@ async function fenceVerdict(
       'decide: `npm run checkpoint -- adopt` for a restored table, `npm run checkpoint -- new-generation` ' +
       'to accept the loss (docs/STATE.md, "Recovery").',
     error,
-  );
-}
-
-function lateRejections(fresh: readonly KafkaRecord[], result: FoldResult): Rejection[] {
-  if (result.late.length === 0) return [];
-  const byOffset = new Map(fresh.map((r) => [r.offset, r]));
-  return result.late.map((late) =>
-    rejectLate(
-      byOffset.get(late.offset) as KafkaRecord,
-      `event time ${late.eventTime} of ${late.userId}: its session had closed at watermark ${late.watermark}`,
-    ),
   );
 }
 

@@ -78,6 +78,8 @@ export interface PartitionOutcome {
   readonly offsetGap: number;
   /** Transitions committed (0 for a batch that was all re-delivered records). */
   readonly commits: number;
+  /** Records diverted as `unwritable` because PostgreSQL refused what they made the batch write. */
+  readonly diverted: number;
   /** Wall-clock time of the whole partition batch, and the parts of it spent waiting for each store. */
   readonly durationMs: number;
   readonly dynamodbMs: number;

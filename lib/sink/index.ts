@@ -11,4 +11,4 @@ export { ensureDatabase, migrate } from './migrate.ts';
 export { createPool } from './pool.ts';
 export { mapPgError, PostgresSink } from './postgres-sink.ts';
 export { sessionRows } from './rows.ts';
-export type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
+export type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from './types.ts';

@@ -36,13 +36,22 @@ export interface SinkFence {
   readonly allowedLatenessMs: number;
 }
 
+export interface WriteOptions {
+  /**
+   * Run the whole transaction and roll it back: whether the sink would take the batch, without
+   * writing it (the search for a record the sink refuses, lib/pipeline/isolate.ts).
+   */
+  readonly dryRun?: boolean;
+}
+
 /** Where closed sessions and rejected records go. PostgresSink in production, fakes in tests. */
 export interface Sink {
   /**
    * Writes the batch in one transaction, fence first (written even when the batch has nothing
-   * else); throws SinkFencedError when the fence refuses it.
+   * else); throws SinkFencedError when the fence refuses it, SinkDataError when the data is refused
+   * deterministically.
    */
-  write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult>;
+  write(batch: SinkBatch, fence: SinkFence, options?: WriteOptions): Promise<SinkResult>;
   /** The checkpoint generations that have written rows of this topic (any partition). */
   fenceGenerations(topic: string): Promise<string[]>;
 }

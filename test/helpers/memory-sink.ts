@@ -1,7 +1,7 @@
 import { groupKey } from '../../lib/engine/index.ts';
 import { SinkFencedError } from '../../lib/errors.ts';
 import type { RejectReason } from '../../lib/kafka/types.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult } from '../../lib/sink/types.ts';
+import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from '../../lib/sink/types.ts';
 
 /** A row of aggregated_counts. */
 export interface Row {
@@ -32,6 +32,8 @@ export class MemorySink implements Sink {
   readonly rejected = new Map<string, RejectReason>();
   readonly fences = new Map<string, { generation: string; epoch: number; watermark: number | null }>();
   afterWrite: () => void = () => undefined;
+  /** Returns an error to refuse a batch with (a stand-in for a PostgreSQL data exception). */
+  refuse: (batch: SinkBatch) => Error | undefined = () => undefined;
 
   async fenceGenerations(topic: string): Promise<string[]> {
     const generations = new Set<string>();
@@ -40,7 +42,7 @@ export class MemorySink implements Sink {
     return [...generations];
   }
 
-  async write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult> {
+  async write(batch: SinkBatch, fence: SinkFence, options: WriteOptions = {}): Promise<SinkResult> {
     const fenceKey = `${fence.topic}#${fence.partition}`;
     const last = this.fences.get(fenceKey);
     const newer =
@@ -48,6 +50,11 @@ export class MemorySink implements Sink {
       last.generation < fence.generation ||
       (last.generation === fence.generation && last.epoch < fence.epoch);
     if (!newer) throw new SinkFencedError('stale sink write', last.generation, last.epoch);
+    const refused = this.refuse(batch);
+    if (refused !== undefined) throw refused;
+    if (options.dryRun === true) {
+      return { upserted: 0, deleted: 0, rejected: 0, statements: 0 };
+    }
     this.fences.set(fenceKey, {
       generation: fence.generation,
       epoch: fence.epoch,
