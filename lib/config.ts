@@ -73,7 +73,7 @@ const fields = z.object({
   MAX_FUTURE_MS: int(0, 0).optional(),
   KAFKA_TOPIC: z.string().trim().min(1).default(DEFAULTS.KAFKA_TOPIC),
   IDLE_FLUSH: bool(true),
-  IDLE_TIMEOUT_MS: int(1, 10_000),
+  IDLE_TIMEOUT_MS: int(1, 5_000),
   CHECKPOINT_TABLE: z
     .string()
     .trim()
@@ -149,7 +149,7 @@ const schema = fields.superRefine((c, ctx) => {
  */
 const localSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: int(1, 1, 10_000),
-  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 5),
+  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 2),
   OFFLINE_RETRY_INITIAL_MS: int(0, 200),
   OFFLINE_RETRY_MAX_MS: int(0, 5000),
   OFFLINE_KAFKA_FETCH_STALL_MS: int(1000, 90_000),

@@ -23,7 +23,7 @@ export const DEFAULT_ENGINE: EngineConfig = {
 };
 
 /** The job's default IDLE_TIMEOUT_MS (the sweep's quiet test). */
-export const IDLE_TIMEOUT_MS = 10_000;
+export const IDLE_TIMEOUT_MS = 5_000;
 
 /**
  * A Ticker that remembers the ticks instead of producing them; tests put them into events. The log

@@ -6,7 +6,7 @@ import type { EventRecord } from '../../lib/engine/types.ts';
 import { CheckpointIncompatibleError, CheckpointLostError, SinkUnavailableError } from '../../lib/errors.ts';
 import { handleKafkaEvent, sweepTopic } from '../../lib/pipeline/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
-import { createTestPipeline, DEFAULT_ENGINE, mskEvent, tickRecord } from '../helpers/pipeline.ts';
+import { createTestPipeline, DEFAULT_ENGINE, IDLE_TIMEOUT_MS, mskEvent, tickRecord } from '../helpers/pipeline.ts';
 import { referenceSessions } from '../helpers/reference.ts';
 
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
@@ -42,9 +42,9 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
 
     // Act: the sweep sends nothing before IDLE_TIMEOUT (by the job's clock) or while the log has a
     // record the job has not read, then one tick; the job reads the tick.
-    p.clock.advance(5_000);
+    p.clock.advance(IDLE_TIMEOUT_MS - 1);
     const early = await sweepTopic(p.sweep, SEED_TOPIC);
-    p.clock.advance(5_000);
+    p.clock.advance(1);
     p.ticker.ends.set(0, 4);
     const unread = await sweepTopic(p.sweep, SEED_TOPIC);
     p.ticker.ends.set(0, 3);

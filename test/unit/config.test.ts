@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       eventTimeSource: 'payload',
       topic: 'user_activity',
       idleFlush: true,
-      idleTimeoutMs: 10_000,
+      idleTimeoutMs: 5_000,
       checkpointTable: 'sessionizer-checkpoints',
       dynamodbEndpoint: undefined,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/flink_db',
