@@ -73,7 +73,7 @@ const fields = z.object({
   MAX_FUTURE_MS: int(0, 0).optional(),
   KAFKA_TOPIC: z.string().trim().min(1).default(DEFAULTS.KAFKA_TOPIC),
   IDLE_FLUSH: bool(true),
-  IDLE_TIMEOUT_MS: int(1, 10_000),
+  IDLE_TIMEOUT_MS: int(1, 5_000),
   CHECKPOINT_TABLE: z
     .string()
     .trim()
@@ -149,7 +149,7 @@ const schema = fields.superRefine((c, ctx) => {
  */
 const localSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: int(1, 1, 10_000),
-  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 5),
+  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 2),
   OFFLINE_RETRY_INITIAL_MS: int(0, 200),
   OFFLINE_RETRY_MAX_MS: int(0, 5000),
   OFFLINE_KAFKA_FETCH_STALL_MS: int(1000, 90_000),
@@ -200,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gapMs: c.SESSION_GAP_MS,
       outOfOrdernessMs: c.OUT_OF_ORDERNESS_MS,
       allowedLatenessMs: c.ALLOWED_LATENESS_MS,
-      idleTimeoutMs: c.IDLE_FLUSH ? c.IDLE_TIMEOUT_MS : null,
+      idleFlush: c.IDLE_FLUSH,
     },
     eventTimeSource: c.EVENT_TIME_SOURCE,
     maxFutureMs: c.MAX_FUTURE_MS,

@@ -12,9 +12,11 @@ export type ErrorCode =
   | 'CHECKPOINT_CORRUPT'
   | 'CHECKPOINT_LOST'
   | 'CHECKPOINT_INCOMPATIBLE'
+  | 'SETTINGS_CHANGED'
   | 'SINK_UNAVAILABLE'
   | 'SINK_FENCED'
-  | 'SINK_REJECTED';
+  | 'SINK_REJECTED'
+  | 'SINK_DATA';
 
 export class SessionizerError extends Error {
   readonly code: ErrorCode;
@@ -85,6 +87,17 @@ export class CheckpointIncompatibleError extends SessionizerError {
   }
 }
 
+/**
+ * The job's settings that decide the rows (gap, out-of-orderness, allowed lateness, event time
+ * source, future guard) differ from those the checkpoint was built with: folding on would mix two
+ * definitions of a session. Not retryable; the message names both values of every setting.
+ */
+export class SettingsChangedError extends SessionizerError {
+  constructor(message: string) {
+    super('SETTINGS_CHANGED', message, { retryable: false });
+  }
+}
+
 /** PostgreSQL could not be reached or the transaction failed transiently. */
 export class SinkUnavailableError extends SessionizerError {
   constructor(message: string, cause?: unknown) {
@@ -111,6 +124,19 @@ export class SinkFencedError extends SessionizerError {
 export class SinkRejectedError extends SessionizerError {
   constructor(message: string, cause?: unknown) {
     super('SINK_REJECTED', message, { retryable: false, cause });
+  }
+}
+
+/**
+ * The sink refused the data of a batch, deterministically: a PostgreSQL data exception (SQLSTATE
+ * class 22), an integrity violation (23), a program limit (54), or a value the sink could not
+ * encode (a RangeError or TypeError while building the statement). Retrying the same batch fails
+ * the same way, so the pipeline finds the record that causes it and diverts it
+ * (lib/pipeline/isolate.ts) instead of retrying.
+ */
+export class SinkDataError extends SessionizerError {
+  constructor(message: string, cause?: unknown) {
+    super('SINK_DATA', message, { retryable: false, cause });
   }
 }
 

@@ -24,11 +24,13 @@ export interface BatchFigures {
   readonly skipped: number;
   readonly ticks: number;
   readonly emitted: number;
+  readonly earlyFired: number;
   readonly late: number;
   readonly rejected: Partial<Record<string, number>>;
   readonly watermark: number | null;
   readonly lastLogTime: number | null;
   readonly offsetGap: number;
+  readonly diverted: number;
   readonly durationMs: number;
   readonly dynamodbMs: number;
   readonly postgresMs: number;
@@ -40,7 +42,9 @@ export function recordBatchMetrics(batch: BatchFigures, nowMs: number): void {
   if (batch.skipped > 0) metrics.addMetric('RedeliveredRecordsSkipped', MetricUnit.Count, batch.skipped);
   if (batch.ticks > 0) metrics.addMetric('IdleTicksRead', MetricUnit.Count, batch.ticks);
   if (batch.offsetGap > 0) metrics.addMetric('OffsetGap', MetricUnit.Count, batch.offsetGap);
+  if (batch.diverted > 0) metrics.addMetric('UnwritableRecords', MetricUnit.Count, batch.diverted);
   metrics.addMetric('SessionsEmitted', MetricUnit.Count, batch.emitted);
+  if (batch.earlyFired > 0) metrics.addMetric('SessionsFiredEarly', MetricUnit.Count, batch.earlyFired);
   metrics.addMetric('LateRecords', MetricUnit.Count, batch.late);
   for (const [reason, count] of Object.entries(batch.rejected)) {
     const single = metrics.singleMetric();
@@ -64,8 +68,10 @@ export function recordBatchMetrics(batch: BatchFigures, nowMs: number): void {
 export function recordBatchFailure(error: unknown): void {
   metrics.addMetric('FailedBatches', MetricUnit.Count, 1);
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'CHECKPOINT_LOST' || code === 'CHECKPOINT_INCOMPATIBLE') {
+  if (code === 'CHECKPOINT_LOST' || code === 'CHECKPOINT_INCOMPATIBLE' || code === 'SETTINGS_CHANGED') {
     metrics.addMetric('CheckpointLost', MetricUnit.Count, 1);
+  } else if (code === 'SINK_DATA') {
+    metrics.addMetric('SinkRefusedData', MetricUnit.Count, 1);
   }
 }
 

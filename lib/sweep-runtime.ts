@@ -35,7 +35,10 @@ export function createSweepRuntime(env: NodeJS.ProcessEnv = process.env): SweepR
       store: checkpointStore(config, dynamo),
       ticker,
       now: Date.now,
-      settings: { idleTimeoutMs: config.engine.idleTimeoutMs, stateTtlDays: config.stateTtlDays },
+      settings: {
+        idleTimeoutMs: config.idleFlush ? config.idleTimeoutMs : null,
+        stateTtlDays: config.stateTtlDays,
+      },
     },
     close: async () => {
       await ticker.close();

@@ -1,8 +1,15 @@
 import type { PartitionState, PartitionStats } from '../engine/types.ts';
 import { CheckpointCorruptError } from '../errors.ts';
-import { LAYOUT } from './constants.ts';
 import { partitionKey } from './keys.ts';
-import type { Claim, Commit, ImageRef, Manifest, PartitionCheckpoint, TableMeta } from './types.ts';
+import type {
+  Claim,
+  Commit,
+  ImageRef,
+  Manifest,
+  PartitionCheckpoint,
+  RecordedSettings,
+  TableMeta,
+} from './types.ts';
 
 /*
  * Items as the DocumentClient sees them. The manifest is one compact JSON string: it is read and
@@ -16,7 +23,13 @@ export interface PartitionItem {
   epoch: number;
   claim?: Claim;
   nextOffset: number;
+  /** The records' watermark (docs/DESIGN.md section 4). */
   watermark?: number;
+  /**
+   * Written equal to `watermark`. Release 0.1.0 kept here the records' watermark and in `watermark`
+   * one its idle ticks could move further; reading this one first takes such an item over as the
+   * records alone left it (test/integration/upgrade.test.ts).
+   */
   recordWatermark?: number;
   maxEventTime?: number;
   lastLogTime?: number;
@@ -25,6 +38,8 @@ export interface PartitionItem {
   pendingSessions?: number;
   liveUsers?: number;
   committedAt?: number;
+  /** Wall-clock time of the last commit that applied a record other than a tick (the sweep's quiet test). */
+  lastRecordAt?: number;
 }
 
 export interface MetaItem {
@@ -33,6 +48,7 @@ export interface MetaItem {
   generation: string;
   createdAt: number;
   origin: TableMeta['origin'];
+  settings?: RecordedSettings;
 }
 
 type RefTuple = [number, number, number, number, number];
@@ -74,8 +90,7 @@ export function decodePartition(topic: string, partition: number, item: Partitio
     claim: item.claim ?? null,
     state: {
       nextOffset: item.nextOffset,
-      watermark: item.watermark ?? null,
-      recordWatermark: item.recordWatermark ?? null,
+      watermark: item.recordWatermark ?? item.watermark ?? null,
       maxEventTime: item.maxEventTime ?? null,
       lastLogTime: item.lastLogTime ?? null,
     },
@@ -86,6 +101,7 @@ export function decodePartition(topic: string, partition: number, item: Partitio
       liveUsers: item.liveUsers ?? 0,
     },
     committedAt: item.committedAt ?? null,
+    lastRecordAt: item.lastRecordAt ?? item.committedAt ?? null,
   };
 }
 
@@ -98,10 +114,11 @@ export function freshPartition(topic: string, partition: number, lineage: string
     version: 0,
     epoch: 0,
     claim: null,
-    state: { nextOffset: 0, watermark: null, recordWatermark: null, maxEventTime: null, lastLogTime: null },
+    state: { nextOffset: 0, watermark: null, maxEventTime: null, lastLogTime: null },
     manifest: EMPTY_MANIFEST,
     stats: NO_STATS,
     committedAt: null,
+    lastRecordAt: null,
   };
 }
 
@@ -116,7 +133,7 @@ export function committedItem(claimed: PartitionCheckpoint, commit: Commit): Par
     epoch: claimed.epoch,
     nextOffset: state.nextOffset,
     watermark: optional(state.watermark),
-    recordWatermark: optional(state.recordWatermark),
+    recordWatermark: optional(state.watermark),
     maxEventTime: optional(state.maxEventTime),
     lastLogTime: optional(state.lastLogTime),
     manifest: encodeManifest(commit.manifest),
@@ -124,15 +141,29 @@ export function committedItem(claimed: PartitionCheckpoint, commit: Commit): Par
     pendingSessions: commit.stats.pendingSessions,
     liveUsers: commit.stats.liveUsers,
     committedAt: commit.committedAt,
+    lastRecordAt: optional(commit.lastRecordAt),
   };
 }
 
 export function decodeMeta(item: MetaItem): TableMeta {
-  return { layout: item.layout, generation: item.generation, createdAt: item.createdAt, origin: item.origin };
-}
-
-export function isCurrentLayout(meta: TableMeta): boolean {
-  return meta.layout === LAYOUT;
+  const meta: TableMeta = {
+    layout: item.layout,
+    generation: item.generation,
+    createdAt: item.createdAt,
+    origin: item.origin,
+  };
+  if (item.settings === undefined) return meta;
+  const s = item.settings;
+  return {
+    ...meta,
+    settings: {
+      gapMs: Number(s.gapMs),
+      outOfOrdernessMs: Number(s.outOfOrdernessMs),
+      allowedLatenessMs: Number(s.allowedLatenessMs),
+      eventTimeSource: s.eventTimeSource,
+      maxFutureMs: s.maxFutureMs === null || s.maxFutureMs === undefined ? null : Number(s.maxFutureMs),
+    },
+  };
 }
 
 export type { PartitionState };

@@ -35,6 +35,7 @@ import type {
   Commit,
   ImageRef,
   PartitionCheckpoint,
+  RecordedSettings,
   StoreStats,
   TableMeta,
 } from './types.ts';
@@ -98,6 +99,28 @@ export class DynamoCheckpointStore implements CheckpointStore {
       this.doc.send(new PutCommand({ TableName: this.options.table, Item: item })),
     );
     this.countWrite(item);
+  }
+
+  async recordSettings(generation: string, settings: RecordedSettings): Promise<TableMeta | null> {
+    try {
+      await this.call('record the settings in the table meta item', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.table,
+            Key: { pk: META_KEY },
+            UpdateExpression: 'SET #settings = :settings',
+            ConditionExpression: 'attribute_not_exists(#settings) AND #generation = :generation',
+            ExpressionAttributeNames: names('settings', 'generation'),
+            ExpressionAttributeValues: { ':settings': settings, ':generation': generation },
+          }),
+        ),
+      );
+      this.countWrite({ pk: META_KEY, generation, settings });
+    } catch (error) {
+      // Another container recorded its settings first, or the generation changed: theirs is read.
+      if (!(error instanceof CheckpointConflictError)) throw error;
+    }
+    return this.readMeta();
   }
 
   async hasLegacyItems(topic: string): Promise<boolean> {
@@ -339,6 +362,7 @@ function committedItemOf(checkpoint: PartitionCheckpoint): Item {
       manifest: checkpoint.manifest,
       stats: checkpoint.stats,
       committedAt: checkpoint.committedAt ?? 0,
+      lastRecordAt: checkpoint.lastRecordAt,
     },
   ) as unknown as Item;
 }

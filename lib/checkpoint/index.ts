@@ -2,6 +2,7 @@ export { LAYOUT } from './constants.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';
 export { mapDynamoError } from './errors.ts';
 export { applyImages, decodeImage, encodeImage } from './image.ts';
+export { type ImagePlan, nextManifest, planImage, snapshotStale } from './journal.ts';
 export { type PartitionSummary, readPartitionSummaries } from './summary.ts';
 export { checkpointTableDefinition, ensureCheckpointTable, TTL_ATTRIBUTE } from './table.ts';
 export type {
@@ -11,6 +12,7 @@ export type {
   ImageRef,
   Manifest,
   PartitionCheckpoint,
+  RecordedSettings,
   StoreStats,
   TableMeta,
 } from './types.ts';

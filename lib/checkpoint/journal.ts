@@ -15,8 +15,18 @@ export type ImagePlan =
 export interface ImagePolicy {
   /** Deltas the journal may hold before the next transition writes a snapshot. */
   readonly journalMax: number;
-  /** A snapshot older than this is rewritten, so that no referenced piece reaches its TTL. */
-  readonly snapshotMaxAgeMs: number;
+  /** Pieces expire this long after they were written (STATE_TTL_DAYS). */
+  readonly stateTtlDays: number;
+}
+
+/**
+ * A snapshot is rewritten once it is half as old as its pieces may get, so that no referenced
+ * piece reaches its TTL: by the next transition (planImage), and the sweep sends a refresh tick to
+ * a quiet partition whose snapshot is that old, to cause one (lib/pipeline/sweep.ts).
+ */
+export function snapshotStale(manifest: Manifest, nowMs: number, stateTtlDays: number): boolean {
+  const { snapshot } = manifest;
+  return snapshot !== null && nowMs - snapshot.writtenAt > (stateTtlDays * 86_400_000) / 2;
 }
 
 /**
@@ -34,7 +44,7 @@ export function planImage(
 ): ImagePlan {
   if (liveUsers === 0) return manifest === EMPTY_MANIFEST || isEmpty(manifest) ? 'none' : 'empty';
   const { snapshot, journal } = manifest;
-  if (snapshot === null || nowMs - snapshot.writtenAt > policy.snapshotMaxAgeMs) return 'snapshot';
+  if (snapshot === null || snapshotStale(manifest, nowMs, policy.stateTtlDays)) return 'snapshot';
   if (changedUsers === 0) return 'none';
   if (journal.length >= policy.journalMax) return 'snapshot';
   const journalBytes = journal.reduce((n, r) => n + r.bytes, 0);

@@ -8,6 +8,26 @@ export interface TableMeta {
   readonly createdAt: number;
   /** How the generation came to be: the job's first use of an empty table, or an operator's command. */
   readonly origin: 'first-use' | 'new-generation' | 'adopted';
+  /**
+   * The settings the state was built with (docs/STATE.md section 5). Absent in a table written
+   * by release 0.1.0: the first job to read it records its own.
+   */
+  readonly settings?: RecordedSettings;
+}
+
+/**
+ * The settings that decide what the rows hold and which records are rejected. State built under
+ * one set and folded on under another would count wrongly (a session cut by one gap, extended by
+ * another), so the job refuses to go on when they differ (docs/OPERATIONS.md, changing settings).
+ * The idle flush is not among them: it decides when rows appear, never what they hold.
+ */
+export interface RecordedSettings {
+  readonly gapMs: number;
+  readonly outOfOrdernessMs: number;
+  readonly allowedLatenessMs: number;
+  readonly eventTimeSource: 'payload' | 'kafka';
+  /** MAX_FUTURE_MS; null = no future-timestamp guard. */
+  readonly maxFutureMs: number | null;
 }
 
 /** Where a state image lives: `pieces` items keyed by the claim (version, epoch) that wrote it. */
@@ -49,6 +69,11 @@ export interface PartitionCheckpoint {
   readonly stats: PartitionStats;
   /** Wall-clock time of the last commit (epoch ms); null = never. */
   readonly committedAt: number | null;
+  /**
+   * Wall-clock time of the last commit that applied a record other than a tick (epoch ms), by the
+   * job's clock: the sweep measures the partition's quiet from it (docs/STATE.md section 1).
+   */
+  readonly lastRecordAt: number | null;
 }
 
 /** What a commit writes besides the version: the fold's new state and where the users now live. */
@@ -57,6 +82,7 @@ export interface Commit {
   readonly manifest: Manifest;
   readonly stats: PartitionStats;
   readonly committedAt: number;
+  readonly lastRecordAt: number | null;
 }
 
 /** Counters for logs, metrics and the benchmark's cost per 1,000 events (DynamoDB's billing units). */
@@ -84,6 +110,11 @@ export interface CheckpointStore {
   createMeta(meta: TableMeta): Promise<TableMeta>;
   /** Overwrites `meta` (operator commands: new-generation, adopt). */
   replaceMeta(meta: TableMeta): Promise<void>;
+  /**
+   * Records the settings in a `meta` of `generation` that has none (a table of release 0.1.0);
+   * returns the `meta` that is there afterwards (with ours, or with another container's).
+   */
+  recordSettings(generation: string, settings: RecordedSettings): Promise<TableMeta | null>;
   /** Whether the table holds items of the earlier per-user layout for this topic. */
   hasLegacyItems(topic: string): Promise<boolean>;
   /** The partition item (strongly consistent); null when there is none. */

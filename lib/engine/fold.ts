@@ -10,12 +10,12 @@ import type {
   TickRecord,
   UserState,
 } from './types.ts';
-import { idleTarget, recordWatermark } from './watermark.ts';
+import { recordWatermark } from './watermark.ts';
 
 /**
- * The live sessions of one Kafka partition and the fold of its log into them (DESIGN.md sections 3
- * and 4). Pure: no I/O, no clock; a warm container keeps one between batches so that nothing is
- * read back (DESIGN.md section 5), and a cold one builds it from the checkpoint.
+ * The live sessions of one Kafka partition and the fold of its log into them (docs/DESIGN.md
+ * sections 3 and 4). Pure: no I/O, no clock; a warm container keeps one between batches so that
+ * nothing is read back (docs/DESIGN.md section 5), and a cold one builds it from the checkpoint.
  *
  * apply() changes this object. A caller whose transition fails after apply must discard it: it then
  * holds state the checkpoint does not.
@@ -31,9 +31,6 @@ export class PartitionSessions {
   ) {
     this.operator = new SessionOperator(config, partition.watermark, users);
     this.current = partition;
-    const w = partition.watermark;
-    this.operator.idleAhead =
-      w !== null && (partition.recordWatermark === null || w > partition.recordWatermark);
   }
 
   get partition(): PartitionState {
@@ -45,19 +42,19 @@ export class PartitionSessions {
    * per-record watermark: the event is merged into its user's sessions at the current W (or rejected
    * as late), then W = max(W, t - B - 1) and every timer now due fires, for all users of the
    * partition. Because W moves per record, not per batch, the rows depend only on the records in
-   * order: any cut into batches yields the same emissions (DESIGN.md section 4).
+   * order: any cut into batches yields the same emissions (docs/DESIGN.md section 4).
    *
-   * An idle tick moves W by the silence measured between Kafka timestamps (see idleTarget), so it
-   * is a function of the log as well.
+   * An idle tick fires early (docs/DESIGN.md section 4): every session with unwritten changes is
+   * written now, provisionally, and stays in state. It never moves W, so no tick, whatever its
+   * timestamp or however many there are, changes which record is late or what a final row holds.
    *
    * Records below nextOffset were applied by an earlier transition (a re-delivered batch) and are
-   * skipped, which is what makes redelivery harmless (DESIGN.md section 5).
+   * skipped, which is what makes redelivery harmless (docs/DESIGN.md section 5).
    */
   apply(records: readonly LogRecord[], endOffset: number): FoldResult {
     const operator = this.operator;
-    const { outOfOrdernessMs, idleTimeoutMs } = this.config;
+    const { outOfOrdernessMs, idleFlush } = this.config;
     const before = this.current;
-    let recordW = before.recordWatermark ?? Number.NEGATIVE_INFINITY;
     let maxEventTime = before.maxEventTime ?? Number.NEGATIVE_INFINITY;
     let lastLogTime = before.lastLogTime ?? Number.NEGATIVE_INFINITY;
     const nextOffset = before.nextOffset;
@@ -67,12 +64,7 @@ export class PartitionSessions {
       const record = records[i] as LogRecord;
       if (record.offset < nextOffset) continue;
       if ((record as TickRecord).tick === true) {
-        if (idleTimeoutMs === null) continue;
-        const target = idleTarget(recordW, lastLogTime, record.timestamp, idleTimeoutMs);
-        if (target > recordW && target > (operator.watermark ?? Number.NEGATIVE_INFINITY)) {
-          operator.idleAhead = true;
-          operator.advance(target);
-        }
+        if (idleFlush) operator.fireEarly();
         continue;
       }
       const event = record as EventRecord;
@@ -82,21 +74,13 @@ export class PartitionSessions {
       if (event.timestamp > lastLogTime) lastLogTime = event.timestamp;
       // Late records count too: the watermark generator sees every record before the window
       // operator judges it.
-      const w = recordWatermark(t, outOfOrdernessMs);
-      if (w > recordW) {
-        recordW = w;
-        if (operator.idleAhead && w >= (operator.watermark ?? Number.NEGATIVE_INFINITY)) {
-          operator.idleAhead = false;
-        }
-      }
-      operator.advance(w);
+      operator.advance(recordWatermark(t, outOfOrdernessMs));
     }
 
     const finite = (x: number): number | null => (x === Number.NEGATIVE_INFINITY ? null : x);
     this.current = {
       nextOffset: Math.max(nextOffset, endOffset),
       watermark: operator.watermark,
-      recordWatermark: finite(recordW),
       maxEventTime: finite(maxEventTime),
       lastLogTime: finite(lastLogTime),
     };
@@ -105,6 +89,7 @@ export class PartitionSessions {
       partition: this.current,
       users,
       emitted: output.emitted,
+      earlyFired: output.earlyFired,
       superseded: output.supersededRows(),
       late: output.late,
     };

@@ -17,4 +17,4 @@ export {
   type TickRecord,
   type UserState,
 } from './types.ts';
-export { idleTarget, initialPartitionState, recordWatermark } from './watermark.ts';
+export { initialPartitionState, recordWatermark } from './watermark.ts';

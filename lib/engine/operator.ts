@@ -7,12 +7,19 @@ import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.t
 /**
  * Flink's WindowOperator over the users of one Kafka partition: the session windows of each user,
  * one event-time timer queue shared by all of them, and the watermark. It lives as long as the
- * partition's state stays in memory (a warm container keeps it between batches, DESIGN.md section
- * 5); each batch's effects are collected between two calls of takeBatch.
+ * partition's state stays in memory (a warm container keeps it between batches, docs/DESIGN.md
+ * section 5); each batch's effects are collected between two calls of takeBatch.
  *
  * Each live session has one deadline: `end - 1` while pending (EventTimeTrigger's timer at
  * window.maxTimestamp()), then `end - 1 + L` once fired (WindowOperator's cleanup timer). With L = 0
  * both timers coincide, so a session fires and is dropped at once (rule 6).
+ *
+ * An early firing (fireEarly, an idle tick) writes a pending session's row without touching the
+ * watermark or the timers: the session is no longer pending but keeps its `end - 1` entry, so when
+ * the records' watermark passes it, it is dropped (L = 0) or kept for L, as if it had fired then.
+ * From its first row on, a session's row follows it: a record that joins it rewrites the row in
+ * the same batch (see add). So `pending` means "has no row yet", and every row of a live session
+ * shows that session as it is.
  *
  * Invariant after construction and after every advance: no live session has a deadline <= W
  * (everything due has fired and everything expired was dropped). Hence a result never holds a
@@ -32,8 +39,6 @@ import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.t
 export class SessionOperator {
   /** What the current batch writes (replaced by takeBatch). */
   output = new Output();
-  /** Set by the fold while the watermark stands above what records alone made it (an idle tick). */
-  idleAhead = false;
   private readonly users = new Map<string, WorkUser>();
   /** Users changed in the current batch, in the order they changed. */
   private changedUsers: WorkUser[] = [];
@@ -104,16 +109,36 @@ export class SessionOperator {
     );
     if (session === null) {
       // A late record changes no state; a replay rejects it again (rejected_events is keyed by offset).
-      this.output.reject(record, this.w, this.idleAhead);
+      this.output.reject(record, this.w);
       if (user.sessions.length === 0 && !user.changed) this.users.delete(user.userId);
       return;
     }
     this.touch(user);
-    // EventTimeTrigger.onElement: FIRE when window.maxTimestamp() <= currentWatermark. Only
-    // possible with L > 0 (the window is not late yet already past its end): a join of a fired
-    // session, or a straggler within the allowed lateness.
-    if (session.end - 1 <= this.w) this.fire(session);
+    // EventTimeTrigger.onElement: FIRE when window.maxTimestamp() <= currentWatermark, only
+    // possible with L > 0 (a straggler within the allowed lateness). And a session that already
+    // has a row (fired early, or on time and kept for L) rewrites it at once: a row of a live
+    // session always shows the session as it is, so a row is final exactly when the records'
+    // watermark has passed its end - 1 + L (the session_status view, docs/DESIGN.md section 4).
+    // Flink would write such a join only when W passes the new end; the final row is the same.
+    if (session.emittedStarts.length > 0 || session.end - 1 <= this.w) this.fire(session, true);
     this.schedule(session);
+  }
+
+  /**
+   * Early firing (docs/DESIGN.md section 4, an idle tick): writes every pending session as it is
+   * now. Nothing else changes: the watermark, the timers and the sessions stay, so what a record
+   * later does to them, and the final rows, are what they would have been without the tick. A
+   * session fired early remembers the start of its row (rule 7), so a record that later moves its
+   * start deletes that row.
+   */
+  fireEarly(): void {
+    for (const user of this.users.values()) {
+      const sessions = user.sessions;
+      for (let i = 0; i < sessions.length; i++) {
+        const session = sessions[i] as WorkSession;
+        if (session.pending) this.fire(session, true, true);
+      }
+    }
   }
 
   /** Moves W forward (never back) and fires/drops everything now due, in deadline order. */
@@ -182,7 +207,7 @@ export class SessionOperator {
         this.schedule(session);
         return;
       }
-      this.fire(session);
+      this.fire(session, this.allowedLatenessMs > 0);
     }
     if (session.end - 1 + this.allowedLatenessMs <= this.w) this.drop(session);
     else this.schedule(session);
@@ -203,7 +228,13 @@ export class SessionOperator {
     }
   }
 
-  private fire(session: WorkSession): void {
+  /**
+   * Writes the session's row. `kept`: the session stays in state after this firing (allowed
+   * lateness, or an early firing), so it must remember the start its row is under (rule 7); a
+   * session dropped right after (L = 0, on time) needs no such list, which saves an allocation on
+   * the hot path.
+   */
+  private fire(session: WorkSession, kept: boolean, early = false): void {
     const { user } = session;
     this.output.emit(
       user.userId,
@@ -212,10 +243,13 @@ export class SessionOperator {
       session.last,
       session.count,
       session.emittedStarts,
+      early,
     );
     session.pending = false;
     // Rule 7 bookkeeping: the row now written under `start` is this session's only row.
-    if (this.allowedLatenessMs > 0) session.emittedStarts = [session.start];
+    if (kept && (session.emittedStarts.length !== 1 || session.emittedStarts[0] !== session.start)) {
+      session.emittedStarts = [session.start];
+    }
     this.touch(user);
   }
 

@@ -13,14 +13,20 @@ import type { EmittedSession, EventRecord, LateEvent, SupersededSession } from '
  */
 export class Output {
   readonly emitted: EmittedSession[] = [];
+  /** Emissions that were early firings (provisional rows), for logs and metrics. */
+  earlyFired = 0;
   readonly late: LateEvent[] = [];
   private readonly superseded: (SupersededSession | undefined)[] = [];
-  /** Index in `superseded` by "<start>|<userId>"; empty unless allowed lateness > 0. */
+  /**
+   * Index in `superseded` by "<start>|<userId>"; empty unless a session outlived a firing (allowed
+   * lateness > 0, or an early firing).
+   */
   private readonly supersededAt = new Map<string, number>();
 
   /**
-   * A session fired (DESIGN.md section 3, rule 3): upsert its row and delete the rows of the
-   * sessions merged into it that were written under another start (rule 7).
+   * A session fired (docs/DESIGN.md section 3, rule 3), on time or early (section 4): upsert its
+   * row and delete the rows of the sessions merged into it that were written under another start
+   * (rule 7).
    */
   emit(
     userId: string,
@@ -29,9 +35,11 @@ export class Output {
     last: number,
     count: number,
     emittedStarts: readonly number[],
+    early: boolean,
   ): void {
     if (this.supersededAt.size > 0) this.withdrawDelete(userId, start);
     this.emitted.push({ userId, start, end, last, count });
+    if (early) this.earlyFired++;
     // Indexed: the list is almost always empty, and for-of would still run the iterator builtin.
     for (let i = 0; i < emittedStarts.length; i++) {
       const previous = emittedStarts[i] as number;
@@ -39,14 +47,8 @@ export class Output {
     }
   }
 
-  reject(record: EventRecord, watermark: number, afterIdleAdvance: boolean): void {
-    this.late.push({
-      offset: record.offset,
-      userId: record.userId,
-      eventTime: record.eventTime,
-      watermark,
-      afterIdleAdvance,
-    });
+  reject(record: EventRecord, watermark: number): void {
+    this.late.push({ offset: record.offset, userId: record.userId, eventTime: record.eventTime, watermark });
   }
 
   supersededRows(): SupersededSession[] {

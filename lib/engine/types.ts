@@ -14,11 +14,11 @@ export interface EngineConfig {
   /** Allowed lateness L: a fired session is kept until W >= end - 1 + L. */
   readonly allowedLatenessMs: number;
   /**
-   * Idle flush: a tick whose Kafka timestamp is at least this long after the partition's latest
-   * event's (lastLogTime) advances W by that silence. Null turns it off (strict Flink: ticks are
-   * read and ignored).
+   * Idle flush as early firing (docs/DESIGN.md section 4): an idle tick writes every session with
+   * unwritten changes at once, as a provisional row, and changes nothing else. False: strict Flink,
+   * ticks are read and ignored.
    */
-  readonly idleTimeoutMs: number | null;
+  readonly idleFlush: boolean;
 }
 
 /** One live session of one user. `end` is exclusive: lastT + G (Flink's TimeWindow.getEnd()). */
@@ -32,12 +32,17 @@ export interface Session {
   readonly last: number;
   /** Events in the session, duplicates included. */
   readonly count: number;
-  /** True when the session has changes not yet emitted (new, or joined by an event since it fired). */
+  /**
+   * True while the session has no row yet (it has not fired, on time or early). Once it has one,
+   * every change rewrites the row in the same batch, so a live session that is not pending has a
+   * row that shows it exactly as it is.
+   */
   readonly pending: boolean;
   /**
    * Starts of the rows this session (or any session merged into it) has already written to the
    * sink. When it fires under a different start, the rows of these other starts are superseded
-   * and deleted (DESIGN.md section 3, rule 7). Always empty when allowed lateness is 0.
+   * and deleted (docs/DESIGN.md section 3, rule 7). Empty unless the session outlived a firing:
+   * allowed lateness > 0, or an early firing by an idle tick.
    */
   readonly emittedStarts: readonly number[];
 }
@@ -52,15 +57,17 @@ export interface UserState {
 export interface PartitionState {
   /** Next Kafka offset to apply; records below it were already applied. */
   readonly nextOffset: number;
-  /** Current watermark, records and idle ticks included; null = minus infinity. */
+  /**
+   * The records' watermark max(t - B - 1) over the partition's events so far; null = minus
+   * infinity. Ticks never move it (docs/DESIGN.md section 4): it alone decides lateness and when a
+   * session is final.
+   */
   readonly watermark: number | null;
-  /** Watermark from records alone (max(t - B - 1)); the base of an idle advance. */
-  readonly recordWatermark: number | null;
   /** Largest event time seen; null before the first valid record. */
   readonly maxEventTime: number | null;
   /**
-   * Largest Kafka record timestamp of a valid event so far (late ones included): where the
-   * partition's silence starts, measured in the log, not by the job's clock. Null = none yet.
+   * Largest Kafka record timestamp of a valid event so far (late ones included), for status and
+   * logs: how far the producers' clock had got. Decides nothing. Null = none yet.
    */
   readonly lastLogTime: number | null;
 }
@@ -70,13 +77,14 @@ export interface EventRecord {
   readonly offset: number;
   readonly userId: string;
   readonly eventTime: number;
-  /** The Kafka record timestamp (CreateTime or LogAppendTime), for the idle flush. */
+  /** The Kafka record timestamp (CreateTime or LogAppendTime), for status and logs. */
   readonly timestamp: number;
 }
 
 /**
- * An idle tick (DESIGN.md section 4): a control record the sweep appended to the partition. It
- * carries no event; its Kafka timestamp measures the silence since the partition's latest event.
+ * An idle tick (docs/DESIGN.md section 4): a control record the sweep appended to a quiet
+ * partition. It carries no event and no time the fold uses: reading it writes the partition's
+ * unwritten sessions early (provisional rows), and nothing else.
  */
 export interface TickRecord {
   readonly offset: number;
@@ -114,8 +122,6 @@ export interface LateEvent {
   readonly eventTime: number;
   /** The watermark the event was judged against. */
   readonly watermark: number;
-  /** Whether an idle tick (not only records) had moved the watermark there: for the log's advice. */
-  readonly afterIdleAdvance: boolean;
 }
 
 export interface FoldInput {
@@ -135,6 +141,8 @@ export interface FoldResult {
   readonly users: ReadonlyMap<string, UserState>;
   /** Sessions fired, in emission order (the sink keeps the last per group_key). */
   readonly emitted: readonly EmittedSession[];
+  /** How many of the emissions were early firings by idle ticks (provisional rows). */
+  readonly earlyFired: number;
   /** Rows to delete, in the same sink transaction as `emitted`. */
   readonly superseded: readonly SupersededSession[];
   readonly late: readonly LateEvent[];
@@ -142,9 +150,12 @@ export interface FoldResult {
 
 /** What the checkpoint shows of a partition's live state (status, the sweep's tick decision). */
 export interface PartitionStats {
-  /** Sessions held: waiting to fire, or fired and kept for the allowed lateness. */
+  /**
+   * Sessions held: not final yet (the records' watermark has not passed end - 1 + L). Their rows,
+   * where written, are provisional.
+   */
   readonly liveSessions: number;
-  /** Sessions waiting for the watermark to pass their end. */
+  /** Sessions without a row yet: what the next firing (on time or early) writes. */
   readonly pendingSessions: number;
   /** Users with at least one live session. */
   readonly liveUsers: number;

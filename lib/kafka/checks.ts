@@ -12,7 +12,10 @@ export function reject(rejection: Rejection): ParseResult {
 }
 
 function accept(record: KafkaRecord, userId: string, eventTime: number): ParseResult {
-  return { ok: true, event: { offset: record.offset, userId, eventTime, timestamp: record.timestamp } };
+  // A Kafka timestamp beyond 2^53 (a broker takes any long) is not a number anything downstream can
+  // store exactly: the event goes on as one without a timestamp.
+  const timestamp = Number.isSafeInteger(record.timestamp) ? record.timestamp : -1;
+  return { ok: true, event: { offset: record.offset, userId, eventTime, timestamp } };
 }
 
 /** The user id must be non-empty, storable in PostgreSQL text, and short enough for group_key. */

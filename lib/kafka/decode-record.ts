@@ -35,8 +35,10 @@ export function decodeRecord(raw: unknown, where: string): KafkaRecord {
     faults = faults === undefined ? [message] : [...faults, message];
   };
   let time = -1;
-  if (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) time = timestamp;
-  // Kafka writes -1 when a record has no timestamp (message format v0), so negatives are legal here.
+  // Any whole number: Kafka writes -1 for "no timestamp", and a broker accepts any long, which
+  // JSON gives us as the nearest double (9223372036854775807 arrives as 2^63). The fold never
+  // needs it; where it would (EVENT_TIME_SOURCE=kafka) the parser rejects what is out of range.
+  if (typeof timestamp === 'number' && Number.isInteger(timestamp)) time = timestamp;
   else fault(`timestamp is ${describeValue(timestamp)}, expected epoch milliseconds`);
   let type: TimestampType = 'CREATE_TIME';
   if (timestampType === 'CREATE_TIME' || timestampType === 'LOG_APPEND_TIME') type = timestampType;

@@ -2,30 +2,48 @@ import type { TickRecord } from '../engine/types.ts';
 import type { KafkaRecord } from './types.ts';
 
 /**
- * The idle tick (DESIGN.md section 4): a control record functions/sweep.ts appends to a quiet
- * partition, marked by this header, with a null value (consumers that parse values should skip
- * null values anyway: they are tombstones to everyone else). Its Kafka timestamp is all it says.
+ * Control records functions/sweep.ts appends to a partition, marked by this header, with a null
+ * value (consumers that parse values should skip null values anyway: they are tombstones to
+ * everyone else). Two kinds (docs/STATE.md section 1):
+ * - `idle-tick`: the partition has been quiet; the job writes its unwritten sessions early
+ *   (docs/DESIGN.md section 4);
+ * - `refresh-tick`: the partition's state snapshot is getting old; reading it is a transition,
+ *   which rewrites the snapshot. It writes no row.
+ * A record with the header and any other value is a control record too, and does nothing.
  */
 export const TICK_HEADER = 'sessionizer-control';
 export const TICK_HEADER_VALUE = 'idle-tick';
+export const REFRESH_TICK_VALUE = 'refresh-tick';
 
-const MARK = Buffer.from(TICK_HEADER_VALUE);
+export type TickKind = 'idle' | 'refresh';
 
-/** The tick a record is, or undefined for any other record (events, garbage, foreign tombstones). */
-export function asTick(record: KafkaRecord): TickRecord | undefined {
+const IDLE = Buffer.from(TICK_HEADER_VALUE);
+
+/**
+ * What a control record asks of the fold: an idle tick for the fold, or null for any other
+ * control record (nothing to fold); undefined for anything else (events, garbage, foreign
+ * tombstones, a record with a value that carries the header: control records have none, and one
+ * whose envelope is broken), which the parser judges.
+ */
+export function asTick(record: KafkaRecord): TickRecord | null | undefined {
+  if (record.value !== null || record.envelopeFault !== undefined) return undefined;
+  let control = false;
   for (const header of record.headers) {
-    if (header.key === TICK_HEADER && header.value.equals(MARK)) {
-      return { offset: record.offset, tick: true, timestamp: record.timestamp };
-    }
+    if (header.key !== TICK_HEADER) continue;
+    if (header.value.equals(IDLE)) return { offset: record.offset, tick: true, timestamp: record.timestamp };
+    control = true;
   }
-  return undefined;
+  return control ? null : undefined;
 }
 
 /** A tick as kafkajs sends it (the sweep's producer). The broker or producer stamps the time. */
-export function tickMessage(partition: number): {
-  partition: number;
-  value: null;
-  headers: Record<string, string>;
-} {
-  return { partition, value: null, headers: { [TICK_HEADER]: TICK_HEADER_VALUE } };
+export function tickMessage(
+  partition: number,
+  kind: TickKind = 'idle',
+): { partition: number; value: null; headers: Record<string, string> } {
+  return {
+    partition,
+    value: null,
+    headers: { [TICK_HEADER]: kind === 'idle' ? TICK_HEADER_VALUE : REFRESH_TICK_VALUE },
+  };
 }

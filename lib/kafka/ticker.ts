@@ -1,10 +1,14 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { tickMessage } from './tick.ts';
+import { type TickKind, tickMessage } from './tick.ts';
 
-/** What the sweep needs from Kafka: the topic's partitions, and a way to append ticks to some. */
+/**
+ * What the sweep needs from Kafka: the topic's partitions with their log end offsets (the offset
+ * the next record will get), and a way to append ticks to some.
+ */
 export interface Ticker {
   partitions(topic: string): Promise<number[]>;
-  send(topic: string, partitions: readonly number[]): Promise<void>;
+  endOffsets(topic: string): Promise<Map<number, number>>;
+  send(topic: string, partitions: readonly number[], kind?: TickKind): Promise<void>;
 }
 
 /** The topic's partition ids, ascending, from the brokers' metadata (none if it does not exist). */
@@ -32,10 +36,21 @@ export class KafkaTicker implements Ticker {
     return topicPartitions(await this.kafka(), topic);
   }
 
-  async send(topic: string, partitions: readonly number[]): Promise<void> {
+  async endOffsets(topic: string): Promise<Map<number, number>> {
+    const admin = (await this.kafka()).admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async send(topic: string, partitions: readonly number[], kind: TickKind = 'idle'): Promise<void> {
     if (partitions.length === 0) return;
     const producer = await this.connected();
-    await producer.send({ topic, acks: -1, messages: partitions.map(tickMessage) });
+    await producer.send({ topic, acks: -1, messages: partitions.map((p) => tickMessage(p, kind)) });
   }
 
   async close(): Promise<void> {

@@ -115,14 +115,19 @@ export type RejectReason =
   /** The record's envelope in the Lambda event is broken (KafkaRecord.envelopeFault says how). */
   | 'bad_envelope'
   /** Its event time is more than MAX_FUTURE_MS ahead of its Kafka record timestamp (off by default). */
-  | 'future';
+  | 'future'
+  /**
+   * PostgreSQL (or the sink's encoding) refused, deterministically, what this record made the
+   * batch write: diverted so the rest of the batch goes on (lib/pipeline/isolate.ts).
+   */
+  | 'unwritable';
 
 /** A row of `rejected_events`: the record's coordinates, its raw bytes and why it was refused. */
 export interface Rejection {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
-  /** The Kafka record timestamp (epoch ms). */
+  /** The Kafka record timestamp (epoch ms; -1 for none; any whole number a broker accepted). */
   readonly kafkaTimestamp: number;
   /**
    * The value as text when its bytes are valid UTF-8 without NUL (PostgreSQL text cannot hold

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { LAYOUT } from '../checkpoint/index.ts';
-import type { TableMeta } from '../checkpoint/types.ts';
-import { CheckpointIncompatibleError, CheckpointLostError } from '../errors.ts';
+import type { RecordedSettings, TableMeta } from '../checkpoint/types.ts';
+import { CheckpointIncompatibleError, CheckpointLostError, SettingsChangedError } from '../errors.ts';
 import { log } from '../log.ts';
-import type { PipelineDeps } from './types.ts';
+import type { PipelineDeps, PipelineSettings } from './types.ts';
 
 /**
  * A new generation id: later ones sort later (byte-wise), two at the same millisecond still differ.
@@ -32,15 +32,62 @@ export async function tableGeneration(deps: PipelineDeps, topic: string): Promis
 }
 
 async function resolve(deps: PipelineDeps, topic: string): Promise<string> {
-  const meta = (await deps.store.readMeta()) ?? (await firstUse(deps, topic));
+  let meta = (await deps.store.readMeta()) ?? (await firstUse(deps, topic));
   if (meta.layout !== LAYOUT) {
     throw new CheckpointIncompatibleError(
       `The checkpoint table holds layout ${meta.layout}; this version reads and writes layout ${LAYOUT}. ` +
         'Point CHECKPOINT_TABLE at a new table, or delete this one.',
     );
   }
+  const ours = recordedSettings(deps.settings);
+  // A table of release 0.1.0 has no settings yet: this job's become the table's.
+  if (meta.settings === undefined) meta = (await deps.store.recordSettings(meta.generation, ours)) ?? meta;
+  checkSettings(meta, ours);
   deps.warm.generation = meta.generation;
   return meta.generation;
+}
+
+/** The settings that decide the rows, as the checkpoint records them. */
+export function recordedSettings(settings: PipelineSettings): RecordedSettings {
+  return {
+    gapMs: settings.engine.gapMs,
+    outOfOrdernessMs: settings.engine.outOfOrdernessMs,
+    allowedLatenessMs: settings.engine.allowedLatenessMs,
+    eventTimeSource: settings.eventTimeSource,
+    maxFutureMs: settings.maxFutureMs ?? null,
+  };
+}
+
+/** The environment variable behind each recorded setting, for messages. */
+const SETTING_NAMES: Record<keyof RecordedSettings, string> = {
+  gapMs: 'SESSION_GAP_MS',
+  outOfOrdernessMs: 'OUT_OF_ORDERNESS_MS',
+  allowedLatenessMs: 'ALLOWED_LATENESS_MS',
+  eventTimeSource: 'EVENT_TIME_SOURCE',
+  maxFutureMs: 'MAX_FUTURE_MS',
+};
+
+/** Every recorded setting that differs, as `NAME is <ours> here, <theirs> in the checkpoint`. */
+export function settingsDifferences(recorded: RecordedSettings, ours: RecordedSettings): string[] {
+  const show = (v: string | number | null) => (v === null ? 'unset' : String(v));
+  return (Object.keys(SETTING_NAMES) as (keyof RecordedSettings)[])
+    .filter((key) => recorded[key] !== ours[key])
+    .map(
+      (key) => `${SETTING_NAMES[key]} is ${show(ours[key])} here, ${show(recorded[key])} in the checkpoint`,
+    );
+}
+
+function checkSettings(meta: TableMeta, ours: RecordedSettings): void {
+  if (meta.settings === undefined) return;
+  const differences = settingsDifferences(meta.settings, ours);
+  if (differences.length === 0) return;
+  throw new SettingsChangedError(
+    `The checkpoint (generation ${meta.generation}) was built with other settings: ${differences.join('; ')}. ` +
+      'State built under one definition of a session cannot be folded on under another. Put the settings ' +
+      'back, or change them deliberately as docs/OPERATIONS.md ("Changing settings") says: recompute from ' +
+      'the start of the topic, or start a new generation from the current offsets ' +
+      '(`npm run checkpoint -- new-generation`).',
+  );
 }
 
 async function firstUse(deps: PipelineDeps, topic: string): Promise<TableMeta> {
@@ -70,6 +117,7 @@ async function firstUse(deps: PipelineDeps, topic: string): Promise<TableMeta> {
     generation: newGeneration(now),
     createdAt: now,
     origin: 'first-use',
+    settings: recordedSettings(deps.settings),
   });
   log.info('checkpoint table taken into use', { generation: meta.generation, topic });
   return meta;

@@ -41,9 +41,10 @@ export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Prom
         };
         recordBatchFailure(error);
         if (isRetryable(error)) log.error('batch failed; the event source will retry it', where);
-        // Lost or foreign state: retrying cannot help, and going on would count wrongly. Nothing is
-        // committed, so nothing is lost while an operator follows the message.
-        else log.critical('batch refused: the checkpoint cannot be trusted; fix it as the error says', where);
+        // Lost or foreign state, other settings, data PostgreSQL refuses whatever record is diverted:
+        // retrying cannot help, and going on would count wrongly. Nothing is committed, so nothing
+        // is lost while an operator follows the message.
+        else log.critical('batch refused, not retryable: fix what the error says', where);
       }
     }),
   );
@@ -75,12 +76,8 @@ function logBatch(outcome: PartitionOutcome): void {
   }
   if (outcome.late > 0) {
     log.warn(
-      outcome.idleAdvanced
-        ? 'late records: the idle flush had advanced the watermark past their sessions (the partition was silent ' +
-            'for IDLE_TIMEOUT_MS in Kafka time); send events in time order, raise IDLE_TIMEOUT_MS, or start afresh ' +
-            'with npm run reset'
-        : 'late records: earlier records had moved the watermark past their sessions; raise ' +
-            'OUT_OF_ORDERNESS_MS or ALLOWED_LATENESS_MS if such stragglers are expected, or start afresh with npm run reset',
+      'late records: earlier records had moved the watermark past their sessions; raise ' +
+        'OUT_OF_ORDERNESS_MS or ALLOWED_LATENESS_MS if such stragglers are expected, or start afresh with npm run reset',
       {
         ...fields,
         watermarkTime: outcome.watermark === null ? null : new Date(outcome.watermark).toISOString(),

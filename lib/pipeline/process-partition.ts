@@ -1,42 +1,69 @@
 import { randomBytes } from 'node:crypto';
-import { applyImages, decodeImage, encodeImage } from '../checkpoint/index.ts';
-import { type ImagePlan, nextManifest, planImage } from '../checkpoint/journal.ts';
-import type { ImageRef, PartitionCheckpoint } from '../checkpoint/types.ts';
+import {
+  applyImages,
+  decodeImage,
+  encodeImage,
+  type ImagePlan,
+  type ImageRef,
+  nextManifest,
+  type PartitionCheckpoint,
+  planImage,
+} from '../checkpoint/index.ts';
 import { PartitionSessions } from '../engine/index.ts';
 import type { FoldResult } from '../engine/types.ts';
-import { CheckpointConflictError, CheckpointLostError, isRetryable, SinkFencedError } from '../errors.ts';
-import { rejectLate } from '../kafka/index.ts';
+import {
+  CheckpointConflictError,
+  CheckpointLostError,
+  isRetryable,
+  SinkDataError,
+  SinkFencedError,
+} from '../errors.ts';
 import type { KafkaRecord, PartitionBatch, Rejection, RejectReason } from '../kafka/types.ts';
+import { log } from '../log.ts';
+import type { Diversions } from './diversion.ts';
+import { foldRecords } from './fold-records.ts';
 import { tableGeneration } from './generation.ts';
-import { parseBatch, parseOptions } from './records.ts';
+import { findUnwritable } from './isolate.ts';
 import { round, timedDeps } from './timed.ts';
 import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
 
 /** Attempts per invocation when another invocation wins the race for the partition; then the batch is retried. */
 const ATTEMPTS = 3;
+/** Records of one batch the sink may refuse before the batch fails instead (each costs a bisection). */
+const MAX_DIVERSIONS = 100;
 
-type Untimed = Omit<PartitionOutcome, 'durationMs' | 'dynamodbMs' | 'postgresMs'>;
+type Untimed = Omit<PartitionOutcome, 'diverted' | 'durationMs' | 'dynamodbMs' | 'postgresMs'>;
 
 /**
  * One partition's batch as one state transition (docs/STATE.md section 3): claim, fold, write the
  * sink and the state image, commit. Bad records become rejections; only infrastructure failures and
  * lost state throw. Whatever throws, this container forgets the partition's state: its memory may
  * hold a fold that was never committed.
+ *
+ * A write PostgreSQL refuses deterministically (SinkDataError) is not retried as it is, which
+ * would stall the partition for good: the record that causes it is found (lib/pipeline/isolate.ts),
+ * diverted to rejected_events as `unwritable`, and the transition runs again without it.
  */
 export async function processPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<PartitionOutcome> {
   const started = performance.now();
   const timed = timedDeps(deps);
+  const diversions: Diversions = new Map();
   for (let attempt = 1; ; attempt++) {
     try {
-      const done = await attemptPartition(timed.deps, batch);
+      const done = await attemptPartition(timed.deps, batch, diversions);
       return {
         ...done,
+        diverted: diversions.size,
         durationMs: round(performance.now() - started),
         dynamodbMs: round(timed.timings.dynamodbMs),
         postgresMs: round(timed.timings.postgresMs),
       };
     } catch (error) {
       deps.warm.partitions.delete(partitionLabel(batch));
+      if (error instanceof SinkDataError && (await divert(timed.deps, batch, diversions, error))) {
+        attempt = 0;
+        continue;
+      }
       // Lost or foreign state: forget the table's generation too, so that the next invocation reads
       // it again and sees an operator's `checkpoint adopt` or `new-generation` at once.
       if (!isRetryable(error)) deps.warm.generation = undefined;
@@ -45,7 +72,34 @@ export async function processPartition(deps: PipelineDeps, batch: PartitionBatch
   }
 }
 
-async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Promise<Untimed> {
+/** Finds the record behind a refused write and diverts it; false when there is none to divert. */
+async function divert(
+  deps: PipelineDeps,
+  batch: PartitionBatch,
+  diversions: Diversions,
+  error: SinkDataError,
+): Promise<boolean> {
+  if (diversions.size >= MAX_DIVERSIONS) return false;
+  const record = await findUnwritable(deps, batch, diversions);
+  if (record === null) return false;
+  const earlier = diversions.get(record.offset);
+  // Its `unwritable` rejection was refused as well: once more with nothing of its own; after that, give up.
+  if (earlier?.bare === true) return false;
+  diversions.set(record.offset, { detail: error.message, bare: earlier !== undefined });
+  log.error('record diverted: PostgreSQL refused what it made the batch write', {
+    topicPartition: partitionLabel(batch),
+    offset: record.offset,
+    bare: earlier !== undefined,
+    error: error.message,
+  });
+  return true;
+}
+
+async function attemptPartition(
+  deps: PipelineDeps,
+  batch: PartitionBatch,
+  diversions: Diversions,
+): Promise<Untimed> {
   const { store, settings } = deps;
   const { topic, partition } = batch;
   const label = partitionLabel(batch);
@@ -75,7 +129,7 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     } catch (error) {
       // Someone else committed or claimed since this container's last commit: start over from the table.
       if (!(error instanceof CheckpointConflictError)) throw error;
-      return attemptPartition(deps, batch);
+      return attemptPartition(deps, batch, diversions);
     }
   } else {
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');
@@ -85,11 +139,8 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
   }
 
   // 2. fold (pure).
-  const { log, rejections, ticks } = parseBatch(fresh, parseOptions(settings));
   const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
-  const watermarkBefore = claimed.state.watermark;
-  const result = sessions.apply(log, endOffset);
-  rejections.push(...lateRejections(fresh, result));
+  const { result, rejections, ticks } = foldRecords(sessions, fresh, endOffset, settings, diversions);
 
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
   const now = deps.now();
@@ -105,13 +156,20 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     stats.liveUsers,
     () => deltaImage().length,
     now,
-    { journalMax: settings.journalMax, snapshotMaxAgeMs: (settings.stateTtlDays * 86_400_000) / 2 },
+    { journalMax: settings.journalMax, stateTtlDays: settings.stateTtlDays },
   );
   const image = imageFor(plan, deltaImage, sessions);
   const [sunk, written] = await Promise.allSettled([
     deps.sink.write(
       { emitted: result.emitted, superseded: result.superseded, rejections },
-      { topic, partition, generation, epoch: claimed.epoch },
+      {
+        topic,
+        partition,
+        generation,
+        epoch: claimed.epoch,
+        watermark: result.partition.watermark,
+        allowedLatenessMs: settings.engine.allowedLatenessMs,
+      },
     ),
     image === undefined ? Promise.resolve(undefined) : store.writeImage(claimed, image, now),
   ]);
@@ -124,6 +182,8 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     manifest: nextManifest(claimed.manifest, plan, written.value as ImageRef | undefined),
     stats,
     committedAt: now,
+    // Ticks are not activity: the sweep measures quiet from the last record of any other kind.
+    lastRecordAt: fresh.length > ticks ? now : claimed.lastRecordAt,
   });
   const remembered: WarmPartition = { sessions, checkpoint: committed };
   deps.warm.partitions.set(label, remembered);
@@ -135,7 +195,6 @@ async function attemptPartition(deps: PipelineDeps, batch: PartitionBatch): Prom
     result,
     rejections,
     ticks,
-    idleAdvanced: result.late.some((l) => l.afterIdleAdvance) || idleMoved(watermarkBefore, result),
     plan,
     imageBytes: image?.length ?? 0,
     offsetGap,
@@ -192,25 +251,6 @@ async function fenceVerdict(
   );
 }
 
-function lateRejections(fresh: readonly KafkaRecord[], result: FoldResult): Rejection[] {
-  if (result.late.length === 0) return [];
-  const byOffset = new Map(fresh.map((r) => [r.offset, r]));
-  return result.late.map((late) =>
-    rejectLate(
-      byOffset.get(late.offset) as KafkaRecord,
-      `event time ${late.eventTime} of ${late.userId}: its session had closed at watermark ${late.watermark}` +
-        (late.afterIdleAdvance ? ' (advanced by the idle flush)' : ''),
-    ),
-  );
-}
-
-function idleMoved(before: number | null, result: FoldResult): boolean {
-  const { watermark, recordWatermark } = result.partition;
-  return (
-    watermark !== null && watermark !== before && (recordWatermark === null || watermark > recordWatermark)
-  );
-}
-
 export function partitionLabel(batch: { topic: string; partition: number }): string {
   return `${batch.topic}-${batch.partition}`;
 }
@@ -225,7 +265,6 @@ function outcome(
     result?: FoldResult;
     rejections?: readonly Rejection[];
     ticks?: number;
-    idleAdvanced?: boolean;
     plan?: ImagePlan;
     imageBytes?: number;
     offsetGap?: number;
@@ -242,8 +281,8 @@ function outcome(
     records: details.fresh?.length ?? 0,
     skipped: details.skipped,
     ticks: details.ticks ?? 0,
-    idleAdvanced: details.idleAdvanced ?? false,
     emitted: details.result?.emitted.length ?? 0,
+    earlyFired: details.result?.earlyFired ?? 0,
     superseded: details.result?.superseded.length ?? 0,
     rejected,
     late: details.result?.late.length ?? 0,

@@ -2,12 +2,14 @@ import { MAX_EVENT_TIME_MS, MAX_USER_ID_LENGTH } from '../engine/index.ts';
 import type { LogRecord } from '../engine/types.ts';
 import { asTick, parseRecord } from '../kafka/index.ts';
 import type { KafkaRecord, ParseOptions, Rejection } from '../kafka/types.ts';
+import { type Diversions, divertedRejection } from './diversion.ts';
 import type { PipelineSettings } from './types.ts';
 
 export interface ParsedBatch {
   /** Events and idle ticks, in offset order, for the fold. */
   readonly log: LogRecord[];
   readonly rejections: Rejection[];
+  /** Control records read (idle ticks, refresh ticks): neither counted nor rejected. */
   readonly ticks: number;
 }
 
@@ -21,15 +23,27 @@ export function parseOptions(settings: PipelineSettings): ParseOptions {
   };
 }
 
-/** A partition's fresh records as the fold reads them: ticks recognised first, bad records diverted. */
-export function parseBatch(records: readonly KafkaRecord[], options: ParseOptions): ParsedBatch {
+/**
+ * A partition's fresh records as the fold reads them: records the sink refused (`diversions`,
+ * lib/pipeline/isolate.ts) rejected as `unwritable`, ticks recognised, bad records rejected.
+ */
+export function parseBatch(
+  records: readonly KafkaRecord[],
+  options: ParseOptions,
+  diversions?: Diversions,
+): ParsedBatch {
   const log: LogRecord[] = [];
   const rejections: Rejection[] = [];
   let ticks = 0;
   for (const record of records) {
+    const diversion = diversions?.get(record.offset);
+    if (diversion !== undefined) {
+      rejections.push(divertedRejection(record, diversion));
+      continue;
+    }
     const tick = asTick(record);
     if (tick !== undefined) {
-      log.push(tick);
+      if (tick !== null) log.push(tick);
       ticks++;
       continue;
     }

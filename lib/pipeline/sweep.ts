@@ -1,4 +1,4 @@
-import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/types.ts';
+import { type CheckpointStore, type PartitionCheckpoint, snapshotStale } from '../checkpoint/index.ts';
 import type { Ticker } from '../kafka/ticker.ts';
 import { log } from '../log.ts';
 import { recordSweepMetrics } from '../metrics.ts';
@@ -16,54 +16,64 @@ export interface SweepDeps {
 }
 
 /**
- * The sweep (docs/STATE.md section 1): appends an idle tick to each partition that holds live
- * sessions and whose latest event is older than IDLE_TIMEOUT_MS, so the job closes them; and to each
- * partition whose snapshot is half-way to its pieces' TTL, so the job rewrites it. It reads the
- * checkpoint and writes only ticks: it never changes state or rows itself, so it races nobody.
+ * The sweep (docs/STATE.md section 1): appends an idle tick to each quiet partition that has
+ * sessions with unwritten changes, so the job writes them early (docs/DESIGN.md section 4); and a
+ * refresh tick to each quiet partition whose snapshot is half-way to its pieces' TTL, so the job
+ * rewrites it. It reads the checkpoint and the log end offsets and writes only ticks: it never
+ * changes state or rows itself, so it races nobody.
  *
- * The decision uses the committed checkpoint and the wall clock, so it may send a tick that turns
- * out useless (the job is behind: the tick measures no silence in the log) or one run late; either
- * changes when a quiet session closes, never its row.
+ * Quiet is measured with the job's own clock: no record the job has not read yet (the log ends
+ * where the checkpoint's next offset is), and none applied for IDLE_TIMEOUT_MS. Any clock would do:
+ * a tick decides only how soon rows appear, never what they finally hold, so a wrong guess costs an
+ * early write or a later one, nothing else.
  */
 export async function sweepTopic(deps: SweepDeps, topic: string): Promise<SweepOutcome> {
   const partitions = await deps.ticker.partitions(topic);
   const checkpoints = await deps.store.readPartitions(topic, partitions);
   const now = deps.now();
+  const candidates = checkpoints.filter(
+    (c): c is PartitionCheckpoint => c !== null && tickNeeded(c, now, deps.settings) !== null,
+  );
   const idle: number[] = [];
   const refresh: number[] = [];
-  for (const checkpoint of checkpoints) {
-    if (checkpoint === null) continue;
-    const need = tickNeeded(checkpoint, now, deps.settings);
-    if (need === 'idle') idle.push(checkpoint.partition);
-    else if (need === 'refresh') refresh.push(checkpoint.partition);
+  if (candidates.length > 0) {
+    const ends = await deps.ticker.endOffsets(topic);
+    for (const checkpoint of candidates) {
+      const need = tickNeeded(checkpoint, now, deps.settings, ends.get(checkpoint.partition));
+      if (need === 'idle') idle.push(checkpoint.partition);
+      else if (need === 'refresh') refresh.push(checkpoint.partition);
+    }
   }
-  await deps.ticker.send(
-    topic,
-    [...idle, ...refresh].sort((a, b) => a - b),
-  );
+  await deps.ticker.send(topic, idle, 'idle');
+  await deps.ticker.send(topic, refresh, 'refresh');
   recordSweepMetrics(idle.length, refresh.length);
   // Quiet when there is nothing to do: a line only when a tick went out.
-  if (idle.length + refresh.length > 0) log.info('idle ticks sent', { topic, idle, refresh });
+  if (idle.length + refresh.length > 0) log.info('ticks sent', { topic, idle, refresh });
   return { topic, idle, refresh };
 }
 
+/**
+ * Which tick a partition needs now, if any. `logEnd` is the offset the partition's next record will
+ * get; a partition with records the job has not read is not quiet (they are about to be read, and
+ * an earlier tick may be among them), so it gets nothing. Without `logEnd`, the checkpoint alone
+ * decides (a first pass that saves the offset lookup when no partition could need a tick).
+ */
 export function tickNeeded(
   checkpoint: PartitionCheckpoint,
   nowMs: number,
   settings: SweepDeps['settings'],
+  logEnd?: number,
 ): 'idle' | 'refresh' | null {
+  if (logEnd !== undefined && logEnd > checkpoint.state.nextOffset) return null;
   const { idleTimeoutMs } = settings;
-  const { lastLogTime } = checkpoint.state;
+  const quietSince = checkpoint.lastRecordAt;
   if (
     idleTimeoutMs !== null &&
-    checkpoint.stats.liveSessions > 0 &&
-    lastLogTime !== null &&
-    nowMs - lastLogTime >= idleTimeoutMs
+    checkpoint.stats.pendingSessions > 0 &&
+    quietSince !== null &&
+    nowMs - quietSince >= idleTimeoutMs
   ) {
     return 'idle';
   }
-  const snapshot = checkpoint.manifest.snapshot;
-  if (snapshot !== null && nowMs - snapshot.writtenAt > (settings.stateTtlDays * 86_400_000) / 2)
-    return 'refresh';
-  return null;
+  return snapshotStale(checkpoint.manifest, nowMs, settings.stateTtlDays) ? 'refresh' : null;
 }

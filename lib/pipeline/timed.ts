@@ -35,6 +35,7 @@ export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: St
     readMeta: dynamo(inner.readMeta),
     createMeta: dynamo(inner.createMeta),
     replaceMeta: dynamo(inner.replaceMeta),
+    recordSettings: dynamo(inner.recordSettings),
     hasLegacyItems: dynamo(inner.hasLegacyItems),
     readPartition: dynamo(inner.readPartition),
     readPartitions: dynamo(inner.readPartitions),
@@ -44,7 +45,7 @@ export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: St
     commit: dynamo(inner.commit),
   };
   const sink: Sink = {
-    write: (batch, fence) => time('postgresMs', () => deps.sink.write(batch, fence)),
+    write: (batch, fence, options) => time('postgresMs', () => deps.sink.write(batch, fence, options)),
     fenceGenerations: (topic) => time('postgresMs', () => deps.sink.fenceGenerations(topic)),
   };
   return { deps: { ...deps, store, sink }, timings };

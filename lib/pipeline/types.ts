@@ -56,15 +56,16 @@ export interface PartitionOutcome {
   readonly records: number;
   /** Records below the committed offset: a re-delivery, skipped. */
   readonly skipped: number;
-  /** Idle ticks read, and whether one of them advanced the watermark. */
+  /** Idle ticks (and other control records) read. */
   readonly ticks: number;
-  readonly idleAdvanced: boolean;
   readonly emitted: number;
+  /** Of the emissions, how many were early firings by idle ticks (provisional rows). */
+  readonly earlyFired: number;
   readonly superseded: number;
   readonly rejected: Partial<Record<RejectReason, number>>;
   readonly late: number;
   readonly watermark: number | null;
-  /** Kafka timestamp of the partition's latest event after the batch (the log's clock). */
+  /** Kafka timestamp of the partition's latest event after the batch (the producers' clock). */
   readonly lastLogTime: number | null;
   readonly usersTouched: number;
   readonly liveSessions: number;
@@ -77,6 +78,8 @@ export interface PartitionOutcome {
   readonly offsetGap: number;
   /** Transitions committed (0 for a batch that was all re-delivered records). */
   readonly commits: number;
+  /** Records diverted as `unwritable` because PostgreSQL refused what they made the batch write. */
+  readonly diverted: number;
   /** Wall-clock time of the whole partition batch, and the parts of it spent waiting for each store. */
   readonly durationMs: number;
   readonly dynamodbMs: number;

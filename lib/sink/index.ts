@@ -10,5 +10,5 @@ export { type ConnectionSource, DatabasePool, isAuthFailure } from './database-p
 export { ensureDatabase, migrate } from './migrate.ts';
 export { createPool } from './pool.ts';
 export { mapPgError, PostgresSink } from './postgres-sink.ts';
-export { sessionRows, utcTimestamp } from './rows.ts';
-export type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
+export { sessionRows } from './rows.ts';
+export type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from './types.ts';

@@ -1,8 +1,14 @@
 import type pg from 'pg';
-import { SessionizerError, SinkFencedError, SinkRejectedError, SinkUnavailableError } from '../errors.ts';
+import {
+  SessionizerError,
+  SinkDataError,
+  SinkFencedError,
+  SinkRejectedError,
+  SinkUnavailableError,
+} from '../errors.ts';
 import type { ConnectionSource } from './database-pool.ts';
-import { sessionRows, utcTimestamp } from './rows.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult } from './types.ts';
+import { sessionRows } from './rows.ts';
+import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from './types.ts';
 
 /*
  * One statement per kind of row and table, with array parameters and unnest: the protocol allows
@@ -49,8 +55,11 @@ const UPSERT_USER_SESSIONS = `
  * a later one sorts later whatever the database's collation.
  */
 const FENCE = `
-  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch) VALUES ($1, $2, $3, $4)
-  ON CONFLICT (topic, kafka_partition) DO UPDATE SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch
+  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch, records_watermark, allowed_lateness_ms)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (topic, kafka_partition) DO UPDATE
+     SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch,
+         records_watermark = EXCLUDED.records_watermark, allowed_lateness_ms = EXCLUDED.allowed_lateness_ms
    WHERE sink_fences.generation COLLATE "C" < EXCLUDED.generation COLLATE "C"
       OR (sink_fences.generation = EXCLUDED.generation AND sink_fences.epoch < EXCLUDED.epoch)
   RETURNING epoch`;
@@ -62,17 +71,32 @@ const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE top
 const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
 const DELETE_SUPERSEDED_USER_SESSIONS = 'DELETE FROM user_sessions WHERE group_key = ANY($1::varchar[])';
 
+/** 294276-12-31T23:59:59.999Z, the last millisecond a PostgreSQL TIMESTAMP holds. */
+const MAX_TIMESTAMP_MS = '9224318015999999';
+
+/*
+ * The Kafka timestamp arrives as epoch milliseconds, kept as it is in kafka_timestamp_ms and as a
+ * TIMESTAMP where it has one: brokers accept any long, and a record stamped beyond what a
+ * TIMESTAMP (or a JavaScript Date) holds must still be diverted, not stall its partition.
+ */
 const INSERT_REJECTIONS = `
   INSERT INTO rejected_events
-    (topic, kafka_partition, kafka_offset, kafka_timestamp, raw_value, raw_encoding, reason, detail)
-  SELECT * FROM unnest($1::varchar[], $2::int[], $3::bigint[], $4::timestamp[], $5::text[], $6::varchar[],
-                       $7::varchar[], $8::text[])
+    (topic, kafka_partition, kafka_offset, kafka_timestamp_ms, kafka_timestamp, raw_value, raw_encoding,
+     reason, detail)
+  SELECT r.topic, r.kafka_partition, r.kafka_offset, r.ts_ms,
+         CASE WHEN r.ts_ms BETWEEN 0 AND ${MAX_TIMESTAMP_MS} THEN epoch_ms_to_utc(r.ts_ms) END,
+         r.raw_value, r.raw_encoding, r.reason, r.detail
+    FROM unnest($1::varchar[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::varchar[],
+                $7::varchar[], $8::text[])
+         AS r(topic, kafka_partition, kafka_offset, ts_ms, raw_value, raw_encoding, reason, detail)
   ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
 
 /** A SQLSTATE (class + 3), as opposed to a Node network error code like ECONNREFUSED or EPIPE. */
 const SQLSTATE = /^([0-9]{2}|F0|HV|P0|XX)[0-9A-Z]{3}$/;
 /** SQLSTATE classes that retrying can fix: connection, resources, lock conflicts, shutdown. */
 const RETRYABLE_SQLSTATE = /^(08|53|57|40|55P03|58)/;
+/** SQLSTATE classes that the data caused: data exceptions, integrity violations, program limits. */
+const DATA_SQLSTATE = /^(22|23|54)/;
 
 export class PostgresSink implements Sink {
   /** A pool, or one still being built (the database secret is read at the first write). */
@@ -85,13 +109,27 @@ export class PostgresSink implements Sink {
     });
   }
 
-  async write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult> {
-    const { upserts, deletes } = sessionRows(batch);
-    const rejections = dedupeRejections(batch);
+  async write(batch: SinkBatch, fence: SinkFence, options: WriteOptions = {}): Promise<SinkResult> {
+    let rows: ReturnType<typeof sessionRows>;
+    let rejections: RejectionRows;
+    try {
+      rows = sessionRows(batch);
+      rejections = rejectionRows(batch);
+    } catch (error) {
+      throw encodeError(error);
+    }
+    const { upserts, deletes } = rows;
     return this.withClient(async (client) => {
       let statements = 0;
       await client.query('BEGIN');
-      const fenced = await client.query(FENCE, [fence.topic, fence.partition, fence.generation, fence.epoch]);
+      const fenced = await client.query(FENCE, [
+        fence.topic,
+        fence.partition,
+        fence.generation,
+        fence.epoch,
+        fence.watermark,
+        fence.allowedLatenessMs,
+      ]);
       if (fenced.rowCount === 0) {
         const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
         const row = rows[0] as { generation: string; epoch: string };
@@ -122,25 +160,26 @@ export class PostgresSink implements Sink {
         ]);
         statements += 2;
       }
-      if (rejections.length > 0) {
+      if (rejections.topics.length > 0) {
         await client.query(INSERT_REJECTIONS, [
-          rejections.map((r) => r.topic),
-          rejections.map((r) => r.partition),
-          rejections.map((r) => String(r.offset)),
-          rejections.map((r) => (Number.isFinite(r.kafkaTimestamp) ? utcTimestamp(r.kafkaTimestamp) : null)),
-          rejections.map((r) => r.rawValue),
-          rejections.map((r) => r.rawEncoding),
-          rejections.map((r) => r.reason),
-          rejections.map((r) => r.detail),
+          rejections.topics,
+          rejections.partitions,
+          rejections.offsets,
+          rejections.timestamps,
+          rejections.rawValues,
+          rejections.rawEncodings,
+          rejections.reasons,
+          rejections.details,
         ]);
         statements++;
       }
-      await client.query('COMMIT');
+      // A dry run (lib/pipeline/isolate.ts) only asks whether PostgreSQL would take the batch.
+      await client.query(options.dryRun === true ? 'ROLLBACK' : 'COMMIT');
       // + BEGIN, fence, COMMIT
       return {
         upserted: upserts.keys.length,
         deleted,
-        rejected: rejections.length,
+        rejected: rejections.topics.length,
         statements: statements + 3,
       };
     });
@@ -181,22 +220,64 @@ export class PostgresSink implements Sink {
   }
 }
 
-function dedupeRejections(batch: SinkBatch): SinkBatch['rejections'] {
+/** The rejections as one statement's array parameters, one per record (the first of an offset). */
+interface RejectionRows {
+  readonly topics: string[];
+  readonly partitions: number[];
+  readonly offsets: string[];
+  readonly timestamps: (string | null)[];
+  readonly rawValues: string[];
+  readonly rawEncodings: string[];
+  readonly reasons: string[];
+  readonly details: string[];
+}
+
+function rejectionRows(batch: SinkBatch): RejectionRows {
+  const rows: RejectionRows = {
+    topics: [],
+    partitions: [],
+    offsets: [],
+    timestamps: [],
+    rawValues: [],
+    rawEncodings: [],
+    reasons: [],
+    details: [],
+  };
   const seen = new Set<string>();
-  return batch.rejections.filter((r) => {
+  for (const r of batch.rejections) {
     const key = `${r.topic}\u0000${r.partition}\u0000${r.offset}`;
-    if (seen.has(key)) return false;
+    if (seen.has(key)) continue;
     seen.add(key);
-    return true;
-  });
+    rows.topics.push(r.topic);
+    rows.partitions.push(r.partition);
+    rows.offsets.push(String(r.offset));
+    // Any long a broker accepted: kept as text, so no double rounds it; none beyond 2^53 is exact.
+    rows.timestamps.push(Number.isSafeInteger(r.kafkaTimestamp) ? String(r.kafkaTimestamp) : null);
+    rows.rawValues.push(r.rawValue);
+    rows.rawEncodings.push(r.rawEncoding);
+    rows.reasons.push(r.reason);
+    rows.details.push(r.detail);
+  }
+  return rows;
 }
 
 export function mapPgError(error: unknown): Error {
   if (error instanceof SessionizerError) return error;
   const code = (error as { code?: unknown }).code;
   const message = (error as Error).message ?? String(error);
+  if (typeof code === 'string' && SQLSTATE.test(code) && DATA_SQLSTATE.test(code)) {
+    return new SinkDataError(`PostgreSQL refused the data (${code}): ${message}`, error);
+  }
   if (typeof code === 'string' && SQLSTATE.test(code) && !RETRYABLE_SQLSTATE.test(code)) {
     return new SinkRejectedError(`PostgreSQL refused the write (${code}): ${message}`, error);
   }
   return new SinkUnavailableError(`PostgreSQL write failed: ${message}`, error);
+}
+
+/** Building a statement's parameters threw: the batch holds a value the sink cannot encode. */
+function encodeError(error: unknown): Error {
+  if (error instanceof RangeError || error instanceof TypeError) {
+    return new SinkDataError(`The sink cannot encode the batch: ${error.message}`, error);
+  }
+  return error as Error;
 }

@@ -40,8 +40,3 @@ export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: 
   }
   return { upserts, deletes: [...deletes] };
 }
-
-/** Epoch ms as a zone-less UTC timestamp literal (PostgreSQL TIMESTAMP). */
-export function utcTimestamp(ms: number): string {
-  return new Date(ms).toISOString().slice(0, -1);
-}

@@ -25,6 +25,9 @@ CREATE TABLE IF NOT EXISTS rejected_events (
 );
 
 CREATE INDEX IF NOT EXISTS rejected_events_reason ON rejected_events (reason);
+-- The Kafka timestamp as the record carried it (epoch ms; any long a broker accepts). kafka_timestamp
+-- is the same instant where a TIMESTAMP holds one, NULL for -1 ("no timestamp") and beyond year 294276.
+ALTER TABLE rejected_events ADD COLUMN IF NOT EXISTS kafka_timestamp_ms BIGINT;
 
 -- Fencing tokens: the checkpoint generation and claim epoch of the last transaction that wrote each
 -- Kafka partition's rows (docs/STATE.md section 5). A stale invocation (one whose claim was taken
@@ -38,6 +41,11 @@ CREATE TABLE IF NOT EXISTS sink_fences (
 );
 -- Added with the checkpoint generation; '' (older than any generation) for rows written before it.
 ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS generation VARCHAR(64) NOT NULL DEFAULT '';
+-- The partition's records watermark (epoch ms) after the last transaction, and the allowed lateness
+-- it ran with: a session row is final once records_watermark >= its end - 1 + allowed_lateness_ms,
+-- provisional before (docs/DESIGN.md section 4). NULL until a release that writes them has run.
+ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS records_watermark BIGINT;
+ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS allowed_lateness_ms BIGINT;
 
 -- Epoch milliseconds as a UTC TIMESTAMP, exactly (the sink passes event times as bigint arrays
 -- rather than formatting a timestamp text per row). Whole days and the milliseconds within the day
@@ -47,8 +55,9 @@ CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN TIMESTAMP 'epoch' + (ms / 86400000) * INTERVAL '1 day' + (ms % 86400000) * INTERVAL '1 millisecond';
 
--- One row per closed session: what the lab exists to compute (DESIGN.md section 1), the duration
--- and the count, which aggregated_counts has no room for. Written by the same transaction as
+-- One row per session: what the lab exists to compute (docs/DESIGN.md section 1), the duration
+-- and the count, which aggregated_counts has no room for. A row written by the idle flush is
+-- provisional until the records' watermark passes the session (session_status, below). Written by the same transaction as
 -- aggregated_counts (same key, same monotone guard, same deletes of superseded sessions), so the
 -- two tables always hold the same sessions.
 --
@@ -79,7 +88,7 @@ CREATE INDEX IF NOT EXISTS user_sessions_user ON user_sessions (user_id, session
 CREATE INDEX IF NOT EXISTS user_sessions_window_end ON user_sessions (window_end_time);
 
 COMMENT ON TABLE user_sessions IS
-  'One row per closed event-time session (gap G): the same sessions as aggregated_counts, with their times and duration. Idempotent: a replay never duplicates or regresses a row; a session superseded by a late merge (allowed lateness > 0) is deleted here and in aggregated_counts in one transaction.';
+  'One row per event-time session (gap G): the same sessions as aggregated_counts, with their times and duration. Idempotent: a replay never duplicates or regresses a row; a session superseded by a merge (a provisional row joined, or allowed lateness > 0) is deleted here and in aggregated_counts in one transaction. session_status says which rows are final.';
 COMMENT ON COLUMN user_sessions.group_key IS
   'Same key as aggregated_counts.group_key: "<user_id>|<session_start as ISO-8601 UTC with ms>".';
 COMMENT ON COLUMN user_sessions.user_id IS 'The user (Flink keyBy key) the session belongs to.';
@@ -95,8 +104,27 @@ COMMENT ON COLUMN user_sessions.topic IS 'Kafka topic the events came from.';
 COMMENT ON COLUMN user_sessions.kafka_partition IS
   'Kafka partition the events came from (sessions, watermarks and checkpoints are per partition).';
 
+-- Final or provisional: a session row is final once its partition's records watermark has passed
+-- end - 1 + allowed lateness (docs/DESIGN.md section 4): no record can change it any more. Before,
+-- it was written early by the idle flush (or fired, within the allowed lateness) and a later
+-- on-time record may still update it, or replace it by a merged session. Join aggregated_counts on
+-- group_key for its rows' status.
+CREATE OR REPLACE VIEW session_status AS
+SELECT s.group_key, s.user_id, s.session_start, s.last_event_time, s.window_end_time, s.event_count,
+       s.duration_ms, s.topic, s.kafka_partition,
+       CASE WHEN f.records_watermark IS NOT NULL AND f.allowed_lateness_ms IS NOT NULL
+             AND (extract(epoch FROM s.window_end_time) * 1000)::bigint - 1 + f.allowed_lateness_ms
+                 <= f.records_watermark
+            THEN 'final' ELSE 'provisional' END AS status,
+       f.records_watermark
+  FROM user_sessions s
+  LEFT JOIN sink_fences f ON f.topic = s.topic AND f.kafka_partition = s.kafka_partition;
+
+COMMENT ON VIEW session_status IS
+  'user_sessions with status final (the records watermark of its partition has passed window_end_time - 1 ms + allowed lateness: no record can change the row) or provisional (written early by the idle flush, or within the allowed lateness: an on-time record may still update or merge it).';
+
 -- Per-user totals over user_sessions. A plain view: always current, and user_sessions_user makes it
--- cheap per user (WHERE user_id = ...). Closed sessions only: a session still open is not counted.
+-- cheap per user (WHERE user_id = ...). Every session with a row, final or provisional.
 CREATE OR REPLACE VIEW user_session_totals AS
 SELECT user_id,
        count(*)                         AS sessions,
@@ -110,9 +138,9 @@ SELECT user_id,
  GROUP BY user_id;
 
 COMMENT ON VIEW user_session_totals IS
-  'Per user, over the closed sessions in user_sessions: number of sessions, events, total / average / longest duration (ms), first and last event time.';
+  'Per user, over the sessions in user_sessions (final and provisional, see session_status): number of sessions, events, total / average / longest duration (ms), first and last event time.';
 COMMENT ON COLUMN user_session_totals.user_id IS 'The user.';
-COMMENT ON COLUMN user_session_totals.sessions IS 'Closed sessions of the user.';
+COMMENT ON COLUMN user_session_totals.sessions IS 'Sessions of the user with a row.';
 COMMENT ON COLUMN user_session_totals.total_events IS 'Events in those sessions (sum of event_count).';
 COMMENT ON COLUMN user_session_totals.total_duration_ms IS 'Sum of duration_ms.';
 COMMENT ON COLUMN user_session_totals.avg_duration_ms IS 'Mean duration_ms, rounded to 0.1 ms.';

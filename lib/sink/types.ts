@@ -27,15 +27,31 @@ export interface SinkFence {
   readonly partition: number;
   readonly generation: string;
   readonly epoch: number;
+  /**
+   * The partition's records watermark after the transaction (null: no event yet) and the allowed
+   * lateness, kept beside the fence: a row whose end - 1 + L is at or below it is final, the others
+   * provisional (the session_status view, docs/DESIGN.md section 4).
+   */
+  readonly watermark: number | null;
+  readonly allowedLatenessMs: number;
+}
+
+export interface WriteOptions {
+  /**
+   * Run the whole transaction and roll it back: whether the sink would take the batch, without
+   * writing it (the search for a record the sink refuses, lib/pipeline/isolate.ts).
+   */
+  readonly dryRun?: boolean;
 }
 
 /** Where closed sessions and rejected records go. PostgresSink in production, fakes in tests. */
 export interface Sink {
   /**
    * Writes the batch in one transaction, fence first (written even when the batch has nothing
-   * else); throws SinkFencedError when the fence refuses it.
+   * else); throws SinkFencedError when the fence refuses it, SinkDataError when the data is refused
+   * deterministically.
    */
-  write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult>;
+  write(batch: SinkBatch, fence: SinkFence, options?: WriteOptions): Promise<SinkResult>;
   /** The checkpoint generations that have written rows of this topic (any partition). */
   fenceGenerations(topic: string): Promise<string[]>;
 }

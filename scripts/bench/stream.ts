@@ -20,7 +20,7 @@ export const BENCH_ENGINE: EngineConfig = {
   outOfOrdernessMs: 1000,
   allowedLatenessMs: 0,
   // The bench sends no ticks; its rows are those of the records alone.
-  idleTimeoutMs: null,
+  idleFlush: false,
 };
 
 /** Event times of generated streams start here (2023-11-14), far from the wall clock. */

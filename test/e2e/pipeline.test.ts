@@ -87,8 +87,8 @@ describe('serverless offline start with the Kafka trigger', () => {
   });
 
   it('does not stall a partition on a poison pill', async () => {
-    // Prepare: a bad record between good ones of the same user (same key, same partition). Event
-    // times near now: the idle sweep has moved the partition's watermark past 1970 by now.
+    // Prepare: a bad record between good ones of the same user (same key, same partition), with
+    // event times far after the seed scenario's.
     const t = Date.now() + 60_000;
     const values = [`user_P,${t}`, 'not a valid event at all', `user_P,${t + 1000}`, `user_P,${t + 9000}`];
     const messages = values.map((value) => ({ key: 'user_P', value }));

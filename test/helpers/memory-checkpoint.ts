@@ -12,6 +12,7 @@ import type {
   Commit,
   ImageRef,
   PartitionCheckpoint,
+  RecordedSettings,
   StoreStats,
   TableMeta,
 } from '../../lib/checkpoint/types.ts';
@@ -53,6 +54,13 @@ export class MemoryStore implements CheckpointStore {
 
   async replaceMeta(meta: TableMeta): Promise<void> {
     this.meta = meta;
+  }
+
+  async recordSettings(generation: string, settings: RecordedSettings): Promise<TableMeta | null> {
+    if (this.meta !== null && this.meta.settings === undefined && this.meta.generation === generation) {
+      this.meta = { ...this.meta, settings };
+    }
+    return this.meta;
   }
 
   async hasLegacyItems(): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { groupKey } from '../../lib/engine/index.ts';
 import { SinkFencedError } from '../../lib/errors.ts';
 import type { RejectReason } from '../../lib/kafka/types.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult } from '../../lib/sink/types.ts';
+import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from '../../lib/sink/types.ts';
 
 /** A row of aggregated_counts. */
 export interface Row {
@@ -22,7 +22,7 @@ export interface SessionRow extends Row {
 /**
  * The tables a PostgresSink writes, as maps, with the same fence, the same guard on both session
  * tables ((end, count) only grows per group_key) and the same deletes of superseded sessions from
- * both, for the property tests of DESIGN.md section 5.
+ * both, for the property tests of docs/DESIGN.md section 5.
  */
 export class MemorySink implements Sink {
   /** aggregated_counts by group_key. */
@@ -30,8 +30,10 @@ export class MemorySink implements Sink {
   /** user_sessions by group_key. */
   readonly sessions = new Map<string, SessionRow>();
   readonly rejected = new Map<string, RejectReason>();
-  readonly fences = new Map<string, { generation: string; epoch: number }>();
+  readonly fences = new Map<string, { generation: string; epoch: number; watermark: number | null }>();
   afterWrite: () => void = () => undefined;
+  /** Returns an error to refuse a batch with (a stand-in for a PostgreSQL data exception). */
+  refuse: (batch: SinkBatch) => Error | undefined = () => undefined;
 
   async fenceGenerations(topic: string): Promise<string[]> {
     const generations = new Set<string>();
@@ -40,7 +42,7 @@ export class MemorySink implements Sink {
     return [...generations];
   }
 
-  async write(batch: SinkBatch, fence: SinkFence): Promise<SinkResult> {
+  async write(batch: SinkBatch, fence: SinkFence, options: WriteOptions = {}): Promise<SinkResult> {
     const fenceKey = `${fence.topic}#${fence.partition}`;
     const last = this.fences.get(fenceKey);
     const newer =
@@ -48,7 +50,16 @@ export class MemorySink implements Sink {
       last.generation < fence.generation ||
       (last.generation === fence.generation && last.epoch < fence.epoch);
     if (!newer) throw new SinkFencedError('stale sink write', last.generation, last.epoch);
-    this.fences.set(fenceKey, { generation: fence.generation, epoch: fence.epoch });
+    const refused = this.refuse(batch);
+    if (refused !== undefined) throw refused;
+    if (options.dryRun === true) {
+      return { upserted: 0, deleted: 0, rejected: 0, statements: 0 };
+    }
+    this.fences.set(fenceKey, {
+      generation: fence.generation,
+      epoch: fence.epoch,
+      watermark: fence.watermark,
+    });
     const deletes = new Set(batch.superseded.map((s) => groupKey(s.userId, s.start)));
     for (const key of deletes) {
       this.rows.delete(key);

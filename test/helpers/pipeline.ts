@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
 import type { EngineConfig } from '../../lib/engine/types.ts';
-import { buildKafkaEvent, TICK_HEADER, TICK_HEADER_VALUE } from '../../lib/kafka/index.ts';
+import { buildKafkaEvent, TICK_HEADER, TICK_HEADER_VALUE, type TickKind } from '../../lib/kafka/index.ts';
 import type { Ticker } from '../../lib/kafka/ticker.ts';
 import type { KafkaEvent, KafkaRecord } from '../../lib/kafka/types.ts';
 import {
@@ -14,23 +14,33 @@ import { PostgresSink } from '../../lib/sink/index.ts';
 import type { Sink } from '../../lib/sink/types.ts';
 import { createCheckpointTable, createSchema, testDynamo } from './services.ts';
 
-/** The job's defaults: G = 5 s, B = 0, L = 0, idle flush after 10 s of silence in the log. */
+/** The job's defaults: G = 5 s, B = 0, L = 0, idle flush on. */
 export const DEFAULT_ENGINE: EngineConfig = {
   gapMs: 5000,
   outOfOrdernessMs: 0,
   allowedLatenessMs: 0,
-  idleTimeoutMs: 10_000,
+  idleFlush: true,
 };
 
-/** A Ticker that remembers the ticks instead of producing them; tests put them into events. */
+/** The job's default IDLE_TIMEOUT_MS (the sweep's quiet test). */
+export const IDLE_TIMEOUT_MS = 5_000;
+
+/**
+ * A Ticker that remembers the ticks instead of producing them; tests put them into events. The log
+ * end offsets are what a test sets in `ends` (a partition not there has no unread record).
+ */
 export class RecordingTicker implements Ticker {
-  readonly sent: { topic: string; partition: number }[] = [];
+  readonly sent: { topic: string; partition: number; kind: TickKind }[] = [];
+  readonly ends = new Map<number, number>();
   constructor(private readonly partitionCount = 1) {}
   async partitions(): Promise<number[]> {
     return Array.from({ length: this.partitionCount }, (_, i) => i);
   }
-  async send(topic: string, partitions: readonly number[]): Promise<void> {
-    for (const partition of partitions) this.sent.push({ topic, partition });
+  async endOffsets(): Promise<Map<number, number>> {
+    return new Map(this.ends);
+  }
+  async send(topic: string, partitions: readonly number[], kind: TickKind = 'idle'): Promise<void> {
+    for (const partition of partitions) this.sent.push({ topic, partition, kind });
   }
 }
 
@@ -83,7 +93,10 @@ export async function createTestPipeline(settings: Partial<PipelineSettings> = {
     store,
     ticker,
     now: clock.now,
-    settings: { idleTimeoutMs: deps.settings.engine.idleTimeoutMs, stateTtlDays: deps.settings.stateTtlDays },
+    settings: {
+      idleTimeoutMs: deps.settings.engine.idleFlush ? IDLE_TIMEOUT_MS : null,
+      stateTtlDays: deps.settings.stateTtlDays,
+    },
   };
   return {
     deps,

@@ -1,7 +1,7 @@
 import type { EngineConfig, EventRecord, LogRecord } from '../../lib/engine/types.ts';
 
 /**
- * Two deliberately simple models of DESIGN.md section 3, written without the engine (types only),
+ * Two deliberately simple models of docs/DESIGN.md section 3, written without the engine (types only),
  * for tests to compare it against:
  *
  * - referenceSessions: a naive, literal transcription of Flink's WindowOperator with a merging
@@ -45,7 +45,10 @@ export interface ReferenceResult {
 }
 
 export interface ReferenceOptions {
-  /** After the last record, advance the watermark to this value (the idle flush), firing what is due. */
+  /**
+   * After the last record, advance the watermark to this value, firing what is due: Infinity is
+   * the end-of-stream flush, what the job's rows show once an idle tick followed the last record.
+   */
   readonly flushTo?: number;
 }
 
@@ -195,24 +198,12 @@ export function referenceSessions(
     }
   };
 
-  // DESIGN.md section 4, idle ticks, written out on their own: a tick at least IDLE_TIMEOUT (in
-  // Kafka time) after the latest event's Kafka timestamp moves W to the records' watermark plus the
-  // silence between the two.
-  let recordsWatermark = Number.NEGATIVE_INFINITY;
-  let latestLogTime = Number.NEGATIVE_INFINITY;
+  // docs/DESIGN.md section 4: ticks decide when rows appear, never what they finally hold, so the
+  // reference ignores them. The rows a job shows once a tick followed the last record are those
+  // of the end-of-stream flush (flushTo: Infinity).
   for (const record of records) {
-    if ('tick' in record) {
-      const silence = record.timestamp - latestLogTime;
-      const idle = config.idleTimeoutMs ?? null;
-      const known = recordsWatermark > Number.NEGATIVE_INFINITY && latestLogTime > Number.NEGATIVE_INFINITY;
-      if (idle !== null && known && silence >= idle) {
-        advanceWatermark(recordsWatermark + silence);
-      }
-      continue;
-    }
+    if ('tick' in record) continue;
     processElement(record);
-    recordsWatermark = Math.max(recordsWatermark, record.eventTime - bound - 1);
-    if (record.timestamp !== undefined) latestLogTime = Math.max(latestLogTime, record.timestamp);
     advanceWatermark(record.eventTime - bound - 1);
   }
   if (options.flushTo !== undefined) advanceWatermark(options.flushTo);

@@ -22,7 +22,6 @@ const user = (userId: string, sessions: Session[]): UserState => ({ userId, sess
 const STATE = {
   nextOffset: 10,
   watermark: 6999,
-  recordWatermark: 6999,
   maxEventTime: 7000,
   lastLogTime: 123,
 };
@@ -79,6 +78,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
       manifest: { snapshot: image, journal: [] },
       stats: STATS,
       committedAt: 1_000,
+      lastRecordAt: 1_000,
     });
     const read = await store.readPartition('t1', 3);
     const images = await store.readImages(read ?? committed);
@@ -98,6 +98,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
       manifest: EMPTY_MANIFEST,
       stats: STATS,
       committedAt: 1,
+      lastRecordAt: 1,
     });
     const mine = await store.claim('t2', 0, committed, { epoch: 2, at: 2 }, 'lin2');
     await store.claim('t2', 0, { ...committed, epoch: 2 }, { epoch: 3, at: 3 }, 'lin2');
@@ -105,7 +106,13 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     // Act
     const outcomes = await Promise.allSettled([
       store.claim('t2', 0, committed, { epoch: 2, at: 4 }, 'lin2'),
-      store.commit(mine, { state: STATE, manifest: EMPTY_MANIFEST, stats: STATS, committedAt: 5 }),
+      store.commit(mine, {
+        state: STATE,
+        manifest: EMPTY_MANIFEST,
+        stats: STATS,
+        committedAt: 5,
+        lastRecordAt: 5,
+      }),
       store.claim('t2', 0, null, { epoch: 1, at: 6 }, 'other'),
     ]);
 
@@ -131,6 +138,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
       manifest: { snapshot: ref, journal: [] },
       stats: STATS,
       committedAt: 1,
+      lastRecordAt: 1,
     });
     const [read] = await store.readImages(committed);
 
@@ -148,6 +156,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
       manifest: { snapshot: { version: 1, epoch: 1, pieces: 1, bytes: 10, writtenAt: 1 }, journal: [] },
       stats: STATS,
       committedAt: 1,
+      lastRecordAt: 1,
     });
 
     // Act
@@ -185,6 +194,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
       manifest: { snapshot: ref, journal: [] },
       stats: STATS,
       committedAt: 1,
+      lastRecordAt: 1,
     });
 
     // Assess: claim 1 + piece ceil(KB) + commit 1.

@@ -6,7 +6,7 @@ import type { EventRecord } from '../../lib/engine/types.ts';
 import { CheckpointIncompatibleError, CheckpointLostError, SinkUnavailableError } from '../../lib/errors.ts';
 import { handleKafkaEvent, sweepTopic } from '../../lib/pipeline/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
-import { createTestPipeline, DEFAULT_ENGINE, mskEvent, tickRecord } from '../helpers/pipeline.ts';
+import { createTestPipeline, DEFAULT_ENGINE, IDLE_TIMEOUT_MS, mskEvent, tickRecord } from '../helpers/pipeline.ts';
 import { referenceSessions } from '../helpers/reference.ts';
 
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
@@ -36,36 +36,30 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
   });
 
-  it('closes the second seed session when the sweep ticks the quiet partition and the tick is read', async () => {
-    // Prepare: the job's clock at the seed records' Kafka timestamps.
-    p.clock.ms = Math.max(
-      ...Object.values(seedBatch.records as Record<string, { timestamp: number }[]>)
-        .flat()
-        .map((r) => r.timestamp),
-    );
+  it('writes the second seed session early when the sweep ticks the quiet partition and the tick is read', async () => {
+    // Prepare
     await handleKafkaEvent(p.deps, seedBatch);
 
-    // Act: the sweep sends nothing before IDLE_TIMEOUT, then one tick; the job reads the tick.
-    p.clock.advance(5_000);
+    // Act: the sweep sends nothing before IDLE_TIMEOUT (by the job's clock) or while the log has a
+    // record the job has not read, then one tick; the job reads the tick.
+    p.clock.advance(IDLE_TIMEOUT_MS - 1);
     const early = await sweepTopic(p.sweep, SEED_TOPIC);
-    p.clock.advance(5_000);
+    p.clock.advance(1);
+    p.ticker.ends.set(0, 4);
+    const unread = await sweepTopic(p.sweep, SEED_TOPIC);
+    p.ticker.ends.set(0, 3);
     const idle = await sweepTopic(p.sweep, SEED_TOPIC);
     const [outcome] = await handleKafkaEvent(
       p.deps,
       mskEvent([tickRecord(3, p.clock.ms, 0, SEED_TOPIC)], 3, 0, SEED_TOPIC),
     );
 
-    // Assess
+    // Assess: the row is written early (provisional); the records' watermark has not moved.
     expect(early).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
+    expect(unread).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
     expect(idle).toEqual({ topic: SEED_TOPIC, idle: [0], refresh: [] });
-    expect(p.ticker.sent).toEqual([{ topic: SEED_TOPIC, partition: 0 }]);
-    expect(outcome).toMatchObject({
-      records: 1,
-      ticks: 1,
-      emitted: 1,
-      idleAdvanced: true,
-      watermark: 7999 + 10_000,
-    });
+    expect(p.ticker.sent).toEqual([{ topic: SEED_TOPIC, partition: 0, kind: 'idle' }]);
+    expect(outcome).toMatchObject({ records: 1, ticks: 1, emitted: 1, earlyFired: 1, watermark: 7999 });
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
     expect(await sweepTopic(p.sweep, SEED_TOPIC)).toEqual({
       topic: SEED_TOPIC,

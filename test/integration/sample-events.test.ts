@@ -48,7 +48,7 @@ describe('the sample batch and its tick through the handler', () => {
       { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end: '1970-01-01 00:00:07.000' },
     ]);
     expect(again).toMatchObject({ records: 0, skipped: 3 });
-    expect(tick).toMatchObject({ topic: 'user_activity_sample', ticks: 1, idleAdvanced: true, emitted: 1 });
+    expect(tick).toMatchObject({ topic: 'user_activity_sample', ticks: 1, earlyFired: 1, emitted: 1 });
     expect(await p.rows()).toEqual([
       { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end: '1970-01-01 00:00:07.000' },
       { group_key: 'user_A|1970-01-01T00:00:08.000Z', count: 1, end: '1970-01-01 00:00:13.000' },

@@ -129,6 +129,7 @@ describe('PostgreSQL', () => {
     await client.connect();
     try {
       await pool.query('DROP VIEW user_session_totals');
+      await pool.query('DROP VIEW session_status');
       await pool.query('DROP TABLE user_sessions');
       await pool.query("INSERT INTO aggregated_counts VALUES ('k', 1, '1970-01-01 00:00:05')");
 

@@ -32,6 +32,8 @@ const fence = (epoch: number, generation = GENERATION) => ({
   partition: 0,
   generation,
   epoch,
+  watermark: 6999,
+  allowedLatenessMs: 0,
 });
 
 describe('PostgresSink', () => {
@@ -263,7 +265,14 @@ describe('PostgresSink', () => {
           superseded: [],
           rejections: [],
         },
-        { topic: 'clicks', partition: 3, generation: GENERATION, epoch: 1 },
+        {
+          topic: 'clicks',
+          partition: 3,
+          generation: GENERATION,
+          epoch: 1,
+          watermark: null,
+          allowedLatenessMs: 0,
+        },
       );
 
       // Assess: the last emission per key, in both tables.

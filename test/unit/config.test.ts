@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       eventTimeSource: 'payload',
       topic: 'user_activity',
       idleFlush: true,
-      idleTimeoutMs: 10_000,
+      idleTimeoutMs: 5_000,
       checkpointTable: 'sessionizer-checkpoints',
       dynamodbEndpoint: undefined,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/flink_db',
@@ -45,12 +45,12 @@ describe('loadConfig', () => {
     });
 
     // Assess
-    // IDLE_FLUSH=false turns the engine's idle rule off (ticks are read and ignored).
+    // IDLE_FLUSH=false turns early firing off (ticks are read and ignored).
     expect(config.engine).toEqual({
       gapMs: 30_000,
       outOfOrdernessMs: 2000,
       allowedLatenessMs: 1000,
-      idleTimeoutMs: null,
+      idleFlush: false,
     });
     expect(config).toMatchObject({ eventTimeSource: 'kafka', idleFlush: false, databaseSsl: 'verify-full' });
   });

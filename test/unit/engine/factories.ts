@@ -12,9 +12,9 @@ import {
   type UserState,
 } from '../../../lib/engine/index.ts';
 
-/** DESIGN.md defaults (G = 5 s, B = 0, L = 0, idle flush off); every field can be overridden. */
+/** docs/DESIGN.md defaults (G = 5 s, B = 0, L = 0), idle flush off; every field can be overridden. */
 export function engineConfig(overrides: Partial<EngineConfig> = {}): EngineConfig {
-  return { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0, idleTimeoutMs: null, ...overrides };
+  return { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0, idleFlush: false, ...overrides };
 }
 
 /**
@@ -66,15 +66,20 @@ export class PartitionRun {
     );
   }
 
+  /** An idle tick after the records so far (it fires early when the config's idle flush is on). */
+  tick(timestamp = 0): FoldResult {
+    const { nextOffset } = this.partition;
+    return this.fold([tick(nextOffset, timestamp)]);
+  }
+
   /**
-   * Moves W to `watermark` (never back) as an idle tick would: a tick whose silence, measured from
-   * the latest event's Kafka timestamp, is watermark - recordWatermark.
+   * The end-of-stream flush: an idle tick with the idle flush on, which writes every session with
+   * unwritten changes (docs/DESIGN.md section 4). The watermark does not move.
    */
-  advanceTo(watermark: number): FoldResult {
-    const { recordWatermark, lastLogTime, nextOffset } = this.partition;
-    const silence = Math.max(0, watermark - (recordWatermark ?? 0));
-    const config = { ...this.config, idleTimeoutMs: 0 };
-    const records = [tick(nextOffset, (lastLogTime ?? 0) + silence)];
+  flush(): FoldResult {
+    const { nextOffset } = this.partition;
+    const config = { ...this.config, idleFlush: true };
+    const records = [tick(nextOffset, 0)];
     return this.keep(
       fold({ config, partition: this.partition, users: this.users, records, endOffset: nextOffset + 1 }),
     );

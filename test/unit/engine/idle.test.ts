@@ -1,86 +1,59 @@
 import { describe, expect, it } from 'vitest';
-import { idleTarget } from '../../../lib/engine/index.ts';
 import { emittedOf, engineConfig, eventRecords, PartitionRun, tick } from './factories.ts';
 
-// DESIGN.md section 4, idle flush through the log: a tick whose Kafka timestamp is at least
-// IDLE_TIMEOUT after the latest event's advances W by the silence between the two timestamps.
+// docs/DESIGN.md section 4: the idle flush is early firing. An idle tick writes every session with
+// unwritten changes as a provisional row; the records' watermark alone decides lateness and when a
+// session is final, so ticks decide when rows appear, never what they finally hold.
 
-const IDLE_TIMEOUT_MS = 30_000;
+const config = engineConfig({ idleFlush: true });
+const key = (userId: string, start: number) => `${userId}|${new Date(start).toISOString()}`;
 
-describe('idleTarget', () => {
-  it.each([
-    { what: 'no event yet', recordW: Number.NEGATIVE_INFINITY, lastLogTime: 1000 },
-    { what: 'no Kafka timestamp yet', recordW: 999, lastLogTime: Number.NEGATIVE_INFINITY },
-  ])('has nothing to advance with $what', ({ recordW, lastLogTime }) => {
-    // Act
-    const target = idleTarget(recordW, lastLogTime, 10_000_000, IDLE_TIMEOUT_MS);
-
-    // Assess
-    expect(target).toBe(Number.NEGATIVE_INFINITY);
-  });
-
-  it.each([
-    { silentMs: IDLE_TIMEOUT_MS - 1, expected: Number.NEGATIVE_INFINITY },
-    { silentMs: IDLE_TIMEOUT_MS, expected: 5000 + IDLE_TIMEOUT_MS },
-    { silentMs: 90_000, expected: 95_000 },
-    { silentMs: -5000, expected: Number.NEGATIVE_INFINITY },
-  ])('after $silentMs ms of silence in the log targets $expected', ({ silentMs, expected }) => {
-    // Act
-    const target = idleTarget(5000, 1_000_000, 1_000_000 + silentMs, IDLE_TIMEOUT_MS);
-
-    // Assess
-    expect(target).toBe(expected);
-  });
-});
-
-describe('idle ticks in the fold', () => {
-  const config = engineConfig({ idleTimeoutMs: IDLE_TIMEOUT_MS });
-  // Events whose Kafka timestamps are 1_000_000 and 1_000_500: the log's clock, not event time.
+describe('an idle tick', () => {
   const seed = eventRecords([
-    ['user_A', 1000, 1_000_000],
-    ['user_A', 2000, 1_000_500],
-    ['user_B', 4000, 1_000_500],
+    ['user_A', 1000],
+    ['user_A', 2000],
+    ['user_B', 4000],
   ]);
 
-  it('fires what is due when a tick comes IDLE_TIMEOUT after the latest event', () => {
+  it('writes every pending session early, whatever its timestamp, without moving the watermark', () => {
     // Prepare
     const run = new PartitionRun(config);
     run.fold(seed);
 
-    // Act
-    const early = run.fold([tick(3, 1_000_500 + IDLE_TIMEOUT_MS - 1)]);
-    const late = run.fold([tick(4, 1_000_500 + IDLE_TIMEOUT_MS)]);
+    // Act: a tick stamped in the past: its timestamp means nothing to the fold.
+    const result = run.fold([tick(3, -1)]);
 
-    // Assess: W = 3999 + 30000 fires both users.
-    expect(early.emitted).toEqual([]);
-    expect(early.partition.watermark).toBe(3999);
-    expect(emittedOf(late)).toEqual([
+    // Assess
+    expect(emittedOf(result)).toEqual([
       ['user_A', 1000, 7000, 2],
       ['user_B', 4000, 9000, 1],
     ]);
-    expect(late.partition.watermark).toBe(3999 + IDLE_TIMEOUT_MS);
-    expect(late.partition.recordWatermark).toBe(3999);
-    expect(late.partition.nextOffset).toBe(5);
+    expect(result.earlyFired).toBe(2);
+    expect(result.partition.watermark).toBe(3999);
+    expect(result.partition.nextOffset).toBe(4);
+    // The sessions stay, written: live, not pending.
+    expect(result.users.get('user_A')?.sessions).toEqual([
+      { start: 1000, end: 7000, last: 2000, count: 2, pending: false, emittedStarts: [1000] },
+    ]);
   });
 
-  it('does not advance twice over the same silence', () => {
+  it('writes nothing again for a second tick, or for a far-future one, when nothing changed', () => {
     // Prepare
     const run = new PartitionRun(config);
     run.fold(seed);
-    run.fold([tick(3, 1_000_500 + IDLE_TIMEOUT_MS)]);
+    run.fold([tick(3, 1)]);
 
-    // Act: a second tick at the same time changes nothing; a later one advances by the longer silence.
-    const again = run.fold([tick(4, 1_000_500 + IDLE_TIMEOUT_MS)]);
-    const later = run.fold([tick(5, 1_000_500 + IDLE_TIMEOUT_MS + 5)]);
+    // Act
+    const again = run.fold([tick(4, 8_640_000_000_000_000), tick(5, 2)]);
 
     // Assess
-    expect(again.partition.watermark).toBe(3999 + IDLE_TIMEOUT_MS);
-    expect(later.partition.watermark).toBe(3999 + IDLE_TIMEOUT_MS + 5);
+    expect(again.emitted).toEqual([]);
+    expect(again.partition.watermark).toBe(3999);
   });
 
-  it('ignores ticks when the idle flush is off (strict Flink), but still moves past them', () => {
+  it('is read and ignored when the idle flush is off (strict Flink)', () => {
     // Prepare
-    const run = new PartitionRun(engineConfig({ idleTimeoutMs: null }));
+    const run = new PartitionRun(engineConfig({ idleFlush: false }));
     run.fold(seed);
 
     // Act
@@ -91,63 +64,133 @@ describe('idle ticks in the fold', () => {
     expect(result.partition.watermark).toBe(3999);
     expect(result.partition.nextOffset).toBe(4);
   });
+});
 
-  it('measures silence in the log: records produced meanwhile make a late tick a no-op', () => {
-    // Prepare: the job reads the tick long after it was written (lag), but in the log it follows
-    // records that came 1 s before it.
+describe('a provisional row', () => {
+  it('is updated by an on-time record that joins its session (the lab: 1000, 2000, pause, 3000)', () => {
+    // Prepare: the lab's user_A,1000 and user_A,2000, a pause that brings a tick.
     const run = new PartitionRun(config);
-    run.fold(seed);
+    run.fold(
+      eventRecords([
+        ['user_A', 1000],
+        ['user_A', 2000],
+      ]),
+    );
+    const provisional = run.fold([tick(2, 0)]);
 
-    // Act
-    const result = run.fold([
-      ...eventRecords([['user_C', 5000, 1_000_500 + IDLE_TIMEOUT_MS - 1000]], 3),
-      tick(4, 1_000_500 + IDLE_TIMEOUT_MS),
-    ]);
+    // Act: user_A,3000 is on time by the records' watermark (1999) and joins; another pause.
+    const joined = run.fold(eventRecords([['user_A', 3000]], 3));
+    const again = run.fold([tick(4, 0)]);
 
-    // Assess
-    expect(result.emitted).toEqual([]);
-    expect(result.partition.watermark).toBe(4999);
-    expect(result.partition.lastLogTime).toBe(1_000_500 + IDLE_TIMEOUT_MS - 1000);
+    // Assess: as in Flink, one session [1000, 8000) of 3 events; its row follows it at once.
+    expect(emittedOf(provisional)).toEqual([['user_A', 1000, 7000, 2]]);
+    expect(joined.late).toEqual([]);
+    expect(emittedOf(joined)).toEqual([['user_A', 1000, 8000, 3]]);
+    expect(joined.earlyFired).toBe(0);
+    expect(again.emitted).toEqual([]);
+    expect(run.rows()).toEqual(new Map([[key('user_A', 1000), { count: 3, end: 8000 }]]));
   });
 
-  it('judges records after an idle advance against the advanced watermark, and says so', () => {
+  it('becomes final, and leaves state, when the records watermark passes it; nothing is written again', () => {
     // Prepare
+    const run = new PartitionRun(config);
+    run.fold(eventRecords([['user_A', 1000]]));
+    run.fold([tick(1, 0)]);
+
+    // Act: user_A,9000 moves W to 8999 >= 5999.
+    const result = run.fold(eventRecords([['user_A', 9000]], 2));
+
+    // Assess: the session of 1000 is dropped without a second write; 9000 opens a new one.
+    expect(result.emitted).toEqual([]);
+    expect(result.users.get('user_A')?.sessions.map((s) => [s.start, s.end, s.pending])).toEqual([
+      [9000, 14_000, true],
+    ]);
+    expect(run.rows()).toEqual(new Map([[key('user_A', 1000), { count: 1, end: 6000 }]]));
+  });
+
+  it('is rewritten in the batch of the record that changes it, and not again when it becomes final', () => {
+    // Prepare
+    const run = new PartitionRun(config);
+    run.fold(eventRecords([['user_A', 1000]]));
+    run.fold([tick(1, 0)]);
+
+    // Act
+    const joined = run.fold(eventRecords([['user_A', 4000]], 2));
+    const final = run.fold(eventRecords([['user_B', 20_000]], 3));
+
+    // Assess: a row of a live session always shows it as it is (session_status relies on it).
+    expect(emittedOf(joined)).toEqual([['user_A', 1000, 9000, 2]]);
+    expect(final.emitted).toEqual([]);
+    expect(final.users.get('user_A')?.sessions).toEqual([]);
+  });
+
+  it('is deleted when an on-time record moves its session start (rule 7 with L = 0)', () => {
+    // Prepare: B = 2000, so user_A,500 after user_A,1000 is on time (W = -1001).
+    const run = new PartitionRun(engineConfig({ idleFlush: true, outOfOrdernessMs: 2000 }));
+    run.fold(eventRecords([['user_A', 1000]]));
+    run.fold([tick(1, 0)]);
+
+    // Act
+    const merged = run.fold(eventRecords([['user_A', 500]], 2));
+
+    // Assess
+    expect(merged.late).toEqual([]);
+    expect(emittedOf(merged)).toEqual([['user_A', 500, 6000, 2]]);
+    expect(merged.superseded).toEqual([{ userId: 'user_A', start: 1000 }]);
+    expect(run.rows()).toEqual(new Map([[key('user_A', 500), { count: 2, end: 6000 }]]));
+  });
+
+  it('is deleted, with its neighbour, when a record bridges two provisional sessions', () => {
+    // Prepare: B = 6000: [1000, 6000) and [7000, 12000) written early, W = 999.
+    const run = new PartitionRun(engineConfig({ idleFlush: true, outOfOrdernessMs: 6000 }));
+    run.fold(
+      eventRecords([
+        ['user_A', 1000],
+        ['user_A', 7000],
+      ]),
+    );
+    run.fold([tick(2, 0)]);
+
+    // Act: 6000 touches both.
+    const bridged = run.fold(eventRecords([['user_A', 6000]], 3));
+
+    // Assess
+    expect(emittedOf(bridged)).toEqual([['user_A', 1000, 12_000, 3]]);
+    expect(bridged.superseded).toEqual([{ userId: 'user_A', start: 7000 }]);
+    expect(run.rows()).toEqual(new Map([[key('user_A', 1000), { count: 3, end: 12_000 }]]));
+  });
+});
+
+describe('lateness is the records’ business alone', () => {
+  it('counts a record that the old idle advance would have rejected', () => {
+    // Prepare: a tick after a long silence used to move W by the silence (issue 17's 67 % late).
     const run = new PartitionRun(config);
     run.fold(eventRecords([['user_A', 1000, 1_000_000]]));
     run.fold([tick(1, 1_000_000 + 49_000)]);
 
-    // Act
-    const result = run.fold(
-      eventRecords(
-        [
-          ['user_A', 40_000, 1_049_500],
-          ['user_A', 60_000, 1_049_600],
-        ],
-        2,
-      ),
-    );
+    // Act: on time by the records: W = 999.
+    const result = run.fold(eventRecords([['user_A', 40_000, 1_049_500]], 2));
 
     // Assess
-    expect(result.late.map((e) => [e.offset, e.watermark, e.afterIdleAdvance])).toEqual([[2, 49_999, true]]);
-    expect(result.partition.watermark).toBe(59_999);
-    expect(result.partition.recordWatermark).toBe(59_999);
+    expect(result.late).toEqual([]);
+    expect(result.partition.watermark).toBe(39_999);
   });
 
-  it('takes the largest Kafka timestamp as the start of the silence (a producer clock running behind)', () => {
+  it('rejects what Flink rejects, tick or no tick', () => {
     // Prepare
     const run = new PartitionRun(config);
     run.fold(
       eventRecords([
-        ['user_A', 1000, 2_000_000],
-        ['user_A', 2000, 1_000_000],
+        ['user_A', 1000],
+        ['user_B', 10_000],
       ]),
     );
+    run.fold([tick(2, 0)]);
 
-    // Act
-    const result = run.fold([tick(2, 1_000_000 + IDLE_TIMEOUT_MS)]);
+    // Act: [1000, 6000) is late at W = 9999.
+    const result = run.fold(eventRecords([['user_C', 1000]], 3));
 
     // Assess
-    expect(result.partition.lastLogTime).toBe(2_000_000);
-    expect(result.emitted).toEqual([]);
+    expect(result.late.map((l) => [l.offset, l.watermark])).toEqual([[3, 9999]]);
   });
 });

@@ -157,18 +157,16 @@ describe('partition progress', () => {
     expect(result.partition).toEqual({
       nextOffset: 3,
       watermark: 9899,
-      recordWatermark: 9899,
       maxEventTime: 10_000,
       lastLogTime: 2_000,
     });
   });
 
-  it('keeps lastLogTime and the watermarks when no record is applied', () => {
+  it('keeps lastLogTime and the watermark when no record is applied', () => {
     // Prepare
     const partition = partitionState({
       nextOffset: 5,
-      watermark: 20_000,
-      recordWatermark: 10_000,
+      watermark: 10_000,
       maxEventTime: 10_001,
       lastLogTime: 77,
     });
@@ -198,7 +196,7 @@ describe('users in the result', () => {
     // Act
     const result = fold({
       config: engineConfig(),
-      partition: partitionState({ watermark: 5000, recordWatermark: 5000, nextOffset: 3 }),
+      partition: partitionState({ watermark: 5000, nextOffset: 3 }),
       users,
       records: eventRecords([['user_B', 7000]], 3),
       endOffset: 4,
@@ -222,7 +220,7 @@ describe('users in the result', () => {
     // Act
     fold({
       config: engineConfig({ allowedLatenessMs: 3000 }),
-      partition: partitionState({ watermark: 7999, recordWatermark: 7999, nextOffset: 3 }),
+      partition: partitionState({ watermark: 7999, nextOffset: 3 }),
       users: new Map([['user_A', original]]),
       records: eventRecords([['user_A', 500]], 3),
       endOffset: 4,
@@ -251,7 +249,7 @@ describe('catch-up of sessions already due in a loaded state', () => {
       // Act
       const result = fold({
         config: engineConfig({ allowedLatenessMs }),
-        partition: partitionState({ watermark: 8000, recordWatermark: 8000, nextOffset: 1 }),
+        partition: partitionState({ watermark: 8000, nextOffset: 1 }),
         users,
         records: eventRecords([['user_A', 5500]], 1),
         endOffset: 2,
@@ -262,7 +260,7 @@ describe('catch-up of sessions already due in a loaded state', () => {
       expect(result.users.get('user_A')?.sessions).toEqual(
         allowedLatenessMs === 0
           ? [{ start: 5500, end: 10_500, last: 5500, count: 1, pending: true, emittedStarts: [] }]
-          : [{ ...kept[0], count: 5, end: 10_500, last: 5500, pending: true }],
+          : [{ ...kept[0], count: 5, end: 10_500, last: 5500, pending: false }],
       );
     },
   );
@@ -279,7 +277,7 @@ describe('catch-up of sessions already due in a loaded state', () => {
     // Act
     const result = fold({
       config: engineConfig({ allowedLatenessMs: 1000 }),
-      partition: partitionState({ watermark: 7000, recordWatermark: 7000 }),
+      partition: partitionState({ watermark: 7000 }),
       users,
       records: [],
       endOffset: 0,

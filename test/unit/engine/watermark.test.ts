@@ -10,7 +10,6 @@ describe('initialPartitionState', () => {
     expect(state).toEqual({
       nextOffset: 0,
       watermark: null,
-      recordWatermark: null,
       maxEventTime: null,
       lastLogTime: null,
     });

@@ -105,7 +105,7 @@ describe('one far-future record in a partition', () => {
       sink,
       now: () => KAFKA_TIME,
       settings: {
-        engine: { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0, idleTimeoutMs: null },
+        engine: { gapMs: 5000, outOfOrdernessMs: 0, allowedLatenessMs: 0, idleFlush: false },
         eventTimeSource: 'payload',
         maxFutureMs,
         stateTtlDays: 2,

@@ -1,45 +1,59 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { EngineConfig } from '../../../lib/engine/types.ts';
+import type { EngineConfig, EventRecord } from '../../../lib/engine/types.ts';
 import { TICK_HEADER, TICK_HEADER_VALUE } from '../../../lib/kafka/index.ts';
 import type { KafkaRecord } from '../../../lib/kafka/types.ts';
 import { createWarmState, type PipelineDeps, processPartition } from '../../../lib/pipeline/index.ts';
 import { Crash, MemorySink, MemoryStore, type Step } from '../../helpers/memory-store.ts';
+import { referenceSessions } from '../../helpers/reference.ts';
 
 // docs/STATE.md section 4: a crash after any step (the claim, the sink, each state piece, the
 // commit, or after the commit but before the return), followed by re-delivery from the last
 // acknowledged offset, any number of times, with batches cut differently and containers that keep
-// or lose their memory, ends in the same rows and rejected_events as a run without crashes.
+// or lose their memory, ends in the same rows and rejected_events as a run without crashes; and
+// those are the reference's (a naive Flink over the records alone): its late records and, after
+// the final idle tick, its rows with an end-of-stream flush.
 
 const TOPIC = 'user_activity';
 const BASE_TIME = 1_700_000_000_000;
 
-type Value = { user: number; jump: number; tick: false } | { tick: true; silence: number } | null;
+type Value = { user: number; jump: number; tick: false } | { tick: true; stamp: number } | null;
 
-/** Records of one partition: events, idle ticks (after a silence of the log's clock) and garbage. */
-function toRecords(values: readonly Value[]): KafkaRecord[] {
+/**
+ * Records of one partition: events, idle ticks (stamped anywhere: the fold must not care) and
+ * garbage; and, for the reference, the events as the parser should read them. The log ends with an
+ * idle tick: the end of the stream.
+ */
+function toRecords(values: readonly Value[]): { records: KafkaRecord[]; events: EventRecord[] } {
   let t = 0;
   let logTime = BASE_TIME;
-  return values.map((value, offset): KafkaRecord => {
+  const events: EventRecord[] = [];
+  const tick = (offset: number, timestamp: number): KafkaRecord => ({
+    topic: TOPIC,
+    partition: 0,
+    offset,
+    timestampType: 'CREATE_TIME',
+    key: null,
+    timestamp,
+    value: null,
+    headers: [{ key: TICK_HEADER, value: Buffer.from(TICK_HEADER_VALUE) }],
+  });
+  const records = values.map((value, offset): KafkaRecord => {
     const common = { topic: TOPIC, partition: 0, offset, timestampType: 'CREATE_TIME' as const, key: null };
     if (value === null) {
       logTime += 100;
       return { ...common, timestamp: logTime, value: Buffer.from('not a record'), headers: [] };
     }
-    if (value.tick) {
-      logTime += value.silence;
-      return {
-        ...common,
-        timestamp: logTime,
-        value: null,
-        headers: [{ key: TICK_HEADER, value: Buffer.from(TICK_HEADER_VALUE) }],
-      };
-    }
+    if (value.tick) return tick(offset, BASE_TIME + value.stamp);
     // Event times walk forward in steps around the gap, with some disorder.
     t = Math.max(0, t + (value.jump - 10) * 250); // -2500 .. +7500 ms: around G = 5000
-    logTime += 250;
+    // Kafka timestamps from a clock that jumps back and forth: nothing may depend on them.
+    logTime += (value.jump % 7) * 1000 - 3000;
+    events.push({ offset, userId: `user_${value.user}`, eventTime: t, timestamp: logTime });
     return { ...common, timestamp: logTime, value: Buffer.from(`user_${value.user},${t}`), headers: [] };
   });
+  records.push(tick(records.length, 0));
+  return { records, events };
 }
 
 function deps(engine: EngineConfig, store: MemoryStore, sink: MemorySink): PipelineDeps {
@@ -97,6 +111,7 @@ async function play(
   return {
     rows: Object.fromEntries([...sink.rows].sort()),
     rejected: Object.fromEntries([...sink.rejected].sort()),
+    watermark: sink.fences.get(`${TOPIC}#0`)?.watermark ?? null,
   };
 }
 
@@ -111,7 +126,10 @@ const valueArb: fc.Arbitrary<Value> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({ tick: fc.constant(true as const), silence: fc.integer({ min: 0, max: 30_000 }) }),
+    arbitrary: fc.record({
+      tick: fc.constant(true as const),
+      stamp: fc.integer({ min: -100_000_000, max: 100_000_000_000 }),
+    }),
   },
   { weight: 1, arbitrary: fc.constant(null) },
 );
@@ -120,7 +138,7 @@ const engineArb = fc.record({
   gapMs: fc.constant(5000),
   outOfOrdernessMs: fc.constantFrom(0, 1000, 3000),
   allowedLatenessMs: fc.constantFrom(0, 2000),
-  idleTimeoutMs: fc.constantFrom(null, 10_000),
+  idleFlush: fc.boolean(),
 });
 
 const crashArb = fc.array(
@@ -142,14 +160,35 @@ describe('crash and re-delivery (property)', () => {
         fc.array(fc.boolean(), { maxLength: 20 }),
         async (engine, values, cuts, crashes, pieceCrashAfter, coldStarts) => {
           // Prepare
-          const records = toRecords(values);
+          const { records, events } = toRecords(values);
 
           // Act
           const clean = await play(engine, records, [records.length], [], 0, []);
           const crashed = await play(engine, records, cuts, crashes, pieceCrashAfter, coldStarts);
+          const reference = referenceSessions(engine, events, { flushTo: Number.POSITIVE_INFINITY });
 
-          // Assess
+          // Assess: the same as without crashes...
           expect(crashed).toEqual(clean);
+          // ...and the reference's: every late record, every garbage record rejected, nothing else.
+          const rejected = (reason: string) =>
+            Object.entries(crashed.rejected)
+              .filter(([, r]) => r === reason)
+              .map(([key]) => Number(key.split('#')[2]))
+              .sort((a, b) => a - b);
+          expect(rejected('late')).toEqual([...reference.lateOffsets].sort((a, b) => a - b));
+          expect(rejected('wrong_field_count')).toEqual(
+            values.flatMap((v, offset) => (v === null ? [offset] : [])),
+          );
+          // Rows Flink finishes by the final watermark are final here too; after the last tick,
+          // with the idle flush on, every row is Flink's with an end-of-stream flush.
+          const w = crashed.watermark ?? Number.NEGATIVE_INFINITY;
+          const expected: Record<string, { count: number; end: number }> = Object.fromEntries(
+            [...reference.rows].map(([key, row]) => [key, { count: row.count, end: row.end }]).sort(),
+          );
+          for (const [key, row] of Object.entries(expected)) {
+            if (row.end - 1 + engine.allowedLatenessMs <= w) expect(crashed.rows[key]).toEqual(row);
+          }
+          if (engine.idleFlush) expect(crashed.rows).toEqual(expected);
         },
       ),
       { numRuns: 300 },
