@@ -118,9 +118,9 @@ const DAY_MS = 86_400_000;
 
 function profile(name: ExperimentName, options: ExperimentOptions): Profile {
   switch (name) {
-    // A producer whose clock lags looks silent to the sweep all the time: ticks come while it
-    // produces. Its silence ends as soon as they landed, so that records stamped well before the
-    // ticks follow them at any size (a long run has plenty of such ticks anyway).
+    // A lagging clock: the silence ends as soon as the ticks landed, so that the next records,
+    // stamped 15 s (or 3 days) before the ticks, follow them in the log at any size. (The sweep
+    // once measured silence in Kafka time: to it such a producer looked silent all along.)
     case 'clock-behind':
       return { clockOffsetMs: -15_000, silences: [0.5], minSilenceMs: 0 };
     case 'clock-ahead':
@@ -280,7 +280,8 @@ class Rig {
       brokers: this.brokers,
       dynamodbEndpoint: this.dynamodbEndpoint,
       databaseUrl: this.databaseUrl,
-      // The default sweep interval offline (5 s); the idle timeout is left at its default (10 s).
+      // The offline sweep at its default interval (2 s; job.ts would set 1 s); the idle timeout is
+      // left at its default (5 s).
       env: {
         OFFLINE_SWEEP_INTERVAL_SECONDS: String(SWEEP_INTERVAL_MS / 1000),
         LOG_LEVEL: 'warn',
@@ -878,18 +879,18 @@ const FAULTS: Record<ExperimentName, Fault> = {
   },
 
   /**
-   * The producer's clock 15 s behind the sweep's: Kafka timestamps and event times both. To the
-   * sweep every partition looks silent for 15 s at all times, so ticks land among the records
-   * throughout. They must not make on-time records late.
+   * The producer's clock 15 s behind the sweep's: Kafka timestamps and event times both. The
+   * records after the half-way ticks are stamped well before them; the ticks must not make them
+   * late (the earlier idle rule moved the watermark by the tick's timestamp minus the records').
    */
   'clock-behind': (rig) => plain(rig).then(() => ['producer clock 15 s behind the sweep']),
 
-  /** The producer's clock 15 s ahead: ticks come only after 25 s of real silence. */
+  /** The producer's clock 15 s ahead of the sweep's: the ticks are stamped before the records. */
   'clock-ahead': (rig) => plain(rig).then(() => ['producer clock 15 s ahead of the sweep']),
 
   /**
    * A replay of history: CreateTime = event time, both 3 days old (a base 3 days back advancing
-   * with the real clock). To the sweep every partition has been silent for 3 days.
+   * with the real clock). Every tick is stamped 3 days after the records around it.
    */
   history: (rig) => plain(rig).then(() => ['replay of events 3 days old']),
 
@@ -969,7 +970,7 @@ const FAULTS: Record<ExperimentName, Fault> = {
    * events: in every partition, for each timestamp, a good value and an unparseable one, each sent
    * on its own. The partition must not stall; good values count with their payload time (or, with
    * EVENT_TIME_SOURCE=kafka, are judged by that timestamp); the others are rejected with their
-   * reason (the largest long: bad_envelope).
+   * reason; the largest long reads as 2^63 and changes nothing for a good value.
    */
   'poison-timestamp': (rig) => {
     const rounds = [0.3, 0.7];

@@ -56,7 +56,7 @@ settings (--settings, default "defaults"; "all" runs each experiment under each)
                       behind that join sessions which already wrote their row
   kafka-time          EVENT_TIME_SOURCE=kafka: the Kafka timestamp is the event time (the producer
                       stamps each record with it)
-  The idle flush is always on with its defaults (IDLE_TIMEOUT_MS 10 s, offline sweep every 5 s).
+  The idle flush is always on with its defaults (IDLE_TIMEOUT_MS 5 s, offline sweep every 2 s).
 
 options:
   --events <n>       events to produce (default 100000)

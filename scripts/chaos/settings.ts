@@ -10,11 +10,11 @@ export const SETTINGS: readonly SettingsName[] = ['defaults', 'lateness', 'kafka
 
 /**
  * The job's default idle timeout (IDLE_TIMEOUT_MS, README "Configuration") and the offline sweep's
- * default interval: the experiments never set them, they only need them to know how long a
- * silence must last before the sweep appends an idle tick.
+ * default interval (OFFLINE_SWEEP_INTERVAL_SECONDS): the experiments leave the job at these and
+ * need them only to know how long a silence lasts before the sweep appends an idle tick.
  */
-export const IDLE_TIMEOUT_MS = 10_000;
-export const SWEEP_INTERVAL_MS = 5_000;
+export const IDLE_TIMEOUT_MS = 5_000;
+export const SWEEP_INTERVAL_MS = 2_000;
 
 /** Stragglers: a share of the events sent with an event time this far behind the producer's clock. */
 export interface Stragglers {

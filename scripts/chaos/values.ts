@@ -62,16 +62,16 @@ export function maxEventTime(gapMs: number): number {
 /**
  * Kafka timestamps at the edges, for the poison-timestamp experiment. The broker (CreateTime topic,
  * `message.timestamp.*.max.ms` unbounded) stores each as sent; kafkajs sends and reads them as
- * decimal strings. What the job sees:
- * - "-1" is Kafka's "no timestamp"; kafkajs sends it as it is.
- * - "0" and "8640000000000001" (one past JavaScript's last Date, 8.64e15) and "9000000000000000"
- *   are safe integers: the record arrives with that timestamp; with event times from the payload
- *   it is counted or rejected for its value alone; with EVENT_TIME_SOURCE=kafka all but 0 are
- *   out of range (and -1 too).
- * - "9223372036854775807" (the largest long) is not a safe integer: Lambda's JSON number (and the
- *   local trigger's, from kafkajs's string) reads as 9223372036854775808, and the job rejects the
- *   record as `bad_envelope` (lib/kafka/decode-record.ts: "timestamp is ..., expected epoch
- *   milliseconds"), whatever its value.
+ * decimal strings. What the job makes of them (README "Input format"): a Kafka timestamp is only
+ * the record's envelope; any whole number is kept, and a record is judged by its value:
+ * - "-1" is Kafka's "no timestamp"; kafkajs sends it as it is;
+ * - "0", "8640000000000001" (one past JavaScript's last Date, 8.64e15) and "9000000000000000" are
+ *   safe integers;
+ * - "9223372036854775807" (the largest long) is not: Lambda's JSON number (and the local trigger's,
+ *   from kafkajs's string) reads as 2^63; the record still counts, as an event without a timestamp.
+ * With event times from the payload every good value counts and every bad one gets its reason;
+ * with EVENT_TIME_SOURCE=kafka the timestamp is the event time, so all but 0 are
+ * `timestamp_out_of_range` (0 is 1970: late, once the partition's watermark has moved).
  */
 export const POISON_TIMESTAMPS: readonly string[] = [
   '-1',

@@ -20,8 +20,8 @@ import type { ChaosSettings } from './settings.ts';
 import { BAD_VALUES, maxEventTime, parseGoodValue } from './values.ts';
 
 /**
- * Control records (docs/STATE.md section 1) carry this header and a null value. With the value
- * `idle-tick` the record is an idle tick; with any other value (the sweep's `refresh-tick`) it is a
+ * Control records (docs/STATE.md section 1) carry this header and a null value. With the header
+ * value `idle-tick` the record is an idle tick; with any other (the sweep's `refresh-tick`) it is a
  * control record that does nothing visible. Neither is counted nor rejected.
  */
 export const TICK_HEADER = 'sessionizer-control';
@@ -37,8 +37,12 @@ export interface LogEntry {
   readonly headers: readonly { readonly key: string; readonly value: Buffer }[];
 }
 
-/** 'tick' for an idle tick, 'control' for another control record, undefined for anything else. */
+/**
+ * 'tick' for an idle tick, 'control' for another control record (the header and a null value),
+ * undefined for anything else: a record with a value is judged by its value, header or not.
+ */
 export function controlOf(entry: LogEntry): 'tick' | 'control' | undefined {
+  if (entry.value !== null) return undefined;
   const marks = entry.headers.filter((h) => h.key === TICK_HEADER);
   if (marks.length === 0) return undefined;
   return marks.some((h) => h.value.toString('latin1') === TICK_HEADER_VALUE) ? 'tick' : 'control';
@@ -58,17 +62,16 @@ export type Expectation =
 
 /**
  * The judge's reading of one record, in the order README's input rules apply: a control record
- * is one whatever else it carries; a timestamp that is not a safe integer cannot be represented in the
- * Lambda event (`bad_envelope`); then the value: a bad value from the table, or a good one
- * (`<user>,<millis>`) with its time from the payload or, with EVENT_TIME_SOURCE=kafka, from the
- * Kafka timestamp. A value the producer never writes is an error of the experiment, not a verdict.
+ * first; then the value: a bad value from the table, or a good one (`<user>,<millis>`) with its
+ * time from the payload or, with EVENT_TIME_SOURCE=kafka, from the Kafka timestamp, which must then
+ * be within range (any whole number is a valid envelope: -1 is "none", and the largest long reads
+ * as 2^63). A value the producer never writes is an error of the experiment, not a verdict.
  */
 export function classify(entry: LogEntry, settings: ChaosSettings): Expectation {
   const control = controlOf(entry);
   if (control === 'tick') return { kind: 'tick' };
   if (control === 'control') return { kind: 'control' };
   const timestamp = Number(entry.timestamp);
-  if (!Number.isSafeInteger(timestamp)) return { kind: 'reject', reason: 'bad_envelope' };
   if (entry.value === null || entry.value.length === 0) return { kind: 'reject', reason: 'empty' };
   const text = entry.value.toString('utf8');
   const limit = maxEventTime(settings.gapMs);
@@ -226,16 +229,13 @@ export async function verify(
   options: VerifyOptions = {},
 ): Promise<Verdict> {
   const forged = options.forged ?? new Set<string>();
-  // The reference's settings: gap, bound and lateness. Built as a variable, not a literal, so it
-  // satisfies EngineConfig with or without the idle fields (ticks are never passed to the fold).
-  const fold = {
+  // The reference's settings: gap, bound and lateness (it is never given a tick).
+  const engine: EngineConfig = {
     gapMs: settings.gapMs,
     outOfOrdernessMs: settings.outOfOrdernessMs,
     allowedLatenessMs: settings.allowedLatenessMs,
-    idleTimeoutMs: null,
-    idleFlush: false,
+    idleFlush: true,
   };
-  const engine: EngineConfig = fold;
   const expectedRows = new Map<string, Row>();
   const expectedSessions = new Map<
     string,
