@@ -149,7 +149,7 @@ export function describeVerdict(v: Verdict): string {
   return (
     `${v.records} records (${v.ticks} idle ticks, ${v.ticksMidStream} mid-stream` +
     `${v.forgedTicks > 0 ? `, ${v.forgedTicks} forged` : ''}), ${v.events} events ` +
-    `(${v.counted} counted for ${v.expectedCounted}), ${v.sessions} sessions: lost ${v.lost}, ` +
+    `(${v.eventsBehindTicks} after a tick stamped later), ${v.counted} counted for ${v.expectedCounted}, ${v.sessions} sessions: lost ${v.lost}, ` +
     `over-counted ${v.overCounted}, under-counted ${v.underCounted}, extra ${v.extra}, ` +
     `user_sessions wrong ${v.sessionRowsWrong}, wrongly late ${v.wronglyLate}, missed late ${v.missedLate}, ` +
     `other rejects wrong ${v.rejectsWrong}`
