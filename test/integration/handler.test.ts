@@ -6,7 +6,13 @@ import type { EventRecord } from '../../lib/engine/types.ts';
 import { CheckpointIncompatibleError, CheckpointLostError, SinkUnavailableError } from '../../lib/errors.ts';
 import { handleKafkaEvent, sweepTopic } from '../../lib/pipeline/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
-import { createTestPipeline, DEFAULT_ENGINE, IDLE_TIMEOUT_MS, mskEvent, tickRecord } from '../helpers/pipeline.ts';
+import {
+  createTestPipeline,
+  DEFAULT_ENGINE,
+  IDLE_TIMEOUT_MS,
+  mskEvent,
+  tickRecord,
+} from '../helpers/pipeline.ts';
 import { referenceSessions } from '../helpers/reference.ts';
 
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
