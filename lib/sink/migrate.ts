@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { redactUrl } from '../redact.ts';
 
 const SCHEMA_SQL = fileURLToPath(new URL('./schema.sql', import.meta.url));
 
@@ -11,7 +12,7 @@ const SCHEMA_SQL = fileURLToPath(new URL('./schema.sql', import.meta.url));
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const target = new URL(databaseUrl);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (name === '') throw new Error(`DATABASE_URL names no database: ${redact(databaseUrl)}`);
+  if (name === '') throw new Error(`DATABASE_URL names no database: ${redactUrl(databaseUrl)}`);
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
@@ -50,15 +51,5 @@ export async function migrate(client: pg.ClientBase, schema?: string): Promise<v
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
-  }
-}
-
-export function redact(databaseUrl: string): string {
-  try {
-    const url = new URL(databaseUrl);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
   }
 }
