@@ -10,10 +10,10 @@ const SCHEMA_SQL = fileURLToPath(new URL('./schema.sql', import.meta.url));
  * `postgres` database to do so. Returns true when it created it.
  */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
-  const target = new URL(databaseUrl);
+  const target = parseUrl(databaseUrl);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (name === '') throw new Error(`DATABASE_URL names no database: ${redactUrl(databaseUrl)}`);
-  const admin = new URL(databaseUrl);
+  const admin = parseUrl(databaseUrl);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
@@ -52,4 +52,17 @@ export async function migrate(client: pg.ClientBase, schema?: string): Promise<v
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * `new URL`, whose TypeError keeps the whole URL, password included, in its `input` property (an
+ * unhandled rejection prints it): this one says what is wrong with the URL redacted, and no more.
+ */
+function parseUrl(databaseUrl: string): URL {
+  try {
+    return new URL(databaseUrl);
+  } catch {
+    // Thrown outside the catch binding: the TypeError is not its cause.
+  }
+  throw new Error(`DATABASE_URL is not a valid URL: ${redactUrl(databaseUrl)}`);
 }
