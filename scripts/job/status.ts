@@ -6,7 +6,7 @@
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { type PartitionSummary, readPartitionSummaries } from '../../lib/checkpoint/index.ts';
-import { redact } from '../../lib/sink/migrate.ts';
+import { redactUrl } from '../../lib/redact.ts';
 import { activeMembers, committed, type Member, topicOffsets } from './kafka.ts';
 import { rejectsPerPartition, sessionRowsPerPartition } from './postgres.ts';
 import type { JobClients, JobTarget } from './target.ts';
@@ -92,7 +92,7 @@ export async function collectStatus(
     group,
     brokers: target.kafkaBrokers.join(','),
     table: checkpointTable,
-    database: redact(target.databaseUrl),
+    database: redactUrl(target.databaseUrl),
     members,
     notes,
     partitions: (offsets ?? []).map(({ partition, high }) => {
