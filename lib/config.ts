@@ -4,6 +4,7 @@ import type { EngineConfig } from './engine/types.ts';
 import { ConfigError } from './errors.ts';
 import type { KafkaConnectionSettings } from './kafka/connection.ts';
 import { LOG_LEVELS } from './log.ts';
+import { shownSetting } from './redact.ts';
 
 /**
  * The job's settings, read from the environment once per container and validated together: a
@@ -159,7 +160,10 @@ type Parsed<S extends z.ZodObject> =
   | { data: z.output<S>; problems: [] }
   | { data: undefined; problems: string[] };
 
-/** Parses the schema's keys of `env` (an empty value counts as unset); every problem as `KEY="value": why`. */
+/**
+ * Parses the schema's keys of `env` (an empty value counts as unset); every problem as
+ * `KEY="value": why`, the value as shownSetting allows (no secret, no password of a URL).
+ */
 function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): Parsed<S> {
   const input = Object.fromEntries(
     Object.keys(schema.shape).flatMap((key) => {
@@ -171,7 +175,7 @@ function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): Par
   if (parsed.success) return { data: parsed.data, problems: [] };
   const problems = parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '?');
-    return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+    return `${key}=${shownSetting(key, env[key] ?? '')}: ${issue.message}`;
   });
   return { data: undefined, problems };
 }

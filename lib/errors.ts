@@ -52,11 +52,21 @@ export class CheckpointUnavailableError extends SessionizerError {
 }
 
 /**
- * Another invocation (the sweep, or a zombie retry) changed the partition's checkpoint since we
- * read it: we lost the fencing race, so nothing of ours is committed and the batch is retried.
+ * Another invocation (a retry that took over, or a zombie) changed the partition's checkpoint
+ * since we read it: we lost the fencing race, so nothing of ours is committed and the batch is
+ * retried. (The sweep never writes the checkpoint.)
  */
 export class CheckpointConflictError extends SessionizerError {
-  constructor(message: string, cause?: unknown) {
+  constructor(
+    message: string,
+    cause?: unknown,
+    /**
+     * What the winner left, when the store got it with the refusal (DynamoDB's
+     * ReturnValuesOnConditionCheckFailure: ALL_OLD), so the retry need not read it again. The
+     * store says what it is (lib/checkpoint: the partition's PartitionCheckpoint).
+     */
+    readonly current?: unknown,
+  ) {
     super('CHECKPOINT_CONFLICT', message, { retryable: true, cause });
   }
 }

@@ -1,12 +1,16 @@
 /**
  * `npm run checkpoint -- <command>`: the operator's side of docs/STATE.md section 5 ("Recovery"),
- * for when the job refuses a checkpoint with CheckpointLost.
+ * for when the job refuses a checkpoint with CheckpointLost, and of docs/OPERATIONS.md ("Changing
+ * settings"), for when it refuses one with SettingsChanged.
  *
- *   show             the table's generation and each partition's committed offset and state
- *   adopt            a restored table: new generation; prints (or, with --reset-offsets --group,
- *                    sets) the consumer group offsets the restored state continues from
- *   new-generation   accept lost state: new generation, partition items deleted; partitions start
- *                    empty at the consumer group's committed offsets
+ *   show             the table's generation, the settings it records, and each partition's
+ *                    committed offset and state
+ *   adopt            a restored table: new generation (keeping the settings it records); prints
+ *                    (or, with --reset-offsets --group, sets) the consumer group offsets the
+ *                    restored state continues from
+ *   new-generation   accept lost state, or change settings: new generation recording this
+ *                    environment's settings, partition items deleted; partitions start empty at the
+ *                    consumer group's committed offsets
  *
  * It talks to CHECKPOINT_TABLE at DYNAMODB_ENDPOINT (DynamoDB Local), or at AWS with the usual
  * credentials when DYNAMODB_ENDPOINT is unset; the topic's partitions come from Kafka
@@ -14,21 +18,31 @@
  */
 import './local-env.ts';
 import { parseArgs } from 'node:util';
+import type { RecordedSettings } from '../lib/checkpoint/index.ts';
 import { checkpointStore, dynamoClient } from '../lib/clients.ts';
 import { loadConfig } from '../lib/config.ts';
 import { topicPartitions } from '../lib/kafka/ticker.ts';
+import { describeSettings, recordedSettings, settingsDifferences } from '../lib/pipeline/generation.ts';
 import { adoptTable, type PartitionOffset, startNewGeneration } from './checkpoint/recovery.ts';
 import { kafkaClient } from './services/kafka.ts';
 import { serviceSettings } from './services/settings.ts';
 
 const HELP = `usage: npm run checkpoint -- <show | adopt | new-generation> [options]
 
-  show                      the table's generation and each partition's committed state
+  show                      the table's generation, the settings it records (and how this
+                            environment's differ), and each partition's committed state
   adopt                     give a restored table a new generation, so the job accepts it again;
-                            prints each partition's nextOffset: reset the job's consumer group to
-                            them before the job runs again (or pass --reset-offsets --group <id>)
-  new-generation            accept lost state: a new generation and no partition items; each
-                            partition starts empty at the consumer group's committed offset
+                            it keeps the settings the restored table records (run the job with
+                            them); prints each partition's nextOffset: reset the job's consumer
+                            group to them before the job runs again (or pass --reset-offsets
+                            --group <id>)
+  new-generation            accept lost state, or change the settings that decide the rows: a new
+                            generation and no partition items; the new generation records the
+                            settings of this environment (SESSION_GAP_MS, OUT_OF_ORDERNESS_MS,
+                            ALLOWED_LATENESS_MS, EVENT_TIME_SOURCE, MAX_FUTURE_MS: set them as the
+                            job will run), and prints them; each partition starts empty at the
+                            consumer group's committed offset (docs/OPERATIONS.md, "Changing
+                            settings")
 
 options:
   --partitions <n>          the topic's partition count (default: asked from Kafka)
@@ -38,7 +52,9 @@ options:
   -h, --help                this text
 
 settings (environment): CHECKPOINT_TABLE, DYNAMODB_ENDPOINT (unset: AWS), AWS_REGION, KAFKA_TOPIC,
-KAFKA_BROKERS`;
+KAFKA_BROKERS; and for new-generation the job's SESSION_GAP_MS, OUT_OF_ORDERNESS_MS,
+ALLOWED_LATENESS_MS, EVENT_TIME_SOURCE, MAX_FUTURE_MS (unset: the defaults of README
+"Configuration")`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -62,6 +78,7 @@ async function main(): Promise<void> {
     throw new Error('--reset-offsets needs --group <id>');
 
   const config = loadConfig();
+  const ours = recordedSettings(config);
   const dynamo = dynamoClient(config, process.env);
   const store = checkpointStore(config, dynamo);
   const topic = config.topic;
@@ -73,22 +90,26 @@ async function main(): Promise<void> {
     console.log(
       `${where}: generation ${current?.generation ?? '(none)'}${current ? ` (${current.origin})` : ''}`,
     );
+    if (current !== null) console.log(`  settings: ${settingsLine(current.settings, ours)}`);
     for (const [i, c] of checkpoints.entries()) {
       console.log(
         c === null
           ? `  ${topic}-${partitions[i]}: no partition item`
           : `  ${topic}-${c.partition}: version ${c.version}, nextOffset ${c.state.nextOffset}, ` +
-              `watermark ${c.state.watermark ?? '-'}, ${c.stats.liveSessions} live sessions`,
+              `watermark ${c.state.watermark ?? '-'}, ${c.stats.liveSessions} live sessions ` +
+              `(${c.stats.pendingSessions} without a row yet)`,
       );
     }
     if (command === 'show') return;
 
     if (!values.yes) {
       console.log(
-        `\nWould write a new generation (${command === 'adopt' ? 'adopted' : 'new-generation'})` +
-          (command === 'new-generation' ? ' and delete the partition items above' : '') +
-          '. Run again with --yes to do it.',
+        command === 'adopt'
+          ? '\nWould write a new generation (adopted), keeping the settings the table records.'
+          : '\nWould write a new generation (new-generation) and delete the partition items above; it ' +
+              `would record this environment's settings: ${describeSettings(ours)}.`,
       );
+      console.log('Run again with --yes to do it.');
       return;
     }
     if (command === 'new-generation') {
@@ -99,17 +120,34 @@ async function main(): Promise<void> {
         topic,
         partitions,
         Date.now(),
+        ours,
       );
       console.log(`deleted the partition items of ${topic} (their state pieces expire by TTL)`);
       console.log(`wrote generation ${meta.generation} (${meta.origin}): the job accepts this table again`);
+      console.log(`  settings: ${describeSettings(ours)} (this environment's; run the job with them)`);
       return;
     }
     const { meta, offsets } = await adoptTable(store, topic, partitions, Date.now());
     console.log(`wrote generation ${meta.generation} (${meta.origin}): the job accepts this table again`);
+    console.log(`  settings: ${settingsLine(meta.settings, ours)}`);
     await adoptOffsets(topic, offsets, values.group, values['reset-offsets']);
   } finally {
     dynamo.destroy();
   }
+}
+
+/** The recorded settings, and whether the job would run with them under this environment's. */
+function settingsLine(recorded: RecordedSettings | undefined, ours: RecordedSettings): string {
+  if (recorded === undefined) {
+    return "none recorded (a table of release 0.1.0): the job's next batch records its own";
+  }
+  const differences = settingsDifferences(recorded, ours);
+  return (
+    describeSettings(recorded) +
+    (differences.length === 0
+      ? ''
+      : `\n  a job with this environment's settings would refuse the table: ${differences.join('; ')}`)
+  );
 }
 
 async function partitionsOf(topic: string, count: string | undefined): Promise<number[]> {

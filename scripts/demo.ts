@@ -1,9 +1,9 @@
 /**
  * Plays the seed scenario of the reference lab against the running job (`npm start` in another
  * terminal) and prints the aggregated_counts rows once both user_A sessions are there, then the
- * same sessions from user_sessions with their durations: the first closes when user_A,8000 moves
- * the watermark; the second when the idle sweep closes it, IDLE_TIMEOUT_MS (default 10 s) after
- * the last event. It needs a clean slate (npm run reset).
+ * same sessions from user_sessions with their durations: the first fires when user_A,8000 moves
+ * the watermark; the second is written early (provisional) by the idle flush, IDLE_TIMEOUT_MS
+ * (default 5 s) after the last event. It needs a clean slate (npm run reset).
  */
 import './local-env.ts';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -20,8 +20,9 @@ export const HELP = `npm run demo
 
 Plays the reference lab's seed scenario against the running job (npm start in another
 terminal): user_A,1000, user_A,2000, user_A,8000, keyed by user id, then prints the two user_A
-rows of aggregated_counts once both sessions have closed (the second by the idle flush), and the
-same sessions from user_sessions with their durations.
+rows of aggregated_counts once both sessions have a row (the second written early by the idle
+flush, as a provisional row), and the same sessions from user_sessions with their durations and
+whether each is final or provisional.
 
 It needs a clean slate: the job must not have read any event on its topic yet, or these 1970
 events would be late. Afterwards the slate is used: to type the lab yourself, stop the job,
@@ -53,8 +54,8 @@ async function main(): Promise<number> {
     WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
     ORDER BY group_key`;
   // Written in the same transaction as aggregated_counts: there once the rows above are.
-  const sessionsQuery = `SELECT group_key, event_count, session_start, last_event_time, duration_ms
-    FROM user_sessions
+  const sessionsQuery = `SELECT group_key, event_count, session_start, last_event_time, duration_ms, status
+    FROM session_status
     WHERE group_key IN ('user_A|1970-01-01T00:00:01.000Z', 'user_A|1970-01-01T00:00:08.000Z')
     ORDER BY group_key`;
   try {
@@ -70,7 +71,7 @@ async function main(): Promise<number> {
       console.log(`sent ${event}`);
       if (pauseMs > 0) await delay(pauseMs);
     }
-    console.log('waiting for both user_A sessions (the second closes by the idle sweep)...');
+    console.log('waiting for both user_A sessions (the second is written early by the idle flush)...');
     const deadline = Date.now() + TIMEOUT_MS;
     for (;;) {
       const { rows } = await db.query(query);
@@ -89,11 +90,12 @@ async function main(): Promise<number> {
             session_start: (r.session_start as Date).toISOString(),
             last_event_time: (r.last_event_time as Date).toISOString(),
             duration_ms: r.duration_ms,
+            status: r.status,
           })),
         );
         console.log(
-          'The idle flush has moved the watermark past these events: typed again now, they would be late.\n' +
-            `To type the lab yourself (README, "The lab, by hand"), start from a clean slate: ${RESET_HINT}`,
+          'user_A,8000 has moved the watermark to 7999: these events typed again now would be late.\n' +
+            `To type the lab yourself (docs/LAB.md), start from a clean slate: ${RESET_HINT}`,
         );
         return 0;
       }

@@ -7,11 +7,54 @@
  */
 import './local-env.ts';
 import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
 import { type Config, loadLocalConfig } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { servicesUp } from './services/index.ts';
+import { paths, pidFile } from './services/paths.ts';
+import { runningPid } from './services/processes.ts';
 import { serviceSettings } from './services/settings.ts';
+
+/** serverless-offline's Lambda port unless `--lambdaPort` says otherwise. */
+const DEFAULT_LAMBDA_PORT = 3002;
+
+/** Whether something already listens on 127.0.0.1:`port`. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(true));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
+  });
+}
+
+/**
+ * A second `npm start` would get through every check and then die on serverless-offline's port
+ * with a raw EADDRINUSE: say what runs and how to stop it instead, before anything starts.
+ */
+async function refuseSecondJob(args: readonly string[]): Promise<void> {
+  const running = runningPid('job');
+  if (running !== null) {
+    throw new Error(
+      `The job is already running (npm start, pid ${running}). Stop it with Ctrl-C where it runs, ` +
+        `or kill ${running}, then npm start again; npm run status shows what it is doing.`,
+    );
+  }
+  const { values } = parseArgs({
+    args: [...args],
+    options: { lambdaPort: { type: 'string' } },
+    strict: false,
+  });
+  const port = Number(values.lambdaPort ?? DEFAULT_LAMBDA_PORT);
+  if (await portTaken(port)) {
+    throw new Error(
+      `127.0.0.1:${port}, serverless offline's Lambda port, is taken: another serverless offline ` +
+        `(a job started by other means) is running. Stop it, or start this one with -- --lambdaPort <free port>.`,
+    );
+  }
+}
 
 /** The settings that decide the rows, as one line, so the terminal shows what the job runs with. */
 export function describeSettings(config: Config): string {
@@ -27,6 +70,10 @@ async function main(): Promise<void> {
   // The dev stage hands these very variables to the functions (serverless.yml params.dev), so a
   // bad one is caught here, before anything starts, instead of failing every invocation.
   const config = loadLocalConfig(process.env);
+  await refuseSecondJob(process.argv.slice(2));
+  mkdirSync(paths.run, { recursive: true });
+  writeFileSync(pidFile('job'), String(process.pid));
+  process.on('exit', () => rmSync(pidFile('job'), { force: true }));
   const settings = serviceSettings();
   await servicesUp(settings);
   const brokers = settings.kafkaBrokers.join(',');

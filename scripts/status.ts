@@ -17,13 +17,17 @@ export const HELP = `npm run status [-- options]
 The local job's progress, per partition of its topic:
   committed   the job's consumer group's committed offset (next record it gets)
   log end     the partition's log-end offset; lag = log end - committed
-  watermark   the partition's event-time watermark, as a UTC time ("-": no record yet)
-  open, due   sessions held in the checkpoint, and those waiting for the watermark to close them
+  watermark   the partition's records watermark, as a UTC time ("-": no record yet)
+  live        sessions in the checkpoint: not final yet (later records may still change them)
+  unwritten   of those, sessions without a row yet (the next firing, on time or early, writes them)
   rows        sessions written to PostgreSQL (user_sessions rows of the partition)
+  provisional of those rows, the ones not final yet (the session_status view)
   rejects     rejected_events of the partition, by reason
   last batch  wall-clock time of the last batch the checkpoint committed
 "-" is a value not known (yet). It reads the names npm start uses: KAFKA_TOPIC,
 KAFKA_CONSUMER_GROUP, CHECKPOINT_TABLE, DATABASE_URL, KAFKA_BROKERS, DYNAMODB_ENDPOINT.
+--json adds appliedOffset (the checkpoint's next offset: every record below it is counted or
+rejected) and notes (what could not be read, and so shows as null).
 
   --once          print it once and exit
   --json          print it once as JSON (epoch milliseconds) and exit, for scripts

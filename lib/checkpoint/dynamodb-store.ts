@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { jitteredDelay, sleep } from '../backoff.ts';
+import { chunkBySize } from '../chunks.ts';
 import { CheckpointConflictError, CheckpointLostError, CheckpointUnavailableError } from '../errors.ts';
 import {
   committedItem,
@@ -26,7 +27,7 @@ import {
   TTL_ATTRIBUTE,
   UNPROCESSED_RETRIES,
 } from './constants.ts';
-import { mapDynamoError } from './errors.ts';
+import { mapDynamoError } from './dynamo-errors.ts';
 import { toPieces } from './image.ts';
 import { legacyKeys, META_KEY, partitionKey, pieceKey } from './keys.ts';
 import type {
@@ -196,25 +197,39 @@ export class DynamoCheckpointStore implements CheckpointStore {
       });
       return { ...created, epoch: claim.epoch, claim };
     }
-    await this.call(what, () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.options.table,
-          Key: key,
-          UpdateExpression: 'SET #epoch = :epoch, #claim = :claim',
-          // Nobody committed or claimed since the state this container holds (read or cached).
-          ConditionExpression: '#version = :version AND #epoch = :readEpoch AND #lineage = :lineage',
-          ExpressionAttributeNames: names('epoch', 'claim', 'version', 'lineage'),
-          ExpressionAttributeValues: {
-            ':epoch': claim.epoch,
-            ':claim': claim,
-            ':version': expected.version,
-            ':readEpoch': expected.epoch,
-            ':lineage': expected.lineage,
-          },
-        }),
-      ),
-    );
+    try {
+      await this.call(what, () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.table,
+            Key: key,
+            UpdateExpression: 'SET #epoch = :epoch, #claim = :claim',
+            // Nobody committed or claimed since the state this container holds (read or cached).
+            ConditionExpression: '#version = :version AND #epoch = :readEpoch AND #lineage = :lineage',
+            // A refusal returns the winner's item: the retry starts from it without reading it again.
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            ExpressionAttributeNames: names('epoch', 'claim', 'version', 'lineage'),
+            ExpressionAttributeValues: {
+              ':epoch': claim.epoch,
+              ':claim': claim,
+              ':version': expected.version,
+              ':readEpoch': expected.epoch,
+              ':lineage': expected.lineage,
+            },
+          }),
+        ),
+      );
+    } catch (error) {
+      // The winner's item came back with the refusal: hand it over decoded, as the pipeline knows it.
+      if (error instanceof CheckpointConflictError && isItem(error.current)) {
+        throw new CheckpointConflictError(
+          error.message,
+          error.cause,
+          decodePartition(topic, partition, error.current as unknown as PartitionItem),
+        );
+      }
+      throw error;
+    }
     // An update is billed on the larger of the item before and after: about the committed item.
     this.countWrite({ ...committedItemOf(expected), claim });
     return { ...expected, epoch: claim.epoch, claim };
@@ -253,22 +268,21 @@ export class DynamoCheckpointStore implements CheckpointStore {
       d,
       [TTL_ATTRIBUTE]: expiresAt,
     }));
-    const chunks: Item[][] = [];
-    for (let i = 0; i < items.length; i += BATCH_WRITE_ITEMS)
-      chunks.push(items.slice(i, i + BATCH_WRITE_ITEMS));
-    await inParallel(chunks, PARALLEL_REQUESTS, async (chunk) => {
-      let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) {
-          throw new CheckpointUnavailableError(`BatchWriteItem left ${pending.length} pieces unprocessed`);
-        }
-        if (attempt > 0) await sleep(jitteredDelay(attempt, 25, 2_000));
-        const result = await this.call(`write the state of ${topic}-${partition}`, () =>
-          this.doc.send(new BatchWriteCommand({ RequestItems: { [this.options.table]: pending } })),
-        );
-        pending = (result.UnprocessedItems?.[this.options.table] ?? []) as typeof pending;
-      }
-    });
+    await inParallel(
+      chunkBySize(items, BATCH_WRITE_ITEMS, Number.POSITIVE_INFINITY, () => 0),
+      PARALLEL_REQUESTS,
+      (chunk) =>
+        untilProcessed(
+          chunk.map((Item) => ({ PutRequest: { Item } })),
+          `write the state of ${topic}-${partition}`,
+          async (pending) => {
+            const result = await this.call(`write the state of ${topic}-${partition}`, () =>
+              this.doc.send(new BatchWriteCommand({ RequestItems: { [this.options.table]: pending } })),
+            );
+            return (result.UnprocessedItems?.[this.options.table] ?? []) as typeof pending;
+          },
+        ),
+    );
     for (const item of items) this.countWrite(item);
     return { version: version + 1, epoch, pieces: items.length, bytes: image.length, writtenAt: nowMs };
   }
@@ -302,31 +316,27 @@ export class DynamoCheckpointStore implements CheckpointStore {
   /** BatchGetItem in chunks of 100 keys, UnprocessedKeys retried with backoff; found items by key. */
   private async batchGet(keys: readonly string[], what: string): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
-    const chunks: string[][] = [];
-    for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) chunks.push(keys.slice(i, i + BATCH_GET_KEYS));
-    await inParallel(chunks, PARALLEL_REQUESTS, async (chunk) => {
-      let pending: Item[] = chunk.map((pk) => ({ pk }));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > UNPROCESSED_RETRIES) {
-          throw new CheckpointUnavailableError(
-            `${what}: BatchGetItem left ${pending.length} keys unprocessed`,
+    const chunks = chunkBySize(keys, BATCH_GET_KEYS, Number.POSITIVE_INFINITY, () => 0);
+    await inParallel(chunks, PARALLEL_REQUESTS, (chunk) =>
+      untilProcessed(
+        chunk.map((pk): Item => ({ pk })),
+        what,
+        async (pending) => {
+          const result = await this.call(what, () =>
+            this.doc.send(
+              new BatchGetCommand({
+                RequestItems: { [this.options.table]: { Keys: pending, ConsistentRead: true } },
+              }),
+            ),
           );
-        }
-        if (attempt > 0) await sleep(jitteredDelay(attempt, 25, 2_000));
-        const result = await this.call(what, () =>
-          this.doc.send(
-            new BatchGetCommand({
-              RequestItems: { [this.options.table]: { Keys: pending, ConsistentRead: true } },
-            }),
-          ),
-        );
-        for (const item of result.Responses?.[this.options.table] ?? []) {
-          found.set(item.pk as string, item);
-          this.countRead(item);
-        }
-        pending = (result.UnprocessedKeys?.[this.options.table]?.Keys ?? []) as Item[];
-      }
-    });
+          for (const item of result.Responses?.[this.options.table] ?? []) {
+            found.set(item.pk as string, item);
+            this.countRead(item);
+          }
+          return (result.UnprocessedKeys?.[this.options.table]?.Keys ?? []) as Item[];
+        },
+      ),
+    );
     return found;
   }
 
@@ -365,6 +375,31 @@ function committedItemOf(checkpoint: PartitionCheckpoint): Item {
       lastRecordAt: checkpoint.lastRecordAt,
     },
   ) as unknown as Item;
+}
+
+/**
+ * BatchGetItem and BatchWriteItem may leave part of a request unprocessed (throttling, the 16 MB
+ * response limit): `send` sends `requests` and returns what is left, which is sent again with
+ * exponential backoff and full jitter, at most UNPROCESSED_RETRIES times, then the batch fails
+ * (and is retried whole).
+ */
+async function untilProcessed<T>(
+  requests: T[],
+  what: string,
+  send: (pending: T[]) => Promise<T[]>,
+): Promise<void> {
+  let pending = requests;
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > UNPROCESSED_RETRIES) {
+      throw new CheckpointUnavailableError(`${what}: DynamoDB left ${pending.length} requests unprocessed`);
+    }
+    if (attempt > 0) await sleep(jitteredDelay(attempt, 25, 2_000));
+    pending = await send(pending);
+  }
+}
+
+function isItem(value: unknown): value is Item {
+  return typeof value === 'object' && value !== null && 'pk' in value;
 }
 
 /** Every attribute goes through a name placeholder: DynamoDB reserves hundreds of words. */

@@ -1,6 +1,6 @@
 export { LAYOUT } from './constants.ts';
+export { mapDynamoError } from './dynamo-errors.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';
-export { mapDynamoError } from './errors.ts';
 export { applyImages, decodeImage, encodeImage } from './image.ts';
 export { type ImagePlan, nextManifest, planImage, snapshotStale } from './journal.ts';
 export { type PartitionSummary, readPartitionSummaries } from './summary.ts';

@@ -124,7 +124,8 @@ export interface CheckpointStore {
   /**
    * Takes the partition for a transition: epoch + 1 and a claim, conditional on `expected` (the
    * version, epoch and lineage believed current), or on there being no item when `expected` is null
-   * (a new partition, created with `lineage`). Throws CheckpointConflictError when the condition fails.
+   * (a new partition, created with `lineage`). Throws CheckpointConflictError when the condition
+   * fails, with the partition as the winner left it in `current` when the store has it.
    */
   claim(
     topic: string,

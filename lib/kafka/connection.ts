@@ -3,6 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { ConfigError } from '../errors.ts';
+import { parseJsonSecret } from '../secret-json.ts';
 
 /**
  * How the sweep reaches the brokers to append idle ticks (docs/STATE.md section 1): the same
@@ -105,10 +106,21 @@ async function readSecret(settings: KafkaConnectionSettings): Promise<Record<str
   const client = new SecretsManagerClient({ region: settings.region });
   try {
     const out = await client.send(new GetSecretValueCommand({ SecretId: settings.authSecretArn }));
-    return JSON.parse(out.SecretString ?? '{}') as Record<string, unknown>;
+    return kafkaSecret(out.SecretString, settings.auth);
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The Kafka credentials' secret as an object ({} for a secret without a SecretString: the fields
+ * it lacks are then named by kafkaConfig). Never quotes the secret's text (parseJsonSecret).
+ */
+export function kafkaSecret(text: string | undefined, auth: KafkaAuth): Record<string, unknown> {
+  if (text === undefined) return {};
+  const shape =
+    auth === 'mtls' ? '{"certificate", "privateKey", "privateKeyPassword"?}' : '{"username", "password"}';
+  return parseJsonSecret(text, 'KAFKA_AUTH_SECRET_ARN', shape);
 }
 
 function field(secret: Record<string, unknown>, name: string): string {

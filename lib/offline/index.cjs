@@ -30,11 +30,23 @@ class SessionizerOfflineKafka {
         process.setSourceMapsEnabled(true);
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       },
+      // A command that fails (`invoke local` of a handler whose module throws at load, e.g. a bad
+      // setting) must end: osls then waits for the event loop to drain, and serverless-esbuild's
+      // build context, disposed only after a successful invoke, would keep it alive for good.
+      error: () => this.endAfterError(),
       // serverless-esbuild builds in before:offline:start:init; this runs after it.
       'offline:start:init': () => this.start(),
       // Runs before serverless-offline's own end hook (which exits): this plugin is listed first.
       'offline:start:end': () => (this.trigger ? this.trigger.stop() : undefined),
     };
+  }
+
+  async endAfterError() {
+    for (const plugin of this.serverless.pluginManager?.plugins ?? []) {
+      if (typeof plugin.disposeContexts === 'function') await plugin.disposeContexts().catch(() => undefined);
+    }
+    // Anything else still holding the process: give osls a moment to print, then exit with failure.
+    setTimeout(() => process.exit(process.exitCode || 1), 2000).unref();
   }
 
   async start() {

@@ -47,8 +47,13 @@ async function resolve(deps: PipelineDeps, topic: string): Promise<string> {
   return meta.generation;
 }
 
-/** The settings that decide the rows, as the checkpoint records them. */
-export function recordedSettings(settings: PipelineSettings): RecordedSettings {
+/**
+ * The settings that decide the rows, as the checkpoint records them: of a job's PipelineSettings,
+ * or of a Config (`npm run checkpoint -- new-generation` records the environment's).
+ */
+export function recordedSettings(
+  settings: Pick<PipelineSettings, 'engine' | 'eventTimeSource' | 'maxFutureMs'>,
+): RecordedSettings {
   return {
     gapMs: settings.engine.gapMs,
     outOfOrdernessMs: settings.engine.outOfOrdernessMs,
@@ -67,9 +72,17 @@ const SETTING_NAMES: Record<keyof RecordedSettings, string> = {
   maxFutureMs: 'MAX_FUTURE_MS',
 };
 
+const show = (v: string | number | null) => (v === null ? 'unset' : String(v));
+
+/** The settings as environment variables: `SESSION_GAP_MS=5000, ..., MAX_FUTURE_MS=unset`. */
+export function describeSettings(settings: RecordedSettings): string {
+  return (Object.keys(SETTING_NAMES) as (keyof RecordedSettings)[])
+    .map((key) => `${SETTING_NAMES[key]}=${show(settings[key])}`)
+    .join(', ');
+}
+
 /** Every recorded setting that differs, as `NAME is <ours> here, <theirs> in the checkpoint`. */
 export function settingsDifferences(recorded: RecordedSettings, ours: RecordedSettings): string[] {
-  const show = (v: string | number | null) => (v === null ? 'unset' : String(v));
   return (Object.keys(SETTING_NAMES) as (keyof RecordedSettings)[])
     .filter((key) => recorded[key] !== ours[key])
     .map(

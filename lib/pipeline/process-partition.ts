@@ -99,6 +99,7 @@ async function attemptPartition(
   deps: PipelineDeps,
   batch: PartitionBatch,
   diversions: Diversions,
+  known?: PartitionCheckpoint,
 ): Promise<Untimed> {
   const { store, settings } = deps;
   const { topic, partition } = batch;
@@ -107,7 +108,7 @@ async function attemptPartition(
 
   // The state to start from: this container's memory of its last commit, else the table's.
   const warm = deps.warm.partitions.get(label);
-  const base = warm?.checkpoint ?? (await store.readPartition(topic, partition));
+  const base = warm?.checkpoint ?? known ?? (await store.readPartition(topic, partition));
   const nextOffset = base?.state.nextOffset ?? 0;
   const fresh = batch.records.filter((r) => r.offset >= nextOffset);
   const skipped = batch.records.length - fresh.length;
@@ -127,9 +128,10 @@ async function attemptPartition(
       sessions = warm.sessions;
       state = 'warm';
     } catch (error) {
-      // Someone else committed or claimed since this container's last commit: start over from the table.
+      // Someone else committed or claimed since this container's last commit: start over from
+      // what they left (returned with the refusal), or from the table.
       if (!(error instanceof CheckpointConflictError)) throw error;
-      return attemptPartition(deps, batch, diversions);
+      return attemptPartition(deps, batch, diversions, error.current as PartitionCheckpoint | undefined);
     }
   } else {
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');

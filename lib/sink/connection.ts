@@ -1,6 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type pg from 'pg';
 import { ConfigError, SinkUnavailableError } from '../errors.ts';
+import { parseJsonSecret } from '../secret-json.ts';
 
 export type DatabaseSsl = 'off' | 'require' | 'verify-full';
 
@@ -36,6 +37,9 @@ export function secretsManagerReader(region: string): SecretReader {
   };
 }
 
+/** The fields of an RDS database secret (what RDS-managed and rotated secrets hold). */
+const RDS_SHAPE = '{"host", "port", "username", "password", "dbname"}';
+
 /**
  * The PostgreSQL connection. Locally: DATABASE_URL. On AWS: DATABASE_SECRET_ARN names a Secrets
  * Manager secret in the RDS shape ({host, port, username, password, dbname}), so no password is
@@ -55,11 +59,11 @@ export async function resolveConnection(
   } catch (error) {
     throw new SinkUnavailableError(`Cannot read the database secret: ${(error as Error).message}`, error);
   }
-  const parsed = JSON.parse(secret) as Record<string, unknown>;
+  const parsed = parseJsonSecret(secret, 'DATABASE_SECRET_ARN', RDS_SHAPE);
   const missing = ['host', 'username', 'password'].filter((k) => typeof parsed[k] !== 'string');
   if (missing.length > 0) {
     throw new ConfigError(
-      `DATABASE_SECRET_ARN: the secret lacks ${missing.join(', ')} (RDS secret shape expected)`,
+      `DATABASE_SECRET_ARN: the secret lacks ${missing.join(', ')} (RDS secret shape expected: ${RDS_SHAPE})`,
     );
   }
   return {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { redactUrl } from '../redact.ts';
 
 const SCHEMA_SQL = fileURLToPath(new URL('./schema.sql', import.meta.url));
 
@@ -9,10 +10,10 @@ const SCHEMA_SQL = fileURLToPath(new URL('./schema.sql', import.meta.url));
  * `postgres` database to do so. Returns true when it created it.
  */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
-  const target = new URL(databaseUrl);
+  const target = parseUrl(databaseUrl);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (name === '') throw new Error(`DATABASE_URL names no database: ${redact(databaseUrl)}`);
-  const admin = new URL(databaseUrl);
+  if (name === '') throw new Error(`DATABASE_URL names no database: ${redactUrl(databaseUrl)}`);
+  const admin = parseUrl(databaseUrl);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
@@ -53,12 +54,15 @@ export async function migrate(client: pg.ClientBase, schema?: string): Promise<v
   }
 }
 
-export function redact(databaseUrl: string): string {
+/**
+ * `new URL`, whose TypeError keeps the whole URL, password included, in its `input` property (an
+ * unhandled rejection prints it): this one says what is wrong with the URL redacted, and no more.
+ */
+function parseUrl(databaseUrl: string): URL {
   try {
-    const url = new URL(databaseUrl);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
+    return new URL(databaseUrl);
   } catch {
-    return '(unparseable DATABASE_URL)';
+    // Thrown outside the catch binding: the TypeError is not its cause.
   }
+  throw new Error(`DATABASE_URL is not a valid URL: ${redactUrl(databaseUrl)}`);
 }

@@ -91,8 +91,11 @@ const INSERT_REJECTIONS = `
          AS r(topic, kafka_partition, kafka_offset, ts_ms, raw_value, raw_encoding, reason, detail)
   ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
 
-/** A SQLSTATE (class + 3), as opposed to a Node network error code like ECONNREFUSED or EPIPE. */
-const SQLSTATE = /^([0-9]{2}|F0|HV|P0|XX)[0-9A-Z]{3}$/;
+/**
+ * A SQLSTATE: five characters, the class first (00-5x with letters too, like 0A or 3D, then F0, HV,
+ * P0, XX), as opposed to a Node network error code like ECONNREFUSED or EPIPE (no class starts with E).
+ */
+const SQLSTATE = /^[0-9FHPX][0-9A-Z]{4}$/;
 /** SQLSTATE classes that retrying can fix: connection, resources, lock conflicts, shutdown. */
 const RETRYABLE_SQLSTATE = /^(08|53|57|40|55P03|58)/;
 /** SQLSTATE classes that the data caused: data exceptions, integrity violations, program limits. */

@@ -11,6 +11,7 @@ import {
   type DynamoCheckpointStore,
   LAYOUT,
   type PartitionCheckpoint,
+  type RecordedSettings,
   type TableMeta,
 } from '../../lib/checkpoint/index.ts';
 import { partitionKey } from '../../lib/checkpoint/keys.ts';
@@ -24,14 +25,24 @@ export interface PartitionOffset {
 
 export type Recovery = 'adopted' | 'new-generation';
 
-/** The generation item a recovery writes: newer than any the sink has seen, so its fences accept it. */
-export function recoveryMeta(origin: Recovery, nowMs: number, replacing?: TableMeta | null): TableMeta {
-  return {
+/**
+ * The generation item a recovery writes: newer than any the sink has seen, so its fences accept it,
+ * with `settings` (the settings its state is to be folded under; none: the job's first batch
+ * records its own, as for a table of release 0.1.0).
+ */
+export function recoveryMeta(
+  origin: Recovery,
+  nowMs: number,
+  replacing?: TableMeta | null,
+  settings?: RecordedSettings,
+): TableMeta {
+  const meta: TableMeta = {
     layout: LAYOUT,
     generation: newGeneration(nowMs, replacing?.generation),
     createdAt: nowMs,
     origin,
   };
+  return settings === undefined ? meta : { ...meta, settings };
 }
 
 /**
@@ -51,6 +62,7 @@ export function continueOffsets(
  * writes again; the consumer group must then be set to the returned offsets, so that the records
  * after the restore point are read again and fold into the restored sessions. The rows they write
  * are the rows already there (upserts and rejections are idempotent), and then the job goes on.
+ * The restored state was built under the settings its `meta` records, so the new one keeps them.
  */
 export async function adoptTable(
   store: DynamoCheckpointStore,
@@ -59,15 +71,18 @@ export async function adoptTable(
   nowMs: number,
 ): Promise<{ meta: TableMeta; offsets: PartitionOffset[] }> {
   const checkpoints = await store.readPartitions(topic, partitions);
-  const meta = recoveryMeta('adopted', nowMs, await store.readMeta());
+  const replacing = await store.readMeta();
+  const meta = recoveryMeta('adopted', nowMs, replacing, replacing?.settings);
   await store.replaceMeta(meta);
   return { meta, offsets: continueOffsets(partitions, checkpoints) };
 }
 
 /**
- * `checkpoint new-generation`: accept that the state is lost. The partition items go (their pieces
- * expire by TTL) and a new generation is written; each partition starts empty at the consumer
- * group's committed offset, so sessions that were open at the loss are counted from there on.
+ * `checkpoint new-generation`: accept that the state is lost, or start it afresh under other
+ * settings (docs/OPERATIONS.md, "Changing settings"). The partition items go (their pieces expire
+ * by TTL) and a new generation is written with `settings`, those the job is to run with; each
+ * partition starts empty at the consumer group's committed offset, so sessions that were open at
+ * that point are counted from there on.
  */
 export async function startNewGeneration(
   client: DynamoDBClient,
@@ -76,12 +91,13 @@ export async function startNewGeneration(
   topic: string,
   partitions: readonly number[],
   nowMs: number,
+  settings: RecordedSettings,
 ): Promise<TableMeta> {
   const doc = DynamoDBDocumentClient.from(client);
   for (const partition of partitions) {
     await doc.send(new DeleteCommand({ TableName: table, Key: { pk: partitionKey(topic, partition) } }));
   }
-  const meta = recoveryMeta('new-generation', nowMs, await store.readMeta());
+  const meta = recoveryMeta('new-generation', nowMs, await store.readMeta(), settings);
   await store.replaceMeta(meta);
   return meta;
 }

@@ -47,6 +47,32 @@ export async function truncateProjectTables(db: pg.ClientBase): Promise<Truncate
   return { truncated, missing: tables.filter((t) => !present.includes(t)) };
 }
 
+/** Session rows per partition, and how many of them are provisional (null: not known). */
+export interface SessionRowCounts {
+  readonly rows: ReadonlyMap<number, number>;
+  readonly provisional: ReadonlyMap<number, number> | null;
+}
+
+/**
+ * Session rows per partition of `topic`, and the provisional ones among them (the session_status
+ * view: its partition's records watermark has not passed them yet). null when this database has no
+ * user_sessions (an older schema); provisional null without the view.
+ */
+export async function sessionRowsPerPartition(
+  db: pg.ClientBase,
+  topic: string,
+): Promise<SessionRowCounts | null> {
+  const rows = await rowsPerPartition(db, topic);
+  if (rows === null) return null;
+  if ((await existingTables(db, ['session_status'])).length === 0) return { rows, provisional: null };
+  const { rows: counts } = await db.query<{ p: number; n: string }>(
+    `SELECT kafka_partition AS p, count(*) AS n FROM session_status
+      WHERE topic = $1 AND status = 'provisional' GROUP BY kafka_partition`,
+    [topic],
+  );
+  return { rows, provisional: new Map(counts.map((r) => [r.p, Number(r.n)])) };
+}
+
 /**
  * Sessions written per partition of `topic`: user_sessions has one row per session with its
  * Kafka partition. null when this database has no user_sessions (an older schema).

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Admin } from 'kafkajs';
 import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
-import { redact } from '../../lib/sink/migrate.ts';
+import { redactUrl } from '../../lib/redact.ts';
 import { activeMembers, groupsWithOffsets, type Member, topicOffsets } from './kafka.ts';
 import { truncateProjectTables } from './postgres.ts';
 import { type JobClients, type JobTarget, remoteEndpoints } from './target.ts';
@@ -57,7 +57,7 @@ export async function resetJob(
   }
   log(
     `resetting the local job: topic ${target.topic} (group ${target.group}) on ${target.kafkaBrokers.join(',')}, ` +
-      `table ${target.checkpointTable} on ${target.dynamodbEndpoint}, database ${redact(target.databaseUrl)}`,
+      `table ${target.checkpointTable} on ${target.dynamodbEndpoint}, database ${redactUrl(target.databaseUrl)}`,
   );
   if (members.length > 0) {
     log(`warning    the job is running (--force): restart it, its consumer still holds the old positions`);

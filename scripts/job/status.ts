@@ -6,9 +6,9 @@
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { type PartitionSummary, readPartitionSummaries } from '../../lib/checkpoint/index.ts';
-import { redact } from '../../lib/sink/migrate.ts';
+import { redactUrl } from '../../lib/redact.ts';
 import { activeMembers, committed, type Member, topicOffsets } from './kafka.ts';
-import { rejectsPerPartition, rowsPerPartition } from './postgres.ts';
+import { rejectsPerPartition, sessionRowsPerPartition } from './postgres.ts';
 import type { JobClients, JobTarget } from './target.ts';
 
 export interface PartitionStatus {
@@ -20,12 +20,16 @@ export interface PartitionStatus {
   readonly lag: number | null;
   /** The checkpoint's next offset to apply (below it, everything is counted or rejected). */
   readonly appliedOffset: number | null;
-  /** Event-time watermark, epoch ms; null: none yet (minus infinity) or unknown. */
+  /** The records' watermark, epoch ms; null: none yet (minus infinity) or unknown. */
   readonly watermark: number | null;
-  readonly openSessions: number | null;
-  readonly dueSessions: number | null;
-  /** Closed sessions written (user_sessions rows of this partition). */
+  /** Sessions in the checkpoint: not final yet (the watermark has not passed end - 1 + L). */
+  readonly liveSessions: number | null;
+  /** Of those, sessions without a row yet: the next firing, on time or early, writes them. */
+  readonly unwrittenSessions: number | null;
+  /** Session rows written (user_sessions rows of this partition)... */
   readonly rowsWritten: number | null;
+  /** ...of which provisional: their sessions are live, a later record may still change them. */
+  readonly provisionalRows: number | null;
   readonly rejects: Readonly<Record<string, number>> | null;
   /** Wall-clock time of the last batch the checkpoint committed, epoch ms (PartitionSummary.committedAt). */
   readonly lastBatchAt: number | null;
@@ -71,7 +75,7 @@ export async function collectStatus(
   }
 
   const [rows, rejects] = await Promise.all([
-    rowsPerPartition(clients.db, topic).catch((error: unknown) => {
+    sessionRowsPerPartition(clients.db, topic).catch((error: unknown) => {
       notes.push(`rows: ${message(error)}`);
       return null;
     }),
@@ -88,7 +92,7 @@ export async function collectStatus(
     group,
     brokers: target.kafkaBrokers.join(','),
     table: checkpointTable,
-    database: redact(target.databaseUrl),
+    database: redactUrl(target.databaseUrl),
     members,
     notes,
     partitions: (offsets ?? []).map(({ partition, high }) => {
@@ -103,9 +107,11 @@ export async function collectStatus(
         lag: committedOffset === null ? null : Math.max(0, high - committedOffset),
         appliedOffset: known?.nextOffset ?? null,
         watermark: known?.watermark ?? null,
-        openSessions: known?.liveSessions ?? null,
-        dueSessions: known?.pendingSessions ?? null,
-        rowsWritten: rows === null ? null : (rows.get(partition) ?? 0),
+        liveSessions: known?.liveSessions ?? null,
+        unwrittenSessions: known?.pendingSessions ?? null,
+        rowsWritten: rows === null ? null : (rows.rows.get(partition) ?? 0),
+        provisionalRows:
+          rows === null || rows.provisional === null ? null : (rows.provisional.get(partition) ?? 0),
         rejects: rejects === null ? null : (rejects.get(partition) ?? {}),
         lastBatchAt: known?.committedAt ?? null,
       };
@@ -166,16 +172,29 @@ export function formatStatus(status: JobStatus): string {
     '',
   ];
   const table = renderColumns(
-    ['partition', 'committed', 'log end', 'lag', 'watermark', 'open', 'due', 'rows', 'rejects', 'last batch'],
+    [
+      'partition',
+      'committed',
+      'log end',
+      'lag',
+      'watermark',
+      'live',
+      'unwritten',
+      'rows',
+      'provisional',
+      'rejects',
+      'last batch',
+    ],
     status.partitions.map((p) => [
       String(p.partition),
       dash(p.committedOffset),
       dash(p.logEndOffset),
       dash(p.lag),
       formatWatermark(p.watermark),
-      dash(p.openSessions),
-      dash(p.dueSessions),
+      dash(p.liveSessions),
+      dash(p.unwrittenSessions),
       dash(p.rowsWritten),
+      dash(p.provisionalRows),
       formatRejects(p.rejects),
       formatAgo(p.lastBatchAt, status.takenAt),
     ]),

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { ensureDatabase, migrate, redact } from '../../lib/sink/migrate.ts';
+import { redactUrl } from '../../lib/redact.ts';
+import { ensureDatabase, migrate } from '../../lib/sink/migrate.ts';
 import type { ServiceSettings } from './settings.ts';
 
 /**
@@ -27,7 +28,7 @@ export async function preparePostgres(settings: ServiceSettings): Promise<'creat
     }
   }
   throw new Error(
-    `PostgreSQL at ${redact(settings.databaseUrl)} did not answer within 30s ` +
+    `PostgreSQL at ${redactUrl(settings.databaseUrl)} did not answer within 30s ` +
       `(${(lastError as Error)?.message}). Start it (on Debian: pg_ctlcluster <version> main start) ` +
       'or set DATABASE_URL.',
   );

@@ -116,11 +116,20 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
       store.claim('t2', 0, null, { epoch: 1, at: 6 }, 'other'),
     ]);
 
-    // Assess: a stale claim, a zombie's commit, and a second creation are all refused.
+    // Assess: a stale claim, a zombie's commit, and a second creation are all refused; the stale
+    // claim gets the winner's partition back with the refusal (ALL_OLD), so it need not read it.
     for (const outcome of outcomes) {
       expect(outcome.status).toBe('rejected');
       expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(CheckpointConflictError);
     }
+    expect((outcomes[0] as PromiseRejectedResult).reason.current).toMatchObject({
+      topic: 't2',
+      partition: 0,
+      version: 1,
+      epoch: 3,
+      claim: { epoch: 3, at: 3 },
+      state: STATE,
+    });
   });
 
   it('cuts an image larger than one item into pieces and puts it back together', async () => {

@@ -6,7 +6,13 @@ import type { EventRecord } from '../../lib/engine/types.ts';
 import { CheckpointIncompatibleError, CheckpointLostError, SinkUnavailableError } from '../../lib/errors.ts';
 import { handleKafkaEvent, sweepTopic } from '../../lib/pipeline/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
-import { createTestPipeline, DEFAULT_ENGINE, IDLE_TIMEOUT_MS, mskEvent, tickRecord } from '../helpers/pipeline.ts';
+import {
+  createTestPipeline,
+  type DEFAULT_ENGINE,
+  IDLE_TIMEOUT_MS,
+  mskEvent,
+  tickRecord,
+} from '../helpers/pipeline.ts';
 import { referenceSessions } from '../helpers/reference.ts';
 
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
@@ -261,31 +267,63 @@ describe('a large batch through the handler', () => {
   });
   afterEach(async () => p.cleanup());
 
-  it('folds 10,000 records of 1,000 users in one batch into exactly the reference rows', async () => {
-    // Prepare: each user's events 0-8 s apart, so sessions both merge and split around G.
+  /** A pipeline with other engine settings, in place of the one beforeEach made. */
+  const recreate = async (old: typeof p, engine: typeof DEFAULT_ENGINE): Promise<typeof p> => {
+    await old.cleanup();
+    return createTestPipeline({ engine });
+  };
+
+  it('folds 10,000 out-of-order records of 1,000 users in one batch into exactly the reference rows', async () => {
+    // Prepare: B = 2 s, L = 1 s; each user's events 0-8 s apart, so sessions merge and split around
+    // G, and one record in five lies 0-12 s behind the stream: within B, within L, or late.
+    const engine = { gapMs: 5000, outOfOrdernessMs: 2000, allowedLatenessMs: 1000, idleFlush: true };
+    p = await recreate(p, engine);
     const events: EventRecord[] = [];
     let t = 0;
     for (let offset = 0; offset < 10_000; offset++) {
-      t += (offset * 7919) % 13; // deterministic, mostly increasing event time, 0-12 ms a record
-      events.push({ offset, userId: `user_${(offset * 31) % 1000}`, eventTime: t * 50, timestamp: 0 });
+      t += (offset * 7919) % 13; // deterministic, mostly increasing: 0-12 steps of 50 ms a record
+      const behind = offset % 5 === 0 ? ((offset * 104_729) % 241) * 50 : 0;
+      events.push({
+        offset,
+        userId: `user_${(offset * 31) % 1000}`,
+        eventTime: Math.max(0, t * 50 - behind),
+        timestamp: 0,
+      });
     }
-    const expected = referenceSessions(DEFAULT_ENGINE, events);
+    const expected = referenceSessions(engine, events, { flushTo: Number.POSITIVE_INFINITY });
 
-    // Act
+    // Act: the batch, then an idle tick: every session has its row.
     const [outcome] = await handleKafkaEvent(
       p.deps,
       mskEvent(events.map((e) => `${e.userId},${e.eventTime}`)),
     );
+    await handleKafkaEvent(p.deps, mskEvent([tickRecord(10_000, 0)], 10_000));
 
-    // Assess
-    const rows = await p.rows();
+    // Assess: every row of both tables and every late record are the reference's.
     expect(outcome).toMatchObject({ records: 10_000, late: expected.lateOffsets.length });
-    expect(Object.fromEntries(rows.map((r) => [r.group_key, r.count]))).toEqual(
-      Object.fromEntries([...expected.rows].map(([key, row]) => [key, row.count])),
+    expect(expected.lateOffsets.length).toBeGreaterThan(10);
+    const late = await p.rejected();
+    expect(late.map((r) => r.offset)).toEqual([...expected.lateOffsets].sort((x, y) => x - y));
+    expect(late.every((r) => r.reason === 'late')).toBe(true);
+    const { rows } = await p.pool.query(
+      `SELECT a.group_key, a.count_value::int AS count, (extract(epoch FROM a.window_end_time) * 1000)::bigint AS end,
+              (extract(epoch FROM s.session_start) * 1000)::bigint AS start,
+              (extract(epoch FROM s.last_event_time) * 1000)::bigint AS last, s.event_count::int AS events
+         FROM aggregated_counts a JOIN user_sessions s USING (group_key)`,
+    );
+    expect(rows).toHaveLength(expected.sessions.size);
+    expect(
+      Object.fromEntries(
+        rows.map((r) => [r.group_key, [r.count, Number(r.end), Number(r.start), Number(r.last), r.events]]),
+      ),
+    ).toEqual(
+      Object.fromEntries(
+        [...expected.sessions].map(([key, s]) => [key, [s.count, s.end, s.start, s.last, s.count]]),
+      ),
     );
     expect(rows.length).toBeGreaterThan(1000);
     // DynamoDB: a constant number of round trips, whatever the users: the table's first use (meta,
     // legacy check, meta created), then the partition, the claim, the image, the commit.
-    expect(p.store.stats.calls).toBe(7);
+    expect(p.store.stats.calls).toBe(7 + 3);
   });
 });

@@ -8,8 +8,9 @@ import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
 import { chunkBySize } from '../../lib/chunks.ts';
-import { CheckpointLostError } from '../../lib/errors.ts';
+import { CheckpointLostError, SettingsChangedError } from '../../lib/errors.ts';
 import type { KafkaRecord } from '../../lib/kafka/types.ts';
+import { recordedSettings } from '../../lib/pipeline/generation.ts';
 import { createWarmState, handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
 import { adoptTable, startNewGeneration } from '../../scripts/checkpoint/recovery.ts';
 import { createTestPipeline, mskEvent, record, STORE_TTL_DAYS } from '../helpers/pipeline.ts';
@@ -181,8 +182,10 @@ describe.each([{ restore: 'over the same table' as const }, { restore: 'to a new
         from = to;
       }
 
-      // Assess 2
+      // Assess 2: the adopted generation keeps the settings the restored state was built with.
       expect(meta.origin).toBe('adopted');
+      expect(meta.settings).toEqual(recordedSettings(p.deps.settings));
+      expect((await store.readMeta())?.settings).toEqual(recordedSettings(p.deps.settings));
       expect(offsets).toEqual([
         { partition: 0, offset: 5 },
         { partition: 1, offset: 3 },
@@ -215,12 +218,71 @@ describe('a checkpoint table recreated empty while PostgreSQL holds fences', () 
 
     // Act 2: the loss accepted; the event source delivers from the committed offsets.
     p.clock.advance(60_000);
-    const meta = await startNewGeneration(p.dynamo, p.store, p.table, TOPIC, PARTITIONS, p.clock.now());
+    const settings = recordedSettings(p.deps.settings);
+    const meta = await startNewGeneration(
+      p.dynamo,
+      p.store,
+      p.table,
+      TOPIC,
+      PARTITIONS,
+      p.clock.now(),
+      settings,
+    );
     const [first] = await handleKafkaEvent(container(), deliver({ 0: [4, 6], 1: [2, 4] }));
 
     // Assess 2: accepted; user_A's open session was lost, so 8000 opens a new one (counted from here).
     expect(meta.origin).toBe('new-generation');
     expect(first).toMatchObject({ topic: TOPIC, partition: 0, commits: 1, state: 'cold' });
-    expect((await p.store.readMeta())?.generation).toBe(meta.generation);
+    expect(await p.store.readMeta()).toMatchObject({ generation: meta.generation, settings });
+  });
+});
+
+describe('changing the gap with `checkpoint new-generation` (docs/OPERATIONS.md, "Changing settings")', () => {
+  let p: Pipeline;
+  beforeEach(async () => {
+    p = await createTestPipeline();
+  });
+  afterEach(async () => p.cleanup());
+
+  it('is refused before, and continues from the committed offsets under the new settings after', async () => {
+    // Prepare: the job ran with G = 5 s up to offset 6 of partition 0.
+    await handleKafkaEvent(p.deps, deliver({ 0: [0, 7] }));
+    const rowsBefore = await p.rows();
+    const wider = { ...p.deps.settings, engine: { ...p.deps.settings.engine, gapMs: 10_000 } };
+    const container = (): PipelineDeps => ({ ...p.deps, settings: wider, warm: createWarmState() });
+
+    // Act 1: the job restarted with G = 10 s.
+    const refused = handleKafkaEvent(container(), deliver({ 0: [7, 10] }));
+
+    // Assess 1
+    await expect(refused).rejects.toBeInstanceOf(SettingsChangedError);
+    await expect(refused).rejects.toThrow('SESSION_GAP_MS is 10000 here, 5000 in the checkpoint');
+    expect(await p.rows()).toEqual(rowsBefore);
+
+    // Act 2: a new generation recording the new settings; the job goes on from offset 7.
+    p.clock.advance(60_000);
+    const meta = await startNewGeneration(
+      p.dynamo,
+      p.store,
+      p.table,
+      TOPIC,
+      PARTITIONS,
+      p.clock.now(),
+      recordedSettings(wider),
+    );
+    await handleKafkaEvent(container(), deliver({ 0: [7, end(0)] }));
+
+    // Assess 2: the rows written before stay. The sessions open at the switch (user_A's [8000,
+    // 14500), user_B's [9000, 14000)) had no row and are gone with the old state: their events are
+    // not counted. What follows is folded under G = 10 s: user_A's 30000 ends at 40000, not 35000.
+    expect(meta.settings).toMatchObject({ gapMs: 10_000 });
+    const rows = await p.rows();
+    for (const row of rowsBefore) expect(rows).toContainEqual(row);
+    expect(rows.map((r) => r.group_key)).not.toContain('user_A|1970-01-01T00:00:08.000Z');
+    expect(rows).toContainEqual({
+      group_key: 'user_A|1970-01-01T00:00:30.000Z',
+      count: 1,
+      end: '1970-01-01 00:00:40.000',
+    });
   });
 });

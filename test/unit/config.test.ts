@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadLocalConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
+import { redactUrl, shownSetting } from '../../lib/redact.ts';
+import { caught, expectNoSecret } from '../helpers/secrets.ts';
 
 /** The message of the ConfigError `load` throws. */
 function messageOf(load: () => unknown): string {
@@ -168,5 +170,97 @@ describe('loadLocalConfig (npm start)', () => {
 
     // Assess
     expect(config.engine.gapMs).toBe(5000);
+  });
+});
+
+describe('a bad setting that holds a secret', () => {
+  it.each([
+    {
+      what: 'a DATABASE_URL with a password and the wrong scheme',
+      env: { DATABASE_URL: 'mysql://app:hunter2-Zq9@db.example:3306/flink_db' },
+      secret: 'hunter2-Zq9',
+      shown: 'DATABASE_URL="mysql://app:***@db.example:3306/flink_db": must be a postgres:// URL',
+    },
+    {
+      what: 'a DATABASE_URL whose password has an unencoded @ and :',
+      env: { DATABASE_URL: 'mysql://app:hun@ter:2-Zq9@db.example/flink_db' },
+      secret: 'ter:2-Zq9',
+      shown: 'DATABASE_URL="mysql://app:***@db.example/flink_db"',
+    },
+    {
+      what: 'a DATABASE_URL with the password as a query parameter',
+      env: { DATABASE_URL: 'mysql://db.example/flink_db?user=app&password=hunter2-Zq9&ssl=true' },
+      secret: 'hunter2-Zq9',
+      shown: 'DATABASE_URL="mysql://db.example/flink_db?user=app&password=***&ssl=true"',
+    },
+    {
+      what: 'a DATABASE_URL that is a key=value connection string',
+      env: { DATABASE_URL: 'host=db.example user=app password=hunter2-Zq9' },
+      secret: 'hunter2-Zq9',
+      shown: 'DATABASE_URL=(not a URL; not shown): must be a postgres:// URL',
+    },
+    {
+      what: 'a secret pasted into DATABASE_SECRET_ARN',
+      env: { DATABASE_SECRET_ARN: '{"username":"app","password":"hunter2-Zq9"}' },
+      secret: 'hunter2-Zq9',
+      shown: 'DATABASE_SECRET_ARN=(set; value not shown): must be a Secrets Manager secret ARN',
+    },
+    {
+      what: 'a secret pasted into KAFKA_AUTH_SECRET_ARN',
+      env: { KAFKA_AUTH: 'sasl-scram-512', KAFKA_AUTH_SECRET_ARN: 'hunter2-Zq9' },
+      secret: 'hunter2-Zq9',
+      shown: 'KAFKA_AUTH_SECRET_ARN=(set; value not shown)',
+    },
+    {
+      what: 'a URL with credentials in another setting',
+      env: { DYNAMODB_ENDPOINT: 'http://local:hunter2-Zq9@127.0.0.1 :8000' },
+      secret: 'hunter2-Zq9',
+      shown: 'DYNAMODB_ENDPOINT="http://local:***@127.0.0.1 :8000": must be a URL',
+    },
+  ])('is named without its secret: $what', async ({ env, secret, shown }) => {
+    // Act
+    const error = await caught(() => loadConfig(env));
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain(shown);
+    expectNoSecret(error, secret);
+  });
+
+  it('is named without its secret by loadLocalConfig (npm start) too', async () => {
+    // Act
+    const error = await caught(() =>
+      loadLocalConfig({ DATABASE_URL: 'mysql://app:hunter2-Zq9@db/x', KAFKA_TOPIC_PARTITIONS: '0' }),
+    );
+
+    // Assess
+    expect(error.message).toContain('DATABASE_URL="mysql://app:***@db/x"');
+    expect(error.message).toContain('KAFKA_TOPIC_PARTITIONS="0"');
+    expectNoSecret(error, 'hunter2-Zq9');
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['postgres://postgres@127.0.0.1:5432/flink_db', 'postgres://postgres@127.0.0.1:5432/flink_db'],
+    ['postgres://app:s3cret@db:5432/flink_db', 'postgres://app:***@db:5432/flink_db'],
+    ['postgres://app:@db/flink_db', 'postgres://app:***@db/flink_db'],
+    ['postgres://app:p%40ss@db/flink_db?sslmode=require', 'postgres://app:***@db/flink_db?sslmode=require'],
+    ['postgres://db/x?sslpassword=s3cret&password=s3cret', 'postgres://db/x?sslpassword=***&password=***'],
+    ['db:5432', '(not a URL; not shown)'],
+  ])('%s -> %s', (url, shown) => {
+    // Act
+    const redacted = redactUrl(url);
+
+    // Assess
+    expect(redacted).toBe(shown);
+  });
+
+  it('quotes other settings as they are', () => {
+    // Act
+    const shown = shownSetting('SESSION_GAP_MS', 'abc');
+
+    // Assess
+    expect(shown).toBe('"abc"');
   });
 });

@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../lib/errors.ts';
-import { type KafkaConnectionSettings, kafkaConfig } from '../../../lib/kafka/connection.ts';
+import {
+  connectKafka,
+  type KafkaConnectionSettings,
+  kafkaConfig,
+  kafkaSecret,
+} from '../../../lib/kafka/connection.ts';
+import { caught, expectNoSecret } from '../../helpers/secrets.ts';
 
 // How the sweep reaches the brokers for its idle ticks (docs/STATE.md section 1), per KAFKA_AUTH:
 // the kafkajs settings each mode gives, without a broker.
@@ -69,5 +76,69 @@ describe('kafkaConfig', () => {
     // Assess
     expect(build).toThrow(ConfigError);
     expect(build).toThrow('the secret has no "password"');
+  });
+});
+
+const PASSWORD = 'hunter2-Zq9';
+
+describe('the Kafka credentials secret (KAFKA_AUTH_SECRET_ARN)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is read as the JSON object the event source mapping uses', () => {
+    // Act
+    const secret = kafkaSecret(JSON.stringify({ username: 'u', password: PASSWORD }), 'sasl-scram-512');
+
+    // Assess
+    expect(secret).toEqual({ username: 'u', password: PASSWORD });
+    expect(kafkaSecret(undefined, 'sasl-scram-512')).toEqual({});
+  });
+
+  it.each([
+    { auth: 'sasl-scram-512' as const, text: PASSWORD, shape: '{"username", "password"}' },
+    {
+      auth: 'sasl-scram-512' as const,
+      text: `{"username": "u", "password": "${PASSWORD}",}`,
+      shape: '{"username"',
+    },
+    {
+      auth: 'mtls' as const,
+      text: `-----BEGIN PRIVATE KEY-----${PASSWORD}`,
+      shape: '{"certificate", "privateKey"',
+    },
+    { auth: 'mtls' as const, text: JSON.stringify(PASSWORD), shape: '{"certificate", "privateKey"' },
+  ])('that is not a JSON object is refused without any of its text ($auth)', ({ auth, text, shape }) => {
+    // Act
+    let error: unknown;
+    try {
+      kafkaSecret(text, auth);
+    } catch (e) {
+      error = e;
+    }
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('KAFKA_AUTH_SECRET_ARN');
+    expect((error as Error).message).toContain(shape);
+    expect((error as Error).cause).toBeUndefined();
+    expectNoSecret(error, PASSWORD);
+  });
+
+  it('read from Secrets Manager by connectKafka: a non-JSON secret stops it without its text', async () => {
+    // Prepare: Secrets Manager answers with a plain-text secret.
+    const send = vi
+      .spyOn(SecretsManagerClient.prototype, 'send')
+      .mockImplementation(async () => ({ SecretString: PASSWORD }));
+
+    // Act
+    const error = await caught(() =>
+      connectKafka({ ...settings('sasl-scram-512'), brokers: BROKERS }, 'sweep'),
+    );
+
+    // Assess
+    expect(send).toHaveBeenCalledOnce();
+    expect(error).toBeInstanceOf(ConfigError);
+    expectNoSecret(error, PASSWORD);
   });
 });
