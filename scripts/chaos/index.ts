@@ -73,12 +73,13 @@ options:
 
 Each experiment uses a topic, checkpoint table and schema of its own (and its own Kafka broker or
 DynamoDB Local where it restarts them). The producer falls silent half-way (bursts: between bursts)
-until an idle tick has landed in every partition. After the fault, the experiment waits until every
-record (ticks included) is committed and no session has unwritten changes, then judges the run
-without the job's code: it reads the topic back with kafkajs, recognises ticks by their header,
-classifies each record from what the producer wrote (a table of the bad values and their reasons),
-folds each partition's events with the test reference (Flink's rules on the records alone, ticks
-ignored, then a final flush) and compares every row of aggregated_counts and user_sessions and every
+until every partition got an idle tick (or has nothing for one to write). After the fault, the
+experiment waits until every record (ticks included) is committed and no session is without a row,
+then judges the run without the job's code: it reads the topic back with kafkajs, recognises control
+records (a null value and the sessionizer-control header) itself, classifies each other record from
+what the producer wrote (good values parsed, bad ones looked up in a table of their reasons), folds
+each partition's events with the test reference (Flink's rules on the records alone, ticks ignored,
+then a final flush) and compares every row of aggregated_counts and user_sessions and every
 rejection. Printed per run: lost, over- and under-counted, extra and wrong user_sessions rows,
 wrongly late and missed late records, other wrong rejections (all must be 0), and the idle ticks
 followed by later records in their partition (must be at least 1).`;
