@@ -7,11 +7,11 @@
  */
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import type { EngineConfig } from '../../lib/engine/types.ts';
-import type { KafkaRecord } from '../../lib/kafka/types.ts';
-import { toKafkaRecord } from '../../lib/offline/event.ts';
-import { parseBatch, parseOptions } from '../../lib/pipeline/records.ts';
-import { referenceSessions } from '../../test/helpers/reference.ts';
+import type { KafkaRecord } from '../../lib/decode/index.ts';
+import type { EngineConfig } from '../../lib/engine/index.ts';
+import { parseBatch, parseOptions } from '../../lib/pipeline/index.ts';
+import { toKafkaRecord } from '../../offline/event.ts';
+import { referenceSessions } from '../../reference/sessions.ts';
 
 export interface Verdict {
   /** Records in the log (ticks included), events among them, sessions expected. */
