@@ -24,13 +24,14 @@ export function newGeneration(nowMs: number, after?: string): string {
 export async function tableGeneration(deps: PipelineDeps, topic: string): Promise<string> {
   if (deps.warm.generation !== undefined) return deps.warm.generation;
   // One resolution per container: the partitions of one event run in parallel.
-  deps.warm.resolving ??= resolve(deps, topic).finally(() => {
+  deps.warm.resolving ??= readOrTakeGeneration(deps, topic).finally(() => {
     deps.warm.resolving = undefined;
   });
   return deps.warm.resolving;
 }
 
-async function resolve(deps: PipelineDeps, topic: string): Promise<string> {
+/** The table's `meta` (taken into use on first use), checked against this job's layout and settings. */
+async function readOrTakeGeneration(deps: PipelineDeps, topic: string): Promise<string> {
   let meta = (await deps.store.readMeta()) ?? (await firstUse(deps, topic));
   if (meta.layout !== LAYOUT) {
     throw new CheckpointIncompatibleError(
