@@ -1,7 +1,7 @@
 import { withLambdaContext } from '../lib/log.ts';
 import { publishMetrics } from '../lib/metrics.ts';
 import { handleKafkaEvent } from '../lib/pipeline/index.ts';
-import { createRuntime } from '../lib/runtime.ts';
+import { createRuntime } from '../lib/runtime/index.ts';
 
 // Created once per container, outside the handler: the configuration (validated: a bad setting
 // fails the cold start with one message naming every bad setting), the DynamoDB client and the

@@ -1,8 +1,7 @@
 import { errorFields, log, withLambdaContext } from '../lib/log.ts';
 import { publishMetrics, recordSweepFailure } from '../lib/metrics.ts';
-import { sweepTopic } from '../lib/pipeline/sweep.ts';
-import type { SweepOutcome } from '../lib/pipeline/types.ts';
-import { createSweepRuntime } from '../lib/sweep-runtime.ts';
+import { createSweepRuntime } from '../lib/runtime/index.ts';
+import { type SweepOutcome, sweepTopic } from '../lib/sweep/index.ts';
 
 const runtime = createSweepRuntime();
 

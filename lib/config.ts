@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
-import type { EngineConfig } from './engine/types.ts';
+import type { EngineConfig } from './engine/index.ts';
 import { ConfigError } from './errors.ts';
-import type { KafkaConnectionSettings } from './kafka/connection.ts';
 import { LOG_LEVELS } from './log.ts';
-import { shownSetting } from './redact.ts';
+import { shownSetting } from './shared/index.ts';
+import type { KafkaConnectionSettings } from './sweep/index.ts';
 
 /**
  * The job's settings, read from the environment once per container and validated together: a
@@ -150,7 +150,7 @@ const schema = fields.superRefine((c, ctx) => {
  */
 const localSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: int(1, 1, 10_000),
-  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, 2),
+  OFFLINE_SWEEP_INTERVAL_SECONDS: int(0, DEFAULTS.OFFLINE_SWEEP_INTERVAL_SECONDS),
   OFFLINE_RETRY_INITIAL_MS: int(0, 200),
   OFFLINE_RETRY_MAX_MS: int(0, 5000),
   OFFLINE_KAFKA_FETCH_STALL_MS: int(1000, 90_000),

@@ -153,3 +153,20 @@ export class SinkDataError extends SessionizerError {
 export function isRetryable(error: unknown): boolean {
   return error instanceof SessionizerError ? error.retryable : true;
 }
+
+/**
+ * An error retrying cannot fix carries "[<CODE>, not retryable]" at the start of its message: the
+ * one part of an error that reaches every invoker (Lambda's errorMessage, serverless-offline's
+ * worker thread), so the local trigger can stop retrying that partition (offline/reader.ts).
+ */
+export function markNotRetryable(error: unknown): unknown {
+  if (isRetryable(error) || !(error instanceof Error)) return error;
+  const code = (error as { code?: string }).code ?? error.name;
+  if (!isMarkedNotRetryable(error.message)) error.message = `[${code}, not retryable] ${error.message}`;
+  return error;
+}
+
+/** Whether an error message carries markNotRetryable's mark (an invoker may have prefixed it). */
+export function isMarkedNotRetryable(message: string): boolean {
+  return /\[[A-Z_]+, not retryable\]/.test(message);
+}

@@ -19,10 +19,10 @@
 import './local-env.ts';
 import { parseArgs } from 'node:util';
 import type { RecordedSettings } from '../lib/checkpoint/index.ts';
-import { checkpointStore, dynamoClient } from '../lib/clients.ts';
 import { loadConfig } from '../lib/config.ts';
-import { topicPartitions } from '../lib/kafka/ticker.ts';
-import { describeSettings, recordedSettings, settingsDifferences } from '../lib/pipeline/generation.ts';
+import { describeSettings, recordedSettings, settingsDifferences } from '../lib/pipeline/index.ts';
+import { checkpointStore, dynamoClient } from '../lib/runtime/index.ts';
+import { topicPartitions } from '../lib/sweep/index.ts';
 import { adoptTable, type PartitionOffset, startNewGeneration } from './checkpoint/recovery.ts';
 import { kafkaClient } from './services/kafka.ts';
 import { serviceSettings } from './services/settings.ts';

@@ -6,7 +6,7 @@
  */
 import './local-env.ts';
 import pg from 'pg';
-import { ensureDatabase, migrate } from '../lib/sink/migrate.ts';
+import { ensureDatabase, migrate } from '../lib/sink/index.ts';
 import { serviceSettings, servicesDown, servicesStatus, servicesUp, servicesWipe } from './services/index.ts';
 import { ensureKafkaJars } from './services/kafka.ts';
 

@@ -1,4 +1,4 @@
-import type { PartitionState, PartitionStats } from '../engine/types.ts';
+import type { PartitionState, PartitionStats } from '../engine/index.ts';
 import { CheckpointCorruptError } from '../errors.ts';
 import { partitionKey } from './keys.ts';
 import type {

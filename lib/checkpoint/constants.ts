@@ -1,5 +1,5 @@
 /*
- * DynamoDB limits and the checkpoint layout's own sizes (DESIGN.md section 5, docs/STATE.md).
+ * DynamoDB limits and the checkpoint layout's own sizes (docs/DESIGN.md section 5, docs/STATE.md).
  */
 
 /** BatchGetItem takes at most 100 keys (and returns at most 16 MB: the rest comes back unprocessed). */

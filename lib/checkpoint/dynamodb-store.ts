@@ -7,9 +7,9 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { jitteredDelay, sleep } from '../backoff.ts';
-import { chunkBySize } from '../chunks.ts';
 import { CheckpointConflictError, CheckpointLostError, CheckpointUnavailableError } from '../errors.ts';
+import { chunkBySize, jitteredDelay, sleep } from '../shared/index.ts';
+import { consistentReadUnits, emptyStoreStats, itemBytes, writeUnits } from './billing.ts';
 import {
   committedItem,
   decodeMeta,
@@ -40,7 +40,6 @@ import type {
   StoreStats,
   TableMeta,
 } from './types.ts';
-import { consistentReadUnits, emptyStoreStats, itemBytes, writeUnits } from './units.ts';
 
 export interface DynamoStoreOptions {
   readonly table: string;

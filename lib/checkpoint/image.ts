@@ -1,11 +1,11 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import type { Session, UserState } from '../engine/types.ts';
+import type { Session, UserState } from '../engine/index.ts';
 import { CheckpointCorruptError } from '../errors.ts';
 import { IMAGE_FORMAT, PIECE_BYTES } from './constants.ts';
 
 /*
  * A state image: the users of a snapshot (every live user) or of a delta (the users one transition
- * changed; a user with no sessions is a tombstone), as deflated JSON (DESIGN.md section 5, docs/STATE.md
+ * changed; a user with no sessions is a tombstone), as deflated JSON (docs/DESIGN.md section 5, docs/STATE.md
  * section 2). Compact because write units are billed per KB: times are stored relative to a base
  * (the smallest session start in the image) and to their session's start, so most numbers have a
  * few digits, and the repetition that is left (user id prefixes, small counts) deflates well.

@@ -1,4 +1,4 @@
-import type { PartitionState, PartitionStats } from '../engine/types.ts';
+import type { PartitionState, PartitionStats } from '../engine/index.ts';
 
 /** The `meta` item: which layout the table holds and its generation (docs/STATE.md section 5). */
 export interface TableMeta {

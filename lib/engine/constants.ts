@@ -1,7 +1,7 @@
 /**
- * Limits that keep every session row writable to the fixed sink table (DESIGN.md section 1):
+ * Limits that keep every session row writable to the fixed sink table (docs/DESIGN.md section 1):
  * `group_key VARCHAR(255)` holds "<userId>|<session start as ISO-8601 UTC with milliseconds>".
- * The parser rejects records beyond them (DESIGN.md section 2), so the engine may assume them.
+ * The parser rejects records beyond them (docs/DESIGN.md section 2), so the engine may assume them.
  */
 
 /** The width of aggregated_counts.group_key. */

@@ -1,6 +1,6 @@
 /**
  * The sink's primary key for a session: "<userId>|<start as ISO-8601 UTC with milliseconds>",
- * e.g. `user_A|1970-01-01T00:00:01.000Z` (DESIGN.md section 3, output row). The start (not the
+ * e.g. `user_A|1970-01-01T00:00:01.000Z` (docs/DESIGN.md section 3, output row). The start (not the
  * end) identifies a session because a late join with allowed lateness may extend the end while the
  * row must stay the same; a join that moves the start supersedes the row (rule 7).
  *

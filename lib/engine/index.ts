@@ -1,6 +1,7 @@
 export { MAX_EVENT_TIME_MS, MAX_GROUP_KEY_LENGTH, MAX_USER_ID_LENGTH } from './constants.ts';
 export { fold, PartitionSessions } from './fold.ts';
 export { groupKey } from './group-key.ts';
+export { DeadlineHeap } from './heap.ts';
 export {
   type EmittedSession,
   type EngineConfig,

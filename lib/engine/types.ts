@@ -5,7 +5,7 @@
  * Times are epoch milliseconds. A watermark of `null` means "minus infinity" (no record yet).
  */
 
-/** Session-window settings (DESIGN.md section 3) and the idle flush (section 4). */
+/** Session-window settings (docs/DESIGN.md section 3) and the idle flush (section 4). */
 export interface EngineConfig {
   /** Inactivity gap G: an event at t opens [t, t + G). */
   readonly gapMs: number;
@@ -53,7 +53,7 @@ export interface UserState {
   readonly sessions: readonly Session[];
 }
 
-/** Per Kafka partition progress (DESIGN.md section 5). */
+/** Per Kafka partition progress (docs/DESIGN.md section 5). */
 export interface PartitionState {
   /** Next Kafka offset to apply; records below it were already applied. */
   readonly nextOffset: number;

@@ -8,7 +8,7 @@ import { openSession, unionStarts, type WorkSession, type WorkUser } from './wor
  * the merged window is late (WindowOperator.isWindowLate: maxTimestamp + allowedLateness <= W).
  *
  * Lateness is judged on the merged window, before anything changes: a straggler that joins a live
- * session is not late (DESIGN.md section 3, rule 5). Flink performs the merge first and would throw
+ * session is not late (docs/DESIGN.md section 3, rule 5). Flink performs the merge first and would throw
  * if the merged window were late, which cannot happen: every live window ends after W - L.
  *
  * Returns the session that now holds the event, or null when the event is late (user unchanged; the

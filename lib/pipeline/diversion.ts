@@ -1,4 +1,5 @@
-import type { KafkaRecord, Rejection } from '../kafka/types.ts';
+import type { KafkaRecord } from '../decode/index.ts';
+import type { Rejection } from '../parse/index.ts';
 
 /**
  * A record the sink refused, diverted to rejected_events with reason `unwritable` instead of being

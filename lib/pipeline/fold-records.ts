@@ -1,8 +1,8 @@
+import type { KafkaRecord } from '../decode/index.ts';
 import type { FoldResult, PartitionSessions } from '../engine/index.ts';
-import { rejectLate } from '../kafka/index.ts';
-import type { KafkaRecord, Rejection } from '../kafka/types.ts';
+import { type Rejection, rejectLate } from '../parse/index.ts';
 import type { Diversions } from './diversion.ts';
-import { parseBatch, parseOptions } from './records.ts';
+import { parseBatch, parseOptions } from './parse-batch.ts';
 import type { PipelineSettings } from './types.ts';
 
 export interface FoldedRecords {

@@ -1,5 +1,5 @@
-import { isRetryable } from '../errors.ts';
-import { decodeKafkaEvent } from '../kafka/index.ts';
+import { decodeKafkaEvent } from '../decode/index.ts';
+import { isRetryable, markNotRetryable } from '../errors.ts';
 import { errorFields, log } from '../log.ts';
 import { recordBatchFailure, recordBatchMetrics } from '../metrics.ts';
 import { processPartition } from './process-partition.ts';
@@ -50,18 +50,6 @@ export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Prom
   );
   if (failure !== undefined) throw markNotRetryable(failure);
   return outcomes;
-}
-
-/**
- * An error retrying cannot fix carries "[<CODE>, not retryable]" in its message: the one part of an
- * error that reaches every invoker (Lambda's errorMessage, serverless-offline's worker thread), so
- * the local trigger can stop retrying that partition.
- */
-function markNotRetryable(error: unknown): unknown {
-  if (isRetryable(error) || !(error instanceof Error)) return error;
-  const code = (error as { code?: string }).code ?? error.name;
-  if (!error.message.startsWith('[')) error.message = `[${code}, not retryable] ${error.message}`;
-  return error;
 }
 
 function logBatch(outcome: PartitionOutcome): void {

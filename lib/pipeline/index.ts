@@ -1,12 +1,17 @@
-export { tableGeneration } from './generation.ts';
 export { handleKafkaEvent } from './handle-event.ts';
+export { parseBatch, parseOptions } from './parse-batch.ts';
 export { partitionLabel, processPartition } from './process-partition.ts';
-export { type SweepDeps, sweepTopic, tickNeeded } from './sweep.ts';
+export {
+  describeSettings,
+  newGeneration,
+  recordedSettings,
+  settingsDifferences,
+  tableGeneration,
+} from './table-generation.ts';
 export {
   createWarmState,
   type PartitionOutcome,
   type PipelineDeps,
   type PipelineSettings,
-  type SweepOutcome,
   type WarmState,
 } from './types.ts';

@@ -1,7 +1,7 @@
 import { applyImages, decodeImage, type PartitionCheckpoint } from '../checkpoint/index.ts';
+import type { KafkaRecord, PartitionBatch } from '../decode/index.ts';
 import { PartitionSessions, type UserState } from '../engine/index.ts';
 import { SinkDataError } from '../errors.ts';
-import type { KafkaRecord, PartitionBatch } from '../kafka/types.ts';
 import type { Diversions } from './diversion.ts';
 import { foldRecords } from './fold-records.ts';
 import type { PipelineDeps } from './types.ts';

@@ -9,8 +9,8 @@ import {
   type PartitionCheckpoint,
   planImage,
 } from '../checkpoint/index.ts';
-import { PartitionSessions } from '../engine/index.ts';
-import type { FoldResult } from '../engine/types.ts';
+import type { KafkaRecord, PartitionBatch } from '../decode/index.ts';
+import { type FoldResult, PartitionSessions } from '../engine/index.ts';
 import {
   CheckpointConflictError,
   CheckpointLostError,
@@ -18,13 +18,13 @@ import {
   SinkDataError,
   SinkFencedError,
 } from '../errors.ts';
-import type { KafkaRecord, PartitionBatch, Rejection, RejectReason } from '../kafka/types.ts';
 import { log } from '../log.ts';
+import type { Rejection, RejectReason } from '../parse/index.ts';
 import type { Diversions } from './diversion.ts';
 import { foldRecords } from './fold-records.ts';
-import { tableGeneration } from './generation.ts';
 import { findUnwritable } from './isolate.ts';
-import { round, timedDeps } from './timed.ts';
+import { round, timedDeps } from './store-timings.ts';
+import { tableGeneration } from './table-generation.ts';
 import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
 
 /** Attempts per invocation when another invocation wins the race for the partition; then the batch is retried. */

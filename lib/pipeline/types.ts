@@ -1,8 +1,7 @@
-import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/types.ts';
-import type { PartitionSessions } from '../engine/fold.ts';
-import type { EngineConfig } from '../engine/types.ts';
-import type { EventTimeSource, RejectReason } from '../kafka/types.ts';
-import type { Sink } from '../sink/types.ts';
+import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/index.ts';
+import type { EngineConfig, PartitionSessions } from '../engine/index.ts';
+import type { EventTimeSource, RejectReason } from '../parse/index.ts';
+import type { Sink } from '../sink/index.ts';
 
 /** What a transition needs: the stores behind interfaces, settings, the clock, the container's memory. */
 export interface PipelineDeps {
@@ -84,12 +83,4 @@ export interface PartitionOutcome {
   readonly durationMs: number;
   readonly dynamodbMs: number;
   readonly postgresMs: number;
-}
-
-/** What one run of the sweep did. */
-export interface SweepOutcome {
-  readonly topic: string;
-  /** Partitions that got an idle tick, and those that got one to refresh an old snapshot. */
-  readonly idle: readonly number[];
-  readonly refresh: readonly number[];
 }

@@ -2,10 +2,7 @@ export {
   type DatabaseSettings,
   type DatabaseSsl,
   resolveConnection,
-  SECRET_MAX_AGE_SECONDS,
-  type SecretReader,
-  secretsManagerReader,
-} from './connection.ts';
+} from './database-connection.ts';
 export { type ConnectionSource, DatabasePool, isAuthFailure } from './database-pool.ts';
 export { ensureDatabase, migrate } from './migrate.ts';
 export { createPool } from './pool.ts';

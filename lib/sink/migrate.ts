@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { redactUrl } from '../redact.ts';
+import { redactUrl } from '../shared/index.ts';
 
 const SCHEMA_SQL = fileURLToPath(new URL('./schema.sql', import.meta.url));
 

@@ -12,7 +12,8 @@ export const DEFAULT_POOL_TIMEOUTS: PoolTimeouts = { connectMs: 5_000, queryMs: 
 
 /**
  * One pool per container, created outside the handler. Small: a Lambda container runs one
- * invocation at a time, so two connections cover the handler and a spare.
+ * invocation at a time, but its partitions' transitions run in parallel, one connection each
+ * while it writes (DATABASE_POOL_SIZE, default 2: more partitions per event wait for a turn).
  *
  * Every wait is bounded, so a PostgreSQL that refuses connections, or a network that silently drops
  * everything, fails the batch within seconds (it is retried) instead of hanging the job until the

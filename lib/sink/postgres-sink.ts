@@ -30,7 +30,7 @@ const UPSERT_SESSIONS = `
          < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
 
 /*
- * The same sessions with their times (DESIGN.md section 1: the duration), under the same key and
+ * The same sessions with their times (docs/DESIGN.md section 1: the duration), under the same key and
  * the same guard, in the same transaction. Times arrive as epoch milliseconds and become
  * TIMESTAMPTZ here; duration_ms is a generated column. The topic and partition are the
  * transaction's own (the fence's), scalar parameters.

@@ -1,5 +1,4 @@
-import { groupKey } from '../engine/index.ts';
-import type { EmittedSession } from '../engine/types.ts';
+import { type EmittedSession, groupKey } from '../engine/index.ts';
 import type { SinkBatch } from './types.ts';
 
 /** One statement's array parameters, index-aligned: element i of every array is session i. */

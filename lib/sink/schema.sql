@@ -2,14 +2,14 @@
 -- and by docker-compose as init SQL. Unqualified names: the caller picks the schema (search_path),
 -- which is how each integration test gets tables of its own.
 
--- The sink table of the reference Flink lab, exactly as it created it (DESIGN.md section 1).
+-- The sink table of the reference Flink lab, exactly as it created it (docs/DESIGN.md section 1).
 CREATE TABLE IF NOT EXISTS aggregated_counts (
   group_key       VARCHAR(255) PRIMARY KEY, -- session key, for UPSERT
   count_value     BIGINT,                   -- events in the session
   window_end_time TIMESTAMP                 -- when the session window closes
 );
 
--- Records that were not counted, with the reason (DESIGN.md section 2). The key is the record's
+-- Records that were not counted, with the reason (docs/DESIGN.md section 2). The key is the record's
 -- Kafka coordinates, so a replayed batch does not duplicate a rejection.
 CREATE TABLE IF NOT EXISTS rejected_events (
   topic           VARCHAR(249) NOT NULL,

@@ -1,5 +1,5 @@
-import type { EmittedSession, SupersededSession } from '../engine/types.ts';
-import type { Rejection } from '../kafka/types.ts';
+import type { EmittedSession, SupersededSession } from '../engine/index.ts';
+import type { Rejection } from '../parse/index.ts';
 
 /** Everything one state transition writes to PostgreSQL, in one transaction. */
 export interface SinkBatch {

@@ -9,10 +9,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Kafka, logLevel } from 'kafkajs';
-import { emptyStoreStats } from '../../lib/checkpoint/units.ts';
-import { normaliseSettings, type TriggerDefinition } from '../../lib/offline/definition.ts';
-import { PartitionReader } from '../../lib/offline/reader.ts';
+import { emptyStoreStats } from '../../lib/checkpoint/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
+import { PartitionReader } from '../../offline/reader.ts';
 import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
 import { costPer1k, describeStoreTime, openWorkspace, settings } from './workspace.ts';
 

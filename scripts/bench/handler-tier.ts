@@ -8,9 +8,9 @@
  * Then the floor: a bare `unnest` upsert of the same rows, in the same chunks, into a table of the
  * same shape (no transaction, fence or guard): what PostgreSQL alone needs for those rows.
  */
-import { buildKafkaEvent } from '../../lib/kafka/index.ts';
-import type { KafkaRecord } from '../../lib/kafka/types.ts';
+import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { createWarmState, handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { buildKafkaEvent } from '../../offline/build-event.ts';
 import { childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
 import { expectedRows, generate, partitionRecords } from './stream.ts';
 import { compareRows, costPer1k, describeStoreTime, openWorkspace, writtenRows } from './workspace.ts';

@@ -5,9 +5,9 @@
  * the partition item and every piece of the state, and rebuilds the engine) and by the container
  * that wrote the state (warm: nothing is read back). Time and DynamoDB units of both.
  */
-import { buildKafkaEvent } from '../../lib/kafka/index.ts';
-import type { KafkaRecord } from '../../lib/kafka/types.ts';
+import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { createWarmState, handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
+import { buildKafkaEvent } from '../../offline/build-event.ts';
 import { childOptions, peakRssMb, progress, report } from './protocol.ts';
 import { openWorkspace } from './workspace.ts';
 

@@ -5,12 +5,10 @@
  */
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
-import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
-import type { StoreStats } from '../../lib/checkpoint/types.ts';
+import { ensureCheckpointTable, type StoreStats } from '../../lib/checkpoint/index.ts';
 import type { PipelineDeps } from '../../lib/pipeline/index.ts';
-import { createRuntime, type Runtime } from '../../lib/runtime.ts';
-import { migrate } from '../../lib/sink/migrate.ts';
-import type { SinkBatch, SinkFence } from '../../lib/sink/types.ts';
+import { createRuntime, type Runtime } from '../../lib/runtime/index.ts';
+import { migrate, type SinkBatch, type SinkFence } from '../../lib/sink/index.ts';
 import { dynamoClient } from '../services/dynamodb.ts';
 import { serviceSettings } from '../services/settings.ts';
 import type { Cost } from './protocol.ts';

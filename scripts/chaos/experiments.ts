@@ -11,9 +11,12 @@ import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 import pg from 'pg';
-import { type PartitionSummary, readPartitionSummaries } from '../../lib/checkpoint/index.ts';
-import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
-import { migrate } from '../../lib/sink/migrate.ts';
+import {
+  ensureCheckpointTable,
+  type PartitionSummary,
+  readPartitionSummaries,
+} from '../../lib/checkpoint/index.ts';
+import { migrate } from '../../lib/sink/index.ts';
 import { hostPort, serviceSettings } from '../services/settings.ts';
 import { DynamoInstance, instanceDir, KafkaInstance } from './instances.ts';
 import { type JobProcess, startJob } from './job.ts';
@@ -858,7 +861,7 @@ const FAULTS: Record<ExperimentName, Fault> = {
     );
     notes.push('CheckpointLost reported');
     // Evidence that it stopped: for every partition the local trigger logs "<topic>-<p> PAUSED at
-    // offset <n>" (lib/offline/reader.ts: a non-retryable error pauses the partition and commits
+    // offset <n>" (offline/reader.ts: a non-retryable error pauses the partition and commits
     // nothing from <n> on), the group's committed offset is exactly <n>, and the log goes on past it.
     let paused = new Map<number, number>();
     const stopped = await until(

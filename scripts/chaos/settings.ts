@@ -9,7 +9,7 @@ export type SettingsName = 'defaults' | 'lateness' | 'kafka-time';
 export const SETTINGS: readonly SettingsName[] = ['defaults', 'lateness', 'kafka-time'];
 
 /**
- * The job's default idle timeout (IDLE_TIMEOUT_MS, README "Configuration") and the offline sweep's
+ * The job's default idle timeout (IDLE_TIMEOUT_MS, docs/CONFIGURATION.md) and the offline sweep's
  * default interval (OFFLINE_SWEEP_INTERVAL_SECONDS): the experiments leave the job at these and
  * need them only to know how long a silence lasts before the sweep appends an idle tick.
  */

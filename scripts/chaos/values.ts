@@ -1,9 +1,9 @@
 /**
  * What the chaos producer writes, and what the judge expects of it, written by hand from the
- * documented format (README "Input format"), not from the job's parser: a bug in lib/kafka must
+ * documented format (docs/DESIGN.md section 2), not from the job's parser: a bug in lib/parse must
  * not be shared by the job and its judge.
  */
-import type { RejectReason } from '../../lib/kafka/types.ts';
+import type { RejectReason } from '../../lib/parse/index.ts';
 
 /** A good value: "<user>,<event time in epoch ms>", e.g. "user_17,1767225600000". */
 export function goodValue(user: number, eventTime: number): string {
@@ -33,7 +33,8 @@ export interface BadValue {
 
 /**
  * Every bad value the producer sends (about one record in a thousand, and the poison-timestamp
- * experiment's unparseable records), with the reason README's format rules give it.
+ * experiment's unparseable records), with the reason the input rules give it (docs/DESIGN.md
+ * section 2).
  */
 export const BAD_VALUES: Readonly<Record<string, BadValue>> = {
   // One field: no event time in payload mode; a bare user id in Kafka-time mode.
@@ -52,7 +53,7 @@ export const BAD_VALUES: Readonly<Record<string, BadValue>> = {
 export const BAD_TEXTS: readonly string[] = Object.keys(BAD_VALUES);
 
 /**
- * The latest event time the job accepts (README "Input format": `[0, 253402300799999 - G]`):
+ * The latest event time the job accepts (docs/DESIGN.md section 8: `[0, 253402300799999 - G]`):
  * 9999-12-31T23:59:59.999Z minus the gap, so that the session's end is a valid timestamp too.
  */
 export function maxEventTime(gapMs: number): number {
@@ -62,8 +63,8 @@ export function maxEventTime(gapMs: number): number {
 /**
  * Kafka timestamps at the edges, for the poison-timestamp experiment. The broker (CreateTime topic,
  * `message.timestamp.*.max.ms` unbounded) stores each as sent; kafkajs sends and reads them as
- * decimal strings. What the job makes of them (README "Input format"): a Kafka timestamp is only
- * the record's envelope; any whole number is kept, and a record is judged by its value:
+ * decimal strings. What the job makes of them (docs/DESIGN.md sections 2 and 8): a Kafka timestamp
+ * is only the record's envelope; any whole number is kept, and a record is judged by its value:
  * - "-1" is Kafka's "no timestamp"; kafkajs sends it as it is;
  * - "0", "8640000000000001" (one past JavaScript's last Date, 8.64e15) and "9000000000000000" are
  *   safe integers;

@@ -3,7 +3,7 @@
  * a record type of its own, recognises idle ticks by their header itself, classifies every other
  * record from what the producer wrote (values.ts: good values parsed here, bad ones looked up in a
  * table written by hand), folds each partition's events with the test reference (a naive Flink
- * WindowOperator, test/helpers/reference.ts, written without the engine) and a final flush, and
+ * WindowOperator, reference/sessions.ts, written without the engine) and a final flush, and
  * compares every row of aggregated_counts and user_sessions and every rejection with what the job
  * wrote to PostgreSQL. Nothing from lib/ decides anything here (type imports only).
  *
@@ -14,8 +14,8 @@
  */
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import type { EngineConfig } from '../../lib/engine/types.ts';
-import { referenceKey, referenceSessions } from '../../test/helpers/reference.ts';
+import type { EngineConfig } from '../../lib/engine/index.ts';
+import { referenceKey, referenceSessions } from '../../reference/sessions.ts';
 import type { ChaosSettings } from './settings.ts';
 import { BAD_VALUES, maxEventTime, parseGoodValue } from './values.ts';
 
@@ -61,11 +61,12 @@ export type Expectation =
   | { readonly kind: 'reject'; readonly reason: string };
 
 /**
- * The judge's reading of one record, in the order README's input rules apply: a control record
- * first; then the value: a bad value from the table, or a good one (`<user>,<millis>`) with its
- * time from the payload or, with EVENT_TIME_SOURCE=kafka, from the Kafka timestamp, which must then
- * be within range (any whole number is a valid envelope: -1 is "none", and the largest long reads
- * as 2^63). A value the producer never writes is an error of the experiment, not a verdict.
+ * The judge's reading of one record, in the order the input rules (docs/DESIGN.md section 2)
+ * apply: a control record first; then the value: a bad value from the table, or a good one
+ * (`<user>,<millis>`) with its time from the payload or, with EVENT_TIME_SOURCE=kafka, from the
+ * Kafka timestamp, which must then be within range (any whole number is a valid envelope: -1 is
+ * "none", and the largest long reads as 2^63). A value the producer never writes is an error of
+ * the experiment, not a verdict.
  */
 export function classify(entry: LogEntry, settings: ChaosSettings): Expectation {
   const control = controlOf(entry);

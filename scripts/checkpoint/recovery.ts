@@ -11,11 +11,11 @@ import {
   type DynamoCheckpointStore,
   LAYOUT,
   type PartitionCheckpoint,
+  partitionKey,
   type RecordedSettings,
   type TableMeta,
 } from '../../lib/checkpoint/index.ts';
-import { partitionKey } from '../../lib/checkpoint/keys.ts';
-import { newGeneration } from '../../lib/pipeline/generation.ts';
+import { newGeneration } from '../../lib/pipeline/index.ts';
 
 /** Where a partition's restored state continues: the consumer group must resume here. */
 export interface PartitionOffset {

@@ -12,8 +12,8 @@ import {
   waitUntilTableNotExists,
 } from '@aws-sdk/client-dynamodb';
 import type { Admin } from 'kafkajs';
-import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
-import { redactUrl } from '../../lib/redact.ts';
+import { ensureCheckpointTable } from '../../lib/checkpoint/index.ts';
+import { redactUrl } from '../../lib/shared/index.ts';
 import { activeMembers, groupsWithOffsets, type Member, topicOffsets } from './kafka.ts';
 import { truncateProjectTables } from './postgres.ts';
 import { type JobClients, type JobTarget, remoteEndpoints } from './target.ts';

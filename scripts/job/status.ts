@@ -6,7 +6,7 @@
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { type PartitionSummary, readPartitionSummaries } from '../../lib/checkpoint/index.ts';
-import { redactUrl } from '../../lib/redact.ts';
+import { redactUrl } from '../../lib/shared/index.ts';
 import { activeMembers, committed, type Member, topicOffsets } from './kafka.ts';
 import { rejectsPerPartition, sessionRowsPerPartition } from './postgres.ts';
 import type { JobClients, JobTarget } from './target.ts';

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
+import { ensureCheckpointTable } from '../../lib/checkpoint/index.ts';
 import { ensureJars } from './maven.ts';
 import { paths } from './paths.ts';
 import { runningPid, startDetached, stopProcess, waitUntilReady } from './processes.ts';

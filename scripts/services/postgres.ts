@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { redactUrl } from '../../lib/redact.ts';
-import { ensureDatabase, migrate } from '../../lib/sink/migrate.ts';
+import { redactUrl } from '../../lib/shared/index.ts';
+import { ensureDatabase, migrate } from '../../lib/sink/index.ts';
 import type { ServiceSettings } from './settings.ts';
 
 /**

@@ -1,22 +1,20 @@
 import {
+  type CheckpointStore,
+  type Claim,
+  type Commit,
   committedItem,
   decodePartition,
   EMPTY_MANIFEST,
+  emptyStoreStats,
   freshPartition,
-} from '../../lib/checkpoint/codec.ts';
-import { toPieces } from '../../lib/checkpoint/image.ts';
-import { pieceKey } from '../../lib/checkpoint/keys.ts';
-import type {
-  CheckpointStore,
-  Claim,
-  Commit,
-  ImageRef,
-  PartitionCheckpoint,
-  RecordedSettings,
-  StoreStats,
-  TableMeta,
-} from '../../lib/checkpoint/types.ts';
-import { emptyStoreStats } from '../../lib/checkpoint/units.ts';
+  type ImageRef,
+  type PartitionCheckpoint,
+  pieceKey,
+  type RecordedSettings,
+  type StoreStats,
+  type TableMeta,
+  toPieces,
+} from '../../lib/checkpoint/index.ts';
 import { CheckpointConflictError, CheckpointLostError } from '../../lib/errors.ts';
 
 /**

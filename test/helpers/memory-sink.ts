@@ -1,7 +1,7 @@
 import { groupKey } from '../../lib/engine/index.ts';
 import { SinkFencedError } from '../../lib/errors.ts';
-import type { RejectReason } from '../../lib/kafka/types.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from '../../lib/sink/types.ts';
+import type { RejectReason } from '../../lib/parse/index.ts';
+import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from '../../lib/sink/index.ts';
 
 /** A row of aggregated_counts. */
 export interface Row {

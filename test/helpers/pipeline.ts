@@ -1,17 +1,11 @@
 import type pg from 'pg';
 import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
-import type { EngineConfig } from '../../lib/engine/types.ts';
-import { buildKafkaEvent, TICK_HEADER, TICK_HEADER_VALUE, type TickKind } from '../../lib/kafka/index.ts';
-import type { Ticker } from '../../lib/kafka/ticker.ts';
-import type { KafkaEvent, KafkaRecord } from '../../lib/kafka/types.ts';
-import {
-  createWarmState,
-  type PipelineDeps,
-  type PipelineSettings,
-  type SweepDeps,
-} from '../../lib/pipeline/index.ts';
-import { PostgresSink } from '../../lib/sink/index.ts';
-import type { Sink } from '../../lib/sink/types.ts';
+import { type KafkaEvent, type KafkaRecord, TICK_HEADER, TICK_HEADER_VALUE } from '../../lib/decode/index.ts';
+import type { EngineConfig } from '../../lib/engine/index.ts';
+import { createWarmState, type PipelineDeps, type PipelineSettings } from '../../lib/pipeline/index.ts';
+import { PostgresSink, type Sink } from '../../lib/sink/index.ts';
+import type { SweepDeps, Ticker, TickKind } from '../../lib/sweep/index.ts';
+import { buildKafkaEvent } from '../../offline/build-event.ts';
 import { createCheckpointTable, createSchema, testDynamo } from './services.ts';
 
 /** The job's defaults: G = 5 s, B = 0, L = 0, idle flush on. */

@@ -1,7 +1,7 @@
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
-import { ensureCheckpointTable } from '../../lib/checkpoint/table.ts';
-import { migrate } from '../../lib/sink/migrate.ts';
+import { ensureCheckpointTable } from '../../lib/checkpoint/index.ts';
+import { migrate } from '../../lib/sink/index.ts';
 import { dynamoClient } from '../../scripts/services/dynamodb.ts';
 import { kafkaClient } from '../../scripts/services/kafka.ts';
 import { serviceSettings } from '../../scripts/services/settings.ts';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type EngineConfig, type EventRecord, isTick, type LogRecord } from '../../lib/engine/types.ts';
+import { type EngineConfig, type EventRecord, isTick, type LogRecord } from '../../lib/engine/index.ts';
 
 /**
  * fast-check generators of one partition's record stream, shaped to hit the edges of

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMPTY_MANIFEST } from '../../lib/checkpoint/codec.ts';
-import { PIECE_BYTES } from '../../lib/checkpoint/constants.ts';
-import { DynamoCheckpointStore, decodeImage, encodeImage, LAYOUT } from '../../lib/checkpoint/index.ts';
-import type { Session, UserState } from '../../lib/engine/types.ts';
+import {
+  DynamoCheckpointStore,
+  decodeImage,
+  EMPTY_MANIFEST,
+  encodeImage,
+  LAYOUT,
+  PIECE_BYTES,
+} from '../../lib/checkpoint/index.ts';
+import type { Session, UserState } from '../../lib/engine/index.ts';
 import { CheckpointConflictError, CheckpointLostError } from '../../lib/errors.ts';
 import { createCheckpointTable, testDynamo } from '../helpers/services.ts';
 

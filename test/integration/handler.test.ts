@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventRecord } from '../../lib/engine/types.ts';
+import type { EventRecord } from '../../lib/engine/index.ts';
 import { CheckpointIncompatibleError, CheckpointLostError, SinkUnavailableError } from '../../lib/errors.ts';
-import { handleKafkaEvent, sweepTopic } from '../../lib/pipeline/index.ts';
+import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
+import { sweepTopic } from '../../lib/sweep/index.ts';
+import { referenceSessions } from '../../reference/sessions.ts';
 import {
   createTestPipeline,
   type DEFAULT_ENGINE,
@@ -13,7 +15,6 @@ import {
   mskEvent,
   tickRecord,
 } from '../helpers/pipeline.ts';
-import { referenceSessions } from '../helpers/reference.ts';
 
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
 

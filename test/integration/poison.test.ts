@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TICK_HEADER, TICK_HEADER_VALUE } from '../../lib/kafka/index.ts';
+import { TICK_HEADER, TICK_HEADER_VALUE } from '../../lib/decode/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import { createTestPipeline, mskEvent, tickRecord } from '../helpers/pipeline.ts';
 

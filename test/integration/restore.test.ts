@@ -7,11 +7,15 @@ import {
 import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoCheckpointStore } from '../../lib/checkpoint/index.ts';
-import { chunkBySize } from '../../lib/chunks.ts';
+import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { CheckpointLostError, SettingsChangedError } from '../../lib/errors.ts';
-import type { KafkaRecord } from '../../lib/kafka/types.ts';
-import { recordedSettings } from '../../lib/pipeline/generation.ts';
-import { createWarmState, handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
+import {
+  createWarmState,
+  handleKafkaEvent,
+  type PipelineDeps,
+  recordedSettings,
+} from '../../lib/pipeline/index.ts';
+import { chunkBySize } from '../../lib/shared/index.ts';
 import { adoptTable, startNewGeneration } from '../../scripts/checkpoint/recovery.ts';
 import { createTestPipeline, mskEvent, record, STORE_TTL_DAYS } from '../helpers/pipeline.ts';
 import { createCheckpointTable } from '../helpers/services.ts';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { asTick, buildKafkaEvent, decodeKafkaEvent } from '../../lib/kafka/index.ts';
+import { asTick, decodeKafkaEvent } from '../../lib/decode/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { buildKafkaEvent } from '../../offline/build-event.ts';
 import { createTestPipeline } from '../helpers/pipeline.ts';
 
 // The README's invoke-local walk: the sample batch, then the idle tick the sweep would append

@@ -1,7 +1,7 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../lib/sink/migrate.ts';
+import { migrate } from '../../lib/sink/index.ts';
 import { uniqueName } from '../helpers/names.ts';
 import {
   createCheckpointTable,

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
+import type { EngineConfig, EventRecord } from '../../lib/engine/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { referenceSessions } from '../../reference/sessions.ts';
 import { createTestPipeline, DEFAULT_ENGINE, mskEvent, tickRecord } from '../helpers/pipeline.ts';
-import { referenceSessions } from '../helpers/reference.ts';
 import { readSessions } from '../helpers/session-rows.ts';
 
 // Issue 12 through the handler, against DynamoDB Local and PostgreSQL: user_sessions holds every

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EmittedSession } from '../../lib/engine/types.ts';
+import type { EmittedSession } from '../../lib/engine/index.ts';
 import { SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
-import type { Rejection } from '../../lib/kafka/types.ts';
+import type { Rejection } from '../../lib/parse/index.ts';
 import { PostgresSink } from '../../lib/sink/index.ts';
 import { createSchema } from '../helpers/services.ts';
 import { readSessions } from '../helpers/session-rows.ts';

@@ -1,7 +1,7 @@
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normaliseSettings, type TriggerDefinition } from '../../lib/offline/definition.ts';
-import { PartitionReader } from '../../lib/offline/reader.ts';
+import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
+import { PartitionReader } from '../../offline/reader.ts';
 import { uniqueName } from '../helpers/names.ts';
 import { createTopic, settings, testKafka } from '../helpers/services.ts';
 import { waitFor } from '../helpers/wait-for.ts';

@@ -4,15 +4,14 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoCheckpointStore, type RecordedSettings } from '../../lib/checkpoint/index.ts';
-import type { EngineConfig, EventRecord } from '../../lib/engine/types.ts';
+import type { KafkaRecord } from '../../lib/decode/index.ts';
+import type { EngineConfig, EventRecord } from '../../lib/engine/index.ts';
 import { SettingsChangedError } from '../../lib/errors.ts';
-import type { KafkaRecord } from '../../lib/kafka/types.ts';
 import { createWarmState, handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
-import { PostgresSink } from '../../lib/sink/index.ts';
-import { migrate } from '../../lib/sink/migrate.ts';
+import { migrate, PostgresSink } from '../../lib/sink/index.ts';
+import { referenceKey, referenceSessions } from '../../reference/sessions.ts';
 import { uniqueName } from '../helpers/names.ts';
 import { Clock, mskEvent, record, STORE_TTL_DAYS, tickRecord } from '../helpers/pipeline.ts';
-import { referenceKey, referenceSessions } from '../helpers/reference.ts';
 import { createCheckpointTable, settings as services, testDynamo } from '../helpers/services.ts';
 
 // The in-place upgrade from release 0.1.0 (docs/DESIGN.md section 4, "early firing"): a checkpoint

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { jitteredDelay, sleep } from '../../lib/backoff.ts';
+import { jitteredDelay, sleep } from '../../lib/shared/index.ts';
 
 // Exponential backoff with full jitter: the wait grows with the attempt, never beyond the cap, and
 // a stop wakes a sleeper at once.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadLocalConfig } from '../../lib/config.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import { redactUrl, shownSetting } from '../../lib/redact.ts';
+import { redactUrl, shownSetting } from '../../lib/shared/index.ts';
 import { caught, expectNoSecret } from '../helpers/secrets.ts';
 
 /** The message of the ConfigError `load` throws. */

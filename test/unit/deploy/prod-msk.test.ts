@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointTableDefinition, TTL_ATTRIBUTE } from '../../../lib/checkpoint/table.ts';
+import { checkpointTableDefinition, TTL_ATTRIBUTE } from '../../../lib/checkpoint/index.ts';
 import { loadHandler, providedByRuntime, staticImports } from './support/bundle.ts';
 import {
   dynamoActionsUsedByCode,

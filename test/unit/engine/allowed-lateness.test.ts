@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { referenceSessions } from '../../helpers/reference.ts';
+import { referenceSessions } from '../../../reference/sessions.ts';
 import { emittedOf, engineConfig, eventRecords, PartitionRun } from './factories.ts';
 
-// DESIGN.md section 3, rule 7: with L > 0 a fired session is kept until W >= end - 1 + L, joins
+// docs/DESIGN.md section 3, rule 7: with L > 0 a fired session is kept until W >= end - 1 + L, joins
 // update its row, and rows of superseded starts are deleted (Flink leaves them behind).
 
 const key = (userId: string, start: number): string => `${userId}|${new Date(start).toISOString()}`;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeadlineHeap } from '../../../lib/engine/heap.ts';
+import { DeadlineHeap } from '../../../lib/engine/index.ts';
 
 describe('DeadlineHeap', () => {
   it('reports +Infinity as the smallest key when empty', () => {

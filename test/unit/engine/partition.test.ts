@@ -11,7 +11,7 @@ import {
 } from './factories.ts';
 
 // Per-partition behaviour of fold: offsets, progress fields, which users come back, many users,
-// one watermark per partition (DESIGN.md sections 4 and 5).
+// one watermark per partition (docs/DESIGN.md sections 4 and 5).
 
 describe('fold over many users', () => {
   it('keeps every user apart and fires each session when the shared W passes it', () => {

@@ -9,7 +9,7 @@ import {
   type PartitionState,
   type UserState,
 } from '../../../lib/engine/index.ts';
-import { referenceSessions } from '../../helpers/reference.ts';
+import { referenceSessions } from '../../../reference/sessions.ts';
 import { cutsArb, latenessConfigArb, type StreamCase, streamArb } from '../../helpers/streams.ts';
 import { applyResults } from './factories.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { referenceSessions, splitSessionDetails, splitSessions } from '../../helpers/reference.ts';
+import { referenceSessions, splitSessionDetails, splitSessions } from '../../../reference/sessions.ts';
 import { inOrderStreamArb } from '../../helpers/streams.ts';
 import { engineConfig, eventRecords, PartitionRun } from './factories.ts';
 
@@ -8,7 +8,7 @@ import { engineConfig, eventRecords, PartitionRun } from './factories.ts';
 // worked example, so a disagreement with the engine points at the engine.
 
 describe('referenceSessions', () => {
-  it('reproduces the worked example of DESIGN.md section 3', () => {
+  it('reproduces the worked example of docs/DESIGN.md section 3', () => {
     // Prepare
     const records = eventRecords([
       ['user_A', 1000],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emittedOf, engineConfig, eventRecords, foldOnce, PartitionRun } from './factories.ts';
 
-// DESIGN.md section 3, rules 1 to 6 and the worked example (allowed lateness: allowed-lateness.test.ts).
+// docs/DESIGN.md section 3, rules 1 to 6 and the worked example (allowed lateness: allowed-lateness.test.ts).
 
 describe('worked example (G = 5000, B = 0)', () => {
   it('emits [1000, 7000) with count 2 when user_A,8000 arrives, not before', () => {

@@ -9,8 +9,8 @@ import {
   type PartitionState,
   type UserState,
 } from '../../../lib/engine/index.ts';
+import { type ReferenceSession, referenceSessions } from '../../../reference/sessions.ts';
 import { MemorySink } from '../../helpers/memory-sink.ts';
-import { type ReferenceSession, referenceSessions } from '../../helpers/reference.ts';
 import { cutsArb, latenessConfigArb, type StreamCase, streamArb } from '../../helpers/streams.ts';
 
 // Issue 12: the session table (user_sessions) holds, for every session, the time of its first and

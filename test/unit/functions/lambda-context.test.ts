@@ -42,7 +42,7 @@ beforeEach(() => {
 afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
-  vi.doUnmock('../../../lib/pipeline/sweep.ts');
+  vi.doUnmock('../../../lib/sweep/index.ts');
 });
 
 describe('the Lambda context in every log line', () => {
@@ -72,7 +72,8 @@ describe('the Lambda context in every log line', () => {
 
   it('sweep: a failed run is logged with its request id, then rethrown for Lambda to count', async () => {
     // Prepare: the ticker's broker lookup is not what this checks.
-    vi.doMock('../../../lib/pipeline/sweep.ts', () => ({
+    vi.doMock('../../../lib/sweep/index.ts', async (importOriginal) => ({
+      ...(await importOriginal<object>()),
       sweepTopic: async () => {
         throw new Error('brokers unreachable');
       },

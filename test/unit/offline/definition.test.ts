@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DefinitionError, normaliseSettings, normaliseTriggers } from '../../../lib/offline/definition.ts';
+import { DefinitionError, normaliseSettings, normaliseTriggers } from '../../../offline/definition.ts';
 
 const context = { service: 'sessionizer', stage: 'dev', region: 'us-east-1' };
 

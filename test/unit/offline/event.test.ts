@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import type { TriggerDefinition } from '../../../lib/offline/definition.ts';
-import { buildEvent, cutBatches, toKafkaRecord } from '../../../lib/offline/event.ts';
-import { lowestFailure } from '../../../lib/offline/reader.ts';
+import type { TriggerDefinition } from '../../../offline/definition.ts';
+import { buildEvent, cutBatches, toKafkaRecord } from '../../../offline/event.ts';
+import { lowestFailure } from '../../../offline/reader.ts';
 
 const trigger: TriggerDefinition = {
   functionKey: 'sessionize',

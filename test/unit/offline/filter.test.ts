@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { KafkaRecord } from '../../../lib/kafka/types.ts';
-import { parseFilterPatterns, passesFilters } from '../../../lib/offline/filter.ts';
+import type { KafkaRecord } from '../../../lib/decode/index.ts';
+import { parseFilterPatterns, passesFilters } from '../../../offline/filter.ts';
 
 const record = (value: string | null): KafkaRecord => ({
   topic: 'user_activity',

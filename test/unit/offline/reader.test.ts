@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeStart } from '../../../lib/offline/reader.ts';
+import { describeStart } from '../../../offline/reader.ts';
 
 describe('describeStart (the trigger\'s "ready" line)', () => {
   it('names each assigned partition with the offset it starts from and its log end', () => {

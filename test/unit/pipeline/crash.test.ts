@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { EngineConfig, EventRecord } from '../../../lib/engine/types.ts';
-import { TICK_HEADER, TICK_HEADER_VALUE } from '../../../lib/kafka/index.ts';
-import type { KafkaRecord } from '../../../lib/kafka/types.ts';
+import { type KafkaRecord, TICK_HEADER, TICK_HEADER_VALUE } from '../../../lib/decode/index.ts';
+import type { EngineConfig, EventRecord } from '../../../lib/engine/index.ts';
 import { createWarmState, type PipelineDeps, processPartition } from '../../../lib/pipeline/index.ts';
+import { referenceSessions } from '../../../reference/sessions.ts';
 import { Crash, MemorySink, MemoryStore, type Step } from '../../helpers/memory-store.ts';
-import { referenceSessions } from '../../helpers/reference.ts';
 
 // docs/STATE.md section 4: a crash after any step (the claim, the sink, each state piece, the
 // commit, or after the commit but before the return), followed by re-delivery from the last

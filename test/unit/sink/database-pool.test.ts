@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { DatabasePool, isAuthFailure } from '../../../lib/sink/database-pool.ts';
+import { DatabasePool, isAuthFailure } from '../../../lib/sink/index.ts';
 
 // The container's pool and a rotated database secret (lib/sink/database-pool.ts): a pool whose
 // credentials PostgreSQL refuses is dropped, the secret is read again past its cache, and the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ensureDatabase } from '../../../lib/sink/migrate.ts';
+import { ensureDatabase } from '../../../lib/sink/index.ts';
 import { caught, expectNoSecret } from '../../helpers/secrets.ts';
 
 // npm run services:up and npm run migrate create the database DATABASE_URL names. A URL that does

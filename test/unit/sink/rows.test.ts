@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EmittedSession } from '../../../lib/engine/types.ts';
-import { sessionRows } from '../../../lib/sink/rows.ts';
+import type { EmittedSession } from '../../../lib/engine/index.ts';
+import { sessionRows } from '../../../lib/sink/index.ts';
 
 const session = (userId: string, start: number, last: number, count: number): EmittedSession => ({
   userId,

@@ -1,0 +1,67 @@
+/**
+ * From kafkajs messages to the exact event Lambda delivers, via the project's one event builder
+ * (lib/kafka/build.ts), and the cut of a fetched run of messages into invocation-sized batches.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { KafkaEvent, KafkaHeader, KafkaRecord } from '../lib/decode/index.ts';
+import { chunkBySize } from '../lib/shared/index.ts';
+import { buildKafkaEvent } from './build-event.ts';
+import { MAX_EVENT_BYTES, type TriggerDefinition } from './definition.ts';
+
+/** kafkajs's message (key/value/headers as Buffers) as the project's KafkaRecord. */
+export function toKafkaRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
+  const headers: KafkaHeader[] = [];
+  for (const [key, value] of Object.entries(message.headers ?? {})) {
+    // kafkajs folds repeated header keys into an array; the wire had one header per element.
+    const values = Array.isArray(value) ? value : [value];
+    for (const v of values) {
+      if (v === undefined) continue;
+      headers.push({ key, value: Buffer.isBuffer(v) ? v : Buffer.from(String(v)) });
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    timestamp: Number(message.timestamp),
+    // Kafka's attributes bit 3: the broker stamped the record (topic message.timestamp.type).
+    timestampType: (message.attributes & 0x08) !== 0 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers,
+  };
+}
+
+export function buildEvent(
+  trigger: TriggerDefinition,
+  brokers: readonly string[],
+  records: readonly KafkaRecord[],
+): KafkaEvent {
+  return buildKafkaEvent({
+    eventSource: trigger.eventSource,
+    ...(trigger.eventSourceArn === undefined ? {} : { eventSourceArn: trigger.eventSourceArn }),
+    bootstrapServers: brokers,
+    records,
+  });
+}
+
+/** Bytes a record adds to the event's JSON, a little over (base64 is 4/3, plus field names). */
+export function approximateRecordBytes(record: KafkaRecord): number {
+  let bytes = 200 + record.topic.length;
+  bytes += Math.ceil(((record.key?.length ?? 0) * 4) / 3) + Math.ceil(((record.value?.length ?? 0) * 4) / 3);
+  for (const h of record.headers) bytes += h.key.length + 8 + h.value.length * 5;
+  return bytes;
+}
+
+/**
+ * Cuts records (one partition, in offset order) into batches of at most `batchSize` records and
+ * at most the 6 MB payload limit. A single record over the limit still goes alone: Lambda would
+ * refuse it, and we would rather show the function's error than stall silently.
+ */
+export function cutBatches(
+  records: readonly KafkaRecord[],
+  batchSize: number,
+  maxBytes = MAX_EVENT_BYTES - 1024,
+): KafkaRecord[][] {
+  return chunkBySize(records, batchSize, maxBytes, approximateRecordBytes);
+}

@@ -1,0 +1,381 @@
+/**
+ * One emulated event source mapping: a kafkajs consumer in the function's consumer group that
+ * reads each partition in order, invokes the function synchronously with the exact event, and
+ * commits a batch's offsets only after the function succeeded. On a function error the same
+ * batch is retried with bounded exponential backoff, forever (the AWS default: until success or
+ * record expiry), so nothing after it is committed. The backoff is bounded, not the attempts:
+ * giving up would lose records, which the job promises never to do (docs/DESIGN.md section 5).
+ *
+ * Mirrors https://docs.aws.amazon.com/lambda/latest/dg/with-msk-process.html: one batch in flight
+ * per partition (kafkajs hands a partition's fetches to eachBatch one at a time), several
+ * partitions in parallel (partitionsConsumedConcurrently).
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { KafkaRecord } from '../lib/decode/index.ts';
+import { isMarkedNotRetryable } from '../lib/errors.ts';
+import { exponentialDelay, sleep } from '../lib/shared/index.ts';
+import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
+import { buildEvent, cutBatches, toKafkaRecord } from './event.ts';
+import { passesFilters } from './filter.ts';
+
+/** Runs the function with an event and returns its result; throws when the function failed. */
+export type Invoke = (functionKey: string, event: unknown) => Promise<unknown>;
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Partitions read at the same time (kafkajs runs one eachBatch per partition at a time). */
+const PARTITIONS_IN_PARALLEL = 32;
+/** How often the watchdog looks at the fetch loop (see start()). */
+const WATCHDOG_INTERVAL_MS = 1000;
+
+export class PartitionReader {
+  readonly #kafka: Kafka;
+  readonly #trigger: TriggerDefinition;
+  readonly #settings: OfflineKafkaSettings;
+  readonly #invoke: Invoke;
+  readonly #log: Logger;
+  #consumer: Consumer | undefined;
+  #stopping = false;
+  /** When the consumer last started a fetch, and how many batches are being handled now. */
+  #lastFetch = Date.now();
+  #inFlight = 0;
+  #watchdog: NodeJS.Timeout | undefined;
+  #restarting = false;
+  /** Wakes backoff sleeps when stopping. */
+  readonly #stopController = new AbortController();
+
+  constructor(
+    kafka: Kafka,
+    trigger: TriggerDefinition,
+    settings: OfflineKafkaSettings,
+    invoke: Invoke,
+    log: Logger,
+  ) {
+    this.#kafka = kafka;
+    this.#trigger = trigger;
+    this.#settings = settings;
+    this.#invoke = invoke;
+    this.#log = log;
+  }
+
+  get #label(): string {
+    return `${this.#trigger.functionKey} <- ${this.#trigger.topic} (group ${this.#trigger.consumerGroupId})`;
+  }
+
+  async start(): Promise<void> {
+    const t = this.#trigger;
+    await this.#applyStartingPosition();
+    if (this.#stopping) return;
+    const consumer = this.#kafka.consumer({
+      groupId: t.consumerGroupId,
+      // The batching window: the broker answers a fetch when it holds minBytes or after maxWait.
+      maxWaitTimeInMs: t.maximumBatchingWindowMs,
+      minBytes: 1024 * 1024,
+      maxBytesPerPartition: 6 * 1024 * 1024,
+      // Room for a full batch of every partition in one fetch (kafkajs's default is 10 MB in all).
+      maxBytes: 64 * 1024 * 1024,
+      // A retried batch may take long; heartbeats keep the member alive in the meantime.
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+      retry: { retries: 10 },
+    });
+    this.#consumer = consumer;
+    // After every (re)join: the line that says the function now receives records, and from where.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void this.#logReady(payload.memberAssignment));
+    // kafkajs restarts a crashed consumer itself when the error is retriable; otherwise it stops for
+    // good, and the trigger would go quiet while the job looks alive. Say so, and start it again.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      const { error, restart } = payload;
+      const why = `the consumer crashed (${error.name}: ${error.message})`;
+      if (restart) this.#log.warn(`kafka trigger ${this.#label}: ${why}; kafkajs restarts it`);
+      else void this.#restart(consumer, why);
+    });
+    // kafkajs fetches in a loop, every maximumBatchingWindow at most when nothing comes: a fetch
+    // loop silent for fetchStallMs while no batch is being handled has stopped (kafkajs can stop without
+    // a crash event); the watchdog starts the consumer again. Offsets are committed only after a
+    // success, so a restart re-delivers at most what the checkpoint then skips.
+    this.#lastFetch = Date.now();
+    consumer.on(consumer.events.FETCH_START, () => {
+      this.#lastFetch = Date.now();
+    });
+    clearInterval(this.#watchdog);
+    this.#watchdog = setInterval(() => {
+      const silentMs = Date.now() - this.#lastFetch;
+      if (this.#inFlight === 0 && silentMs > this.#settings.fetchStallMs) {
+        void this.#restart(consumer, `no fetch for ${Math.round(silentMs / 1000)} s and no batch in hand`);
+      }
+    }, WATCHDOG_INTERVAL_MS);
+    this.#watchdog.unref();
+    await consumer.connect();
+    // Partitions without a committed offset got one in #applyStartingPosition; fromBeginning is
+    // for partitions added later (AWS reads new partitions from the start too).
+    await consumer.subscribe({ topic: t.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: PARTITIONS_IN_PARALLEL,
+      eachBatch: (payload) => this.#eachBatch(payload),
+    });
+    this.#log.info(
+      `kafka trigger ${this.#label}: batchSize ${t.batchSize}, window ${t.maximumBatchingWindowMs} ms, ` +
+        `from ${t.startingPosition}; joining the group`,
+    );
+  }
+
+  /** Logs `ready` with the offset each assigned partition starts from (the group's committed one). */
+  async #logReady(assignment: Record<string, number[]>): Promise<void> {
+    const { topic, consumerGroupId } = this.#trigger;
+    const partitions = assignment[topic] ?? [];
+    let positions: string;
+    const admin = this.#kafka.admin();
+    try {
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({ groupId: consumerGroupId, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      positions = describeStart(partitions, committed?.partitions ?? [], ends);
+    } catch (error) {
+      positions = `partitions ${partitions.join(', ')} (offsets unknown: ${error instanceof Error ? error.message : String(error)})`;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    this.#log.info(`kafka trigger ${this.#label}: ready, ${positions}`);
+  }
+
+  /**
+   * start(), retried every 2 s until it succeeds or stop() is called: a missing topic, or a broker
+   * that has just started and whose group coordinator is not ready yet, must not leave the
+   * function without a trigger.
+   */
+  async startUntilRunning(): Promise<void> {
+    for (let attempt = 1; !this.#stopping; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        this.#log.warn(
+          `kafka trigger ${this.#label}: could not start (attempt ${attempt}): ` +
+            `${error instanceof Error ? error.message : String(error)}; retrying in 2 s`,
+        );
+        // reset(), not stop(): a stopped reader ignores start(), and this one must start later.
+        await this.reset();
+        await sleep(2000, this.#stopController.signal);
+      }
+    }
+  }
+
+  /**
+   * Undoes a failed start so start() can be called again (e.g. right after the broker started,
+   * the group coordinator is not ready yet). Unlike stop(), the reader stays usable.
+   */
+  async reset(): Promise<void> {
+    clearInterval(this.#watchdog);
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    await consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** A new consumer in place of one that stopped reading: said, then done once. */
+  async #restart(consumer: Consumer, why: string): Promise<void> {
+    if (this.#stopping || this.#restarting || this.#consumer !== consumer) return;
+    this.#restarting = true;
+    try {
+      this.#log.warn(`kafka trigger ${this.#label}: ${why}; starting the consumer again`);
+      await this.reset();
+      await sleep(2000, this.#stopController.signal);
+      await this.startUntilRunning();
+    } finally {
+      this.#restarting = false;
+    }
+  }
+
+  /** Stops fetching; an in-flight invocation finishes (and commits only if it succeeded). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stopController.abort();
+    clearInterval(this.#watchdog);
+    await this.#consumer?.disconnect().catch(() => undefined);
+  }
+
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    this.#inFlight++;
+    try {
+      await this.#handleBatch(payload);
+    } finally {
+      this.#inFlight--;
+      this.#lastFetch = Date.now();
+    }
+  }
+
+  async #handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
+    const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+    // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
+    const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
+    const abandoned = () => this.#stopping || !isRunning() || isStale();
+    for (const chunk of cutBatches(records, this.#trigger.batchSize)) {
+      let pending: readonly KafkaRecord[] = chunk;
+      let attempt = 0;
+      const stall = this.#settings.stallMs.get(batch.partition);
+      if (stall !== undefined) await this.#backoffFor(stall, heartbeat);
+      while (pending.length > 0) {
+        // Abandoned: nothing of this batch is committed; the group re-delivers it.
+        if (abandoned()) return;
+        const { failedFrom, retryable } = await this.#invokeOnce(pending, attempt);
+        if (abandoned() && failedFrom !== undefined) return;
+        if (!retryable) {
+          // The function said retrying cannot help (lost checkpoint state, a broken event): stop
+          // this partition instead of hammering it. Nothing from the failed batch on is committed.
+          pause();
+          this.#log.warn(
+            `kafka trigger ${this.#label}: ${batch.topic}-${batch.partition} PAUSED at offset ` +
+              `${pending[0]?.offset}: the function failed with an error it marks not retryable (see its log ` +
+              'above). Nothing from this offset on is committed. Fix the cause, then restart the job.',
+          );
+          return;
+        }
+        const done = failedFrom === undefined ? pending : pending.filter((r) => r.offset < failedFrom);
+        const last = done.at(-1);
+        if (last !== undefined) {
+          // The next offset to read, as Kafka commits it: the last processed one plus one.
+          await this.#consumer?.commitOffsets([
+            { topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) },
+          ]);
+          resolveOffset(String(last.offset));
+          attempt = 0;
+        }
+        if (failedFrom === undefined) break;
+        pending = pending.filter((r) => r.offset >= failedFrom);
+        attempt++;
+        await this.#backoff(attempt, heartbeat);
+      }
+      await heartbeat();
+    }
+    const lastFetched = all.at(-1);
+    if (lastFetched !== undefined && lastFetched !== records.at(-1) && !abandoned()) {
+      // Filtered-out records after the last delivered one: nothing to invoke, still consumed.
+      await this.#consumer?.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: String(lastFetched.offset + 1) },
+      ]);
+      resolveOffset(String(lastFetched.offset));
+    }
+  }
+
+  /**
+   * One invocation. `failedFrom` is undefined when the whole batch succeeded, otherwise the first
+   * offset that must be retried (the batch's first on an error; the lowest reported item failure
+   * with ReportBatchItemFailures). `retryable` is false when the function's error says retrying
+   * cannot help (lib/errors.ts: the handler marks such errors in their message, the one part of
+   * an error that survives serverless-offline's worker thread).
+   */
+  async #invokeOnce(
+    records: readonly KafkaRecord[],
+    attempt: number,
+  ): Promise<{ failedFrom: number | undefined; retryable: boolean }> {
+    const first = records[0] as KafkaRecord;
+    const range = `${first.topic}-${first.partition} offsets ${first.offset}..${records.at(-1)?.offset}`;
+    const event = buildEvent(this.#trigger, this.#settings.brokers, records);
+    try {
+      const result = await this.#invoke(this.#trigger.functionKey, event);
+      if (attempt > 0)
+        this.#log.info(`kafka trigger ${this.#label}: ${range} succeeded after ${attempt} retries`);
+      if (!this.#trigger.reportBatchItemFailures) return { failedFrom: undefined, retryable: true };
+      return { failedFrom: lowestFailure(result, first.topic, first.partition), retryable: true };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const retryable = !isMarkedNotRetryable(message);
+      if (retryable) {
+        this.#log.warn(
+          `kafka trigger ${this.#label}: ${range} failed (attempt ${attempt + 1}), retrying the same batch: ${message}`,
+        );
+      }
+      return { failedFrom: first.offset, retryable };
+    }
+  }
+
+  async #backoff(attempt: number, heartbeat: () => Promise<void>): Promise<void> {
+    const { retryInitialMs, retryMaxMs } = this.#settings;
+    await this.#backoffFor(exponentialDelay(attempt - 1, retryInitialMs, retryMaxMs), heartbeat);
+  }
+
+  /** Waits, heartbeating every second so the group keeps this member while it waits. */
+  async #backoffFor(delayMs: number, heartbeat: () => Promise<void>): Promise<void> {
+    const deadline = Date.now() + delayMs;
+    while (!this.#stopping && Date.now() < deadline) {
+      await sleep(Math.min(1000, deadline - Date.now()), this.#stopController.signal);
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Gives every partition without a committed offset the position startingPosition asks for,
+   * before the group starts: LATEST then means "when the trigger was created", like on AWS, and
+   * AT_TIMESTAMP is honoured (kafkajs alone knows only earliest/latest).
+   */
+  async #applyStartingPosition(): Promise<void> {
+    const t = this.#trigger;
+    const admin: Admin = this.#kafka.admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: t.consumerGroupId, topics: [t.topic] });
+      const missing = (committed?.partitions ?? [])
+        .filter((p) => Number(p.offset) < 0)
+        .map((p) => p.partition);
+      if (missing.length === 0) return;
+      const ends = await admin.fetchTopicOffsets(t.topic);
+      const atTimestamp =
+        t.startingPosition === 'AT_TIMESTAMP'
+          ? await admin.fetchTopicOffsetsByTimestamp(t.topic, t.startingPositionTimestampMs)
+          : [];
+      const partitions = missing.map((partition) => {
+        const p = ends.find((x) => x.partition === partition);
+        const end = p?.high ?? '0';
+        if (t.startingPosition === 'TRIM_HORIZON') return { partition, offset: p?.low ?? '0' };
+        if (t.startingPosition === 'LATEST') return { partition, offset: end };
+        // No record at or after the timestamp: start at the end.
+        const offset = atTimestamp.find((x) => x.partition === partition)?.offset ?? '-1';
+        return { partition, offset: Number(offset) < 0 ? end : offset };
+      });
+      await admin.setOffsets({ groupId: t.consumerGroupId, topic: t.topic, partitions });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+/**
+ * "partition 0 from offset 3 (log end 5), ..." for the assigned partitions: where the member
+ * starts reading (the committed offset) and how much is already waiting.
+ */
+export function describeStart(
+  partitions: readonly number[],
+  committed: readonly { partition: number; offset: string }[],
+  ends: readonly { partition: number; high: string }[],
+): string {
+  if (partitions.length === 0) return 'no partition assigned (more members than partitions)';
+  return [...partitions]
+    .sort((a, b) => a - b)
+    .map((partition) => {
+      const offset = committed.find((c) => c.partition === partition)?.offset ?? '-1';
+      const end = ends.find((e) => e.partition === partition)?.high ?? '?';
+      const from = Number(offset) < 0 ? 'the beginning (no committed offset)' : `offset ${offset}`;
+      return `partition ${partition} from ${from} (log end ${end})`;
+    })
+    .join(', ');
+}
+
+/** The lowest offset of this partition in a `batchItemFailures` response, if any. */
+export function lowestFailure(result: unknown, topic: string, partition: number): number | undefined {
+  const failures = (result as { batchItemFailures?: unknown } | null)?.batchItemFailures;
+  if (!Array.isArray(failures)) return undefined;
+  let lowest: number | undefined;
+  for (const f of failures) {
+    const id = (f as { itemIdentifier?: { partition?: unknown; offset?: unknown } })?.itemIdentifier;
+    if (id?.partition !== `${topic}-${partition}`) continue;
+    const offset = Number(id.offset);
+    if (Number.isSafeInteger(offset) && (lowest === undefined || offset < lowest)) lowest = offset;
+  }
+  return lowest;
+}
