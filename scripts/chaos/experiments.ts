@@ -436,6 +436,13 @@ class Rig {
    * job has read all of it and holds no session without a row (nothing for a tick to write: the
    * sweep rightly sends none). At most a bound: a partition still unsettled then fails the run.
    */
+  /**
+   * True while the producer is silent: `kill` holds its kills then, or a job killed every time it
+   * comes back (a full-size run restarts in 20-30 s on a loaded machine) would never be quiet long
+   * enough for the sweep, and the silence would measure the restarts, not the idle flush.
+   */
+  silent = false;
+
   private async silence(): Promise<void> {
     const since = await this.logEnds();
     const { minSilenceMs } = this.profile;
@@ -444,7 +451,10 @@ class Rig {
       `producer silent (at least ${minSilenceMs} ms, until every partition is ticked or has nothing to write)`,
     );
     const from = Date.now();
-    const unsettled = await this.ticksLanded(since, minSilenceMs, maxMs);
+    this.silent = true;
+    const unsettled = await this.ticksLanded(since, minSilenceMs, maxMs).finally(() => {
+      this.silent = false;
+    });
     if (unsettled.length === 0) {
       this.log(`silent for ${Date.now() - from} ms`);
       return;
@@ -807,7 +817,11 @@ const FAULTS: Record<ExperimentName, Fault> = {
     const producing = rig.produce();
     for (let k = 0; k < rig.options.kills; k++) {
       const threshold = Math.floor(((k + rnd()) / (rig.options.kills + 1)) * rig.options.events);
-      await until(`committed >= ${threshold}`, async () => (await rig.committed()) >= threshold, 300_000);
+      await until(
+        `committed >= ${threshold}, the producer not silent`,
+        async () => !rig.silent && (await rig.committed()) >= threshold,
+        300_000,
+      );
       await rig.job?.stop('SIGKILL');
       rig.log(`killed the job with SIGKILL at ${await rig.committed()} committed records`);
       await rig.startJob();
