@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.ts';
 import type { EngineConfig } from './engine/index.ts';
 import { ConfigError } from './errors.ts';
 import { LOG_LEVELS } from './log.ts';
+import { DEFAULT_FIELDS, type FieldMapping, fieldPathProblem } from './parse/index.ts';
 import { shownSetting } from './shared/index.ts';
 import type { KafkaConnectionSettings } from './sweep/index.ts';
 
@@ -13,6 +14,8 @@ import type { KafkaConnectionSettings } from './sweep/index.ts';
 export interface Config {
   readonly engine: EngineConfig;
   readonly eventTimeSource: 'payload' | 'kafka';
+  /** Where the user id and the event time are in an object value (docs/DESIGN.md section 2). */
+  readonly fields: FieldMapping;
   /** The future-timestamp guard (lib/kafka/checks.ts); undefined = off, Flink-exact. */
   readonly maxFutureMs: number | undefined;
   readonly topic: string;
@@ -62,6 +65,17 @@ const logLevel = z
     message: `must be one of ${LOG_LEVELS.join(', ')}`,
   });
 
+/** A dotted path into an object value (USER_ID_FIELD, EVENT_TIME_FIELD), `fallback` when unset. */
+const fieldPath = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .superRefine((path, ctx) => {
+      const problem = fieldPathProblem(path);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
 const fields = z.object({
   SESSION_GAP_MS: int(1, 5000),
   OUT_OF_ORDERNESS_MS: int(0, 0),
@@ -69,6 +83,11 @@ const fields = z.object({
   EVENT_TIME_SOURCE: z
     .enum(['payload', 'kafka'], { message: 'must be "payload" or "kafka"' })
     .default('payload'),
+  USER_ID_FIELD: fieldPath(DEFAULT_FIELDS.userIdField),
+  EVENT_TIME_FIELD: fieldPath(DEFAULT_FIELDS.eventTimeField),
+  EVENT_TIME_UNIT: z
+    .enum(['ms', 's'], { message: 'must be "ms" (epoch milliseconds) or "s" (epoch seconds)' })
+    .default(DEFAULT_FIELDS.eventTimeUnit),
   // Unset: no future-timestamp guard (Flink-exact). int() gives its fallback for an unset value;
   // optional() answers undefined before it is asked.
   MAX_FUTURE_MS: int(0, 0).optional(),
@@ -207,6 +226,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleFlush: c.IDLE_FLUSH,
     },
     eventTimeSource: c.EVENT_TIME_SOURCE,
+    fields: {
+      userIdField: c.USER_ID_FIELD,
+      eventTimeField: c.EVENT_TIME_FIELD,
+      eventTimeUnit: c.EVENT_TIME_UNIT,
+    },
     maxFutureMs: c.MAX_FUTURE_MS,
     topic: c.KAFKA_TOPIC,
     idleFlush: c.IDLE_FLUSH,

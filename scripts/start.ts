@@ -60,9 +60,14 @@ async function refuseSecondJob(args: readonly string[]): Promise<void> {
 export function describeSettings(config: Config): string {
   const { gapMs, outOfOrdernessMs, allowedLatenessMs } = config.engine;
   const idle = config.idleFlush ? `idle flush after ${config.idleTimeoutMs} ms` : 'no idle flush';
+  const { userIdField, eventTimeField, eventTimeUnit } = config.fields;
+  const time =
+    config.eventTimeSource === 'kafka'
+      ? 'the Kafka record timestamp'
+      : `the payload (objects: "${eventTimeField}", numbers in ${eventTimeUnit === 's' ? 'seconds' : 'milliseconds'})`;
   return (
     `gap ${gapMs} ms, out-of-orderness ${outOfOrdernessMs} ms, allowed lateness ${allowedLatenessMs} ms, ` +
-    `event time from the ${config.eventTimeSource === 'kafka' ? 'Kafka record timestamp' : 'payload'}, ${idle}`
+    `user id from "${userIdField}" in objects, event time from ${time}, ${idle}`
   );
 }
 

@@ -1,3 +1,5 @@
+export { NO_ZONE, parseIsoMillis, timeFromNumber, timeFromText } from './event-time.ts';
+export { DEFAULT_FIELDS, fieldOptions, fieldPathProblem } from './fields.ts';
 export { parseRecord } from './parse-record.ts';
 export { rejectLate, rejectRecord } from './rejections.ts';
 export {
@@ -8,4 +10,15 @@ export {
   UNSTORABLE,
   userIdLength,
 } from './text-fields.ts';
-export type { EventTimeSource, ParseOptions, ParseResult, Rejection, RejectReason } from './types.ts';
+export type {
+  DecodedValue,
+  EventTimeSource,
+  EventTimeUnit,
+  FieldMapping,
+  FieldOptions,
+  FieldPath,
+  ParseOptions,
+  ParseResult,
+  Rejection,
+  RejectReason,
+} from './types.ts';

@@ -1,6 +1,6 @@
 import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/index.ts';
 import type { EngineConfig, PartitionSessions } from '../engine/index.ts';
-import type { EventTimeSource, RejectReason } from '../parse/index.ts';
+import type { EventTimeSource, FieldMapping, RejectReason } from '../parse/index.ts';
 import type { Sink } from '../sink/index.ts';
 
 /** What a transition needs: the stores behind interfaces, settings, the clock, the container's memory. */
@@ -16,6 +16,8 @@ export interface PipelineDeps {
 export interface PipelineSettings {
   readonly engine: EngineConfig;
   readonly eventTimeSource: EventTimeSource;
+  /** USER_ID_FIELD, EVENT_TIME_FIELD, EVENT_TIME_UNIT (docs/DESIGN.md section 2); undefined = the defaults. */
+  readonly fields?: FieldMapping | undefined;
   /** The future-timestamp guard (MAX_FUTURE_MS, lib/kafka/checks.ts); undefined = off. */
   readonly maxFutureMs?: number | undefined;
   /** State pieces expire this long after they were written; a snapshot is rewritten at half of it. */

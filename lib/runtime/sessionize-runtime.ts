@@ -46,6 +46,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env, options: Run
       settings: {
         engine: config.engine,
         eventTimeSource: config.eventTimeSource,
+        fields: config.fields,
         maxFutureMs: config.maxFutureMs,
         stateTtlDays: config.stateTtlDays,
         journalMax: config.journalMax,

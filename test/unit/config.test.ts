@@ -32,6 +32,23 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/flink_db',
       databaseSecretArn: undefined,
       databaseSsl: 'off',
+      fields: { userIdField: 'userId', eventTimeField: 'timestamp', eventTimeUnit: 'ms' },
+    });
+  });
+
+  it('reads the field mapping, trimmed', () => {
+    // Act
+    const config = loadConfig({
+      USER_ID_FIELD: ' user.id ',
+      EVENT_TIME_FIELD: 'event_time',
+      EVENT_TIME_UNIT: 's',
+    });
+
+    // Assess
+    expect(config.fields).toEqual({
+      userIdField: 'user.id',
+      eventTimeField: 'event_time',
+      eventTimeUnit: 's',
     });
   });
 
@@ -67,11 +84,17 @@ describe('loadConfig', () => {
         EVENT_TIME_SOURCE: 'clock',
         DATABASE_URL: 'mysql://db',
         LOG_LEVEL: 'verbose',
+        USER_ID_FIELD: 'user..id',
+        EVENT_TIME_FIELD: '.ts',
+        EVENT_TIME_UNIT: 'us',
       }),
     );
 
     // Assess
     for (const name of [
+      'USER_ID_FIELD="user..id": must be a field name or a dotted path such as user.id',
+      'EVENT_TIME_FIELD=".ts"',
+      'EVENT_TIME_UNIT="us": must be "ms" (epoch milliseconds) or "s" (epoch seconds)',
       'SESSION_GAP_MS="0"',
       'OUT_OF_ORDERNESS_MS="-5"',
       'IDLE_FLUSH="maybe"',
