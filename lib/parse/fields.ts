@@ -46,17 +46,12 @@ type Found =
  * The value at `path` in `root`. A part that is absent or null is missing (JSON null is what many
  * producers write for "none"); a part that is there but holds no object is of the wrong type.
  * Own properties only, so a path never reaches into Object.prototype ("constructor", "__proto__").
- * `unions`: the value came from Avro, whose decoder hands a union's branch over wrapped in an
- * object named after its type ({"string": "user_A"}, {"sessionizer.User": {...}}): a wrapper met
- * where a part is looked up is opened, and so is one around the final value when it names a
- * primitive type.
  */
-function find(root: unknown, path: FieldPath, unions: boolean): Found {
+function find(root: unknown, path: FieldPath): Found {
   let current = root;
   const { segments } = path;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as string;
-    if (unions && isObject(current) && !Object.hasOwn(current, segment)) current = unwrapped(current);
     if (!isObject(current)) {
       const where = i === 0 ? 'the value' : quotePath(segments, i);
       return {
@@ -75,10 +70,6 @@ function find(root: unknown, path: FieldPath, unions: boolean): Found {
     }
     current = next;
   }
-  if (unions && isObject(current)) {
-    const inner = unwrapped(current);
-    if (inner !== current && isPrimitiveBranch(Object.keys(current)[0] as string)) current = inner;
-  }
   return { ok: true, value: current };
 }
 
@@ -91,10 +82,9 @@ export function parseObject(
   text: string | undefined,
   value: unknown,
   options: ParseOptions,
-  unions: boolean,
 ): ParseResult {
   const fields = options.fields ?? DEFAULT_OPTIONS;
-  const user = find(value, fields.userId, unions);
+  const user = find(value, fields.userId);
   if (!user.ok) return fieldRejection(record, text, fields.userId, user, 'user id');
   if (typeof user.value !== 'string') {
     return reject(
@@ -113,7 +103,7 @@ export function parseObject(
     return reject({ ...bad, detail: `field ${quote(fields.userId.name)}: ${bad.detail}` });
   if (options.eventTimeSource === 'kafka') return fromKafkaTime(record, text, userId, options);
 
-  const time = find(value, fields.eventTime, unions);
+  const time = find(value, fields.eventTime);
   if (!time.ok) return fieldRejection(record, text, fields.eventTime, time, 'event time');
   let parsed: ParseResult;
   if (typeof time.value === 'number') {
@@ -162,23 +152,6 @@ function fieldRejection(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
-}
-
-/** An Avro union wrapper's content: the one property of a one-property object; else the object. */
-function unwrapped(value: Record<string, unknown>): unknown {
-  let only: string | undefined;
-  for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue;
-    if (only !== undefined) return value;
-    only = key;
-  }
-  return only === undefined ? value : value[only];
-}
-
-const PRIMITIVE_BRANCHES = new Set(['string', 'long', 'int', 'double', 'float', 'boolean', 'bytes']);
-
-function isPrimitiveBranch(name: string): boolean {
-  return PRIMITIVE_BRANCHES.has(name);
 }
 
 /** The path's first `count` parts, quoted as written: "user.id". */

@@ -2,6 +2,7 @@ export { NO_ZONE, parseIsoMillis, timeFromNumber, timeFromText } from './event-t
 export { DEFAULT_FIELDS, fieldOptions, fieldPathProblem } from './fields.ts';
 export { parseRecord } from './parse-record.ts';
 export { rejectLate, rejectRecord } from './rejections.ts';
+export { SchemaValueDecoder } from './schema-values.ts';
 export {
   NOT_INTEGER,
   OUT_OF_RANGE,
@@ -21,4 +22,10 @@ export type {
   ParseResult,
   Rejection,
   RejectReason,
+  SchemaSettings,
+  ValueDecoder,
+  ValueFormat,
+  ValueSettings,
 } from './types.ts';
+export { loadValueSchema, type ValueSchema } from './value-schema.ts';
+export { readWireHeader, type WireHeader } from './wire-format.ts';

@@ -28,5 +28,5 @@ export function parseJson(
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return reject(rejectText(record, text, 'bad_json', 'the value is JSON but not an object'));
   }
-  return parseObject(record, text, parsed, options, false);
+  return parseObject(record, text, parsed, options);
 }

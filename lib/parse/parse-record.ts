@@ -32,9 +32,7 @@ export function parseRecord(record: KafkaRecord, options: ParseOptions, decoded?
   if (value === null) return reject(rejectRecord(record, 'empty', 'the record value is null (a tombstone)'));
   if (value.length === 0) return reject(rejectRecord(record, 'empty', 'the record value is empty'));
   if (decoded !== undefined) {
-    return decoded.ok
-      ? parseObject(record, undefined, decoded.value, options, decoded.unions)
-      : reject(decoded.rejection);
+    return decoded.ok ? parseObject(record, undefined, decoded.value, options) : reject(decoded.rejection);
   }
   const text = decodeUtf8(value);
   if (text === undefined) {

@@ -3,6 +3,7 @@
  * (docs/DESIGN.md section 2), and the options that decide which.
  */
 
+import type { KafkaRecord } from '../decode/index.ts';
 import type { EventRecord } from '../engine/index.ts';
 
 /** Why a record was not counted (docs/DESIGN.md section 2). Stored in `rejected_events.reason`. */
@@ -89,12 +90,36 @@ export interface FieldOptions {
 
 /**
  * What a schema decoder (lib/parse/schema-values.ts) made of a record's value before parsing: the
- * decoded object, or the rejection that says why there is none. `unions`: the object came from
- * Avro, whose decoder wraps the branch of a union as `{"string": "user_A"}`.
+ * decoded object as plain data, or the rejection that says why there is none.
  */
 export type DecodedValue =
-  | { readonly ok: true; readonly value: unknown; readonly unions: boolean }
+  | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly rejection: Rejection };
+
+/** How a record's value is written (VALUE_FORMAT; docs/DESIGN.md section 2). */
+export type ValueFormat = 'text' | 'avro' | 'protobuf';
+
+/** A schema format's settings: the schema file in the package and the registry ids it stands for. */
+export interface SchemaSettings {
+  readonly format: 'avro' | 'protobuf';
+  /** VALUE_SCHEMA_FILE: an .avsc or .proto file, relative to the package root (the working directory). */
+  readonly schemaFile: string;
+  /** VALUE_SCHEMA_MESSAGE: the Protobuf message of the value; undefined = the file's only message. */
+  readonly schemaMessage: string | undefined;
+  /** VALUE_SCHEMA_IDS: Confluent schema ids (decimal) and Glue schema version ids (lowercase UUIDs). */
+  readonly schemaIds: readonly string[];
+}
+
+/** The value settings: text (the two-field form or JSON), or a schema format. */
+export type ValueSettings = { readonly format: 'text' } | SchemaSettings;
+
+/**
+ * Decodes the values of a schema format for the parser, a batch at a time (schema-values.ts). The
+ * result has an entry for every record with a non-empty value and a sound envelope.
+ */
+export interface ValueDecoder {
+  decode(records: readonly KafkaRecord[]): Promise<ReadonlyMap<number, DecodedValue>>;
+}
 
 export interface ParseOptions {
   /** 'kafka' takes the Kafka record timestamp, for events typed by hand; the payload's is ignored. */
