@@ -3,6 +3,7 @@ import { DEFAULTS } from './defaults.ts';
 import type { EngineConfig } from './engine/index.ts';
 import { ConfigError } from './errors.ts';
 import { LOG_LEVELS } from './log.ts';
+import { DEFAULT_FIELDS, type FieldMapping, fieldPathProblem, type ValueSettings } from './parse/index.ts';
 import { shownSetting } from './shared/index.ts';
 import type { KafkaConnectionSettings } from './sweep/index.ts';
 
@@ -13,6 +14,10 @@ import type { KafkaConnectionSettings } from './sweep/index.ts';
 export interface Config {
   readonly engine: EngineConfig;
   readonly eventTimeSource: 'payload' | 'kafka';
+  /** Where the user id and the event time are in an object value (docs/DESIGN.md section 2). */
+  readonly fields: FieldMapping;
+  /** How values are written: text (two fields or JSON), or Avro / Protobuf with their schema. */
+  readonly value: ValueSettings;
   /** The future-timestamp guard (lib/kafka/checks.ts); undefined = off, Flink-exact. */
   readonly maxFutureMs: number | undefined;
   readonly topic: string;
@@ -62,6 +67,17 @@ const logLevel = z
     message: `must be one of ${LOG_LEVELS.join(', ')}`,
   });
 
+/** A dotted path into an object value (USER_ID_FIELD, EVENT_TIME_FIELD), `fallback` when unset. */
+const fieldPath = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .default(fallback)
+    .superRefine((path, ctx) => {
+      const problem = fieldPathProblem(path);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
 const fields = z.object({
   SESSION_GAP_MS: int(1, 5000),
   OUT_OF_ORDERNESS_MS: int(0, 0),
@@ -69,6 +85,37 @@ const fields = z.object({
   EVENT_TIME_SOURCE: z
     .enum(['payload', 'kafka'], { message: 'must be "payload" or "kafka"' })
     .default('payload'),
+  USER_ID_FIELD: fieldPath(DEFAULT_FIELDS.userIdField),
+  EVENT_TIME_FIELD: fieldPath(DEFAULT_FIELDS.eventTimeField),
+  EVENT_TIME_UNIT: z
+    .enum(['ms', 's'], { message: 'must be "ms" (epoch milliseconds) or "s" (epoch seconds)' })
+    .default(DEFAULT_FIELDS.eventTimeUnit),
+  VALUE_FORMAT: z
+    .enum(['text', 'avro', 'protobuf'], { message: 'must be text, avro or protobuf' })
+    .default('text'),
+  VALUE_SCHEMA_FILE: z.string().trim().optional(),
+  VALUE_SCHEMA_MESSAGE: z.string().trim().optional(),
+  // Confluent schema ids (decimal) and AWS Glue schema version ids (UUIDs), comma-separated.
+  VALUE_SCHEMA_IDS: z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return undefined;
+      const ids = raw.split(',').map((id) => id.trim().toLowerCase());
+      if (
+        ids.some(
+          (id) => !/^(\d{1,10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.test(id),
+        )
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'must be Confluent schema ids (numbers) or AWS Glue schema version ids (UUIDs), comma-separated',
+        });
+        return z.NEVER;
+      }
+      return ids;
+    }),
   // Unset: no future-timestamp guard (Flink-exact). int() gives its fallback for an unset value;
   // optional() answers undefined before it is asked.
   MAX_FUTURE_MS: int(0, 0).optional(),
@@ -122,8 +169,47 @@ const fields = z.object({
   POWERTOOLS_LOG_LEVEL: logLevel,
 });
 
-/** Settings that only make sense together: how the sweep reaches Kafka (lib/kafka/connection.ts). */
+const SCHEMA_EXTENSION = { avro: '.avsc', protobuf: '.proto' } as const;
+
+/**
+ * Settings that only make sense together: how the sweep reaches Kafka (lib/kafka/connection.ts),
+ * and a schema format's file and ids (docs/DESIGN.md section 2).
+ */
 const schema = fields.superRefine((c, ctx) => {
+  if (c.VALUE_FORMAT === 'text') {
+    for (const key of ['VALUE_SCHEMA_FILE', 'VALUE_SCHEMA_MESSAGE', 'VALUE_SCHEMA_IDS'] as const) {
+      if (c[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'is only read with VALUE_FORMAT=avro or protobuf',
+        });
+      }
+    }
+  } else {
+    const extension = SCHEMA_EXTENSION[c.VALUE_FORMAT];
+    if (c.VALUE_SCHEMA_FILE === undefined || !c.VALUE_SCHEMA_FILE.endsWith(extension)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VALUE_SCHEMA_FILE'],
+        message: `must name the ${extension} file of the schema, in the package, with VALUE_FORMAT=${c.VALUE_FORMAT}`,
+      });
+    }
+    if (c.VALUE_SCHEMA_IDS === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VALUE_SCHEMA_IDS'],
+        message: `is required with VALUE_FORMAT=${c.VALUE_FORMAT}: the registry ids the schema file stands for`,
+      });
+    }
+    if (c.VALUE_FORMAT === 'avro' && c.VALUE_SCHEMA_MESSAGE !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['VALUE_SCHEMA_MESSAGE'],
+        message: 'is only read with VALUE_FORMAT=protobuf',
+      });
+    }
+  }
   if (
     (c.KAFKA_AUTH === 'sasl-scram-512' || c.KAFKA_AUTH === 'mtls') &&
     c.KAFKA_AUTH_SECRET_ARN === undefined
@@ -207,6 +293,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleFlush: c.IDLE_FLUSH,
     },
     eventTimeSource: c.EVENT_TIME_SOURCE,
+    fields: {
+      userIdField: c.USER_ID_FIELD,
+      eventTimeField: c.EVENT_TIME_FIELD,
+      eventTimeUnit: c.EVENT_TIME_UNIT,
+    },
+    value:
+      c.VALUE_FORMAT === 'text'
+        ? { format: 'text' }
+        : {
+            format: c.VALUE_FORMAT,
+            schemaFile: c.VALUE_SCHEMA_FILE as string,
+            schemaMessage: c.VALUE_SCHEMA_MESSAGE,
+            schemaIds: c.VALUE_SCHEMA_IDS as string[],
+          },
     maxFutureMs: c.MAX_FUTURE_MS,
     topic: c.KAFKA_TOPIC,
     idleFlush: c.IDLE_FLUSH,

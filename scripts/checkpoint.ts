@@ -39,8 +39,9 @@ const HELP = `usage: npm run checkpoint -- <show | adopt | new-generation> [opti
   new-generation            accept lost state, or change the settings that decide the rows: a new
                             generation and no partition items; the new generation records the
                             settings of this environment (SESSION_GAP_MS, OUT_OF_ORDERNESS_MS,
-                            ALLOWED_LATENESS_MS, EVENT_TIME_SOURCE, MAX_FUTURE_MS: set them as the
-                            job will run), and prints them; each partition starts empty at the
+                            ALLOWED_LATENESS_MS, EVENT_TIME_SOURCE, MAX_FUTURE_MS, USER_ID_FIELD,
+                            EVENT_TIME_FIELD, EVENT_TIME_UNIT: set them as the job will run), and
+                            prints them; each partition starts empty at the
                             consumer group's committed offset (docs/OPERATIONS.md, "Changing
                             settings")
 
@@ -53,8 +54,8 @@ options:
 
 settings (environment): CHECKPOINT_TABLE, DYNAMODB_ENDPOINT (unset: AWS), AWS_REGION, KAFKA_TOPIC,
 KAFKA_BROKERS; and for new-generation the job's SESSION_GAP_MS, OUT_OF_ORDERNESS_MS,
-ALLOWED_LATENESS_MS, EVENT_TIME_SOURCE, MAX_FUTURE_MS (unset: the defaults of README
-"Configuration")`;
+ALLOWED_LATENESS_MS, EVENT_TIME_SOURCE, MAX_FUTURE_MS, USER_ID_FIELD, EVENT_TIME_FIELD,
+EVENT_TIME_UNIT (unset: the defaults of README "Configuration")`;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({

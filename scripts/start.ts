@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type Config, loadLocalConfig } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
+import { loadValueSchema } from '../lib/parse/index.ts';
 import { servicesUp } from './services/index.ts';
 import { paths, pidFile } from './services/paths.ts';
 import { runningPid } from './services/processes.ts';
@@ -60,9 +61,18 @@ async function refuseSecondJob(args: readonly string[]): Promise<void> {
 export function describeSettings(config: Config): string {
   const { gapMs, outOfOrdernessMs, allowedLatenessMs } = config.engine;
   const idle = config.idleFlush ? `idle flush after ${config.idleTimeoutMs} ms` : 'no idle flush';
+  const { userIdField, eventTimeField, eventTimeUnit } = config.fields;
+  const time =
+    config.eventTimeSource === 'kafka'
+      ? 'the Kafka record timestamp'
+      : `the payload (objects: "${eventTimeField}", numbers in ${eventTimeUnit === 's' ? 'seconds' : 'milliseconds'})`;
+  const values =
+    config.value.format === 'text'
+      ? 'text or JSON values'
+      : `${config.value.format} values of ${config.value.schemaFile} (schema ids ${config.value.schemaIds.join(', ')})`;
   return (
     `gap ${gapMs} ms, out-of-orderness ${outOfOrdernessMs} ms, allowed lateness ${allowedLatenessMs} ms, ` +
-    `event time from the ${config.eventTimeSource === 'kafka' ? 'Kafka record timestamp' : 'payload'}, ${idle}`
+    `${values}, user id from "${userIdField}" in objects, event time from ${time}, ${idle}`
   );
 }
 
@@ -70,6 +80,8 @@ async function main(): Promise<void> {
   // The dev stage hands these very variables to the functions (serverless.yml params.dev), so a
   // bad one is caught here, before anything starts, instead of failing every invocation.
   const config = loadLocalConfig(process.env);
+  // The schema file too: the functions read it from the repository (their working directory).
+  if (config.value.format !== 'text') loadValueSchema(config.value);
   await refuseSecondJob(process.argv.slice(2));
   mkdirSync(paths.run, { recursive: true });
   writeFileSync(pidFile('job'), String(process.pid));

@@ -48,7 +48,9 @@ export interface MetaItem {
   generation: string;
   createdAt: number;
   origin: TableMeta['origin'];
-  settings?: RecordedSettings;
+  /** As written; the field mapping's three are absent in items written before they existed. */
+  settings?: Omit<RecordedSettings, 'userIdField' | 'eventTimeField' | 'eventTimeUnit'> &
+    Partial<Pick<RecordedSettings, 'userIdField' | 'eventTimeField' | 'eventTimeUnit'>>;
 }
 
 type RefTuple = [number, number, number, number, number];
@@ -162,6 +164,10 @@ export function decodeMeta(item: MetaItem): TableMeta {
       allowedLatenessMs: Number(s.allowedLatenessMs),
       eventTimeSource: s.eventTimeSource,
       maxFutureMs: s.maxFutureMs === null || s.maxFutureMs === undefined ? null : Number(s.maxFutureMs),
+      // Recorded before the field mapping was a setting: the job then read the defaults.
+      userIdField: s.userIdField ?? 'userId',
+      eventTimeField: s.eventTimeField ?? 'timestamp',
+      eventTimeUnit: s.eventTimeUnit ?? 'ms',
     },
   };
 }

@@ -1,5 +1,12 @@
 export { emptyStoreStats } from './billing.ts';
-export { committedItem, decodePartition, EMPTY_MANIFEST, freshPartition } from './codec.ts';
+export {
+  committedItem,
+  decodeMeta,
+  decodePartition,
+  EMPTY_MANIFEST,
+  freshPartition,
+  type MetaItem,
+} from './codec.ts';
 export { LAYOUT, PIECE_BYTES } from './constants.ts';
 export { mapDynamoError } from './dynamo-errors.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';

@@ -28,6 +28,15 @@ export interface RecordedSettings {
   readonly eventTimeSource: 'payload' | 'kafka';
   /** MAX_FUTURE_MS; null = no future-timestamp guard. */
   readonly maxFutureMs: number | null;
+  /**
+   * The field mapping (USER_ID_FIELD, EVENT_TIME_FIELD, EVENT_TIME_UNIT; docs/DESIGN.md section 2):
+   * which part of a value is the user and which its time. Folding on under another mapping would
+   * mix users and times read one way with users and times read another. A table whose settings
+   * were recorded before these existed was built with the defaults (codec.ts reads them so).
+   */
+  readonly userIdField: string;
+  readonly eventTimeField: string;
+  readonly eventTimeUnit: 'ms' | 's';
 }
 
 /** Where a state image lives: `pieces` items keyed by the claim (version, epoch) that wrote it. */

@@ -1,11 +1,13 @@
 import type { KafkaRecord } from '../decode/index.ts';
-import { reject, rejectText } from './rejections.ts';
+import { NO_ZONE } from './event-time.ts';
+import { reject, rejectValue } from './rejections.ts';
 import { checkMillis, NOT_INTEGER, quote, UNSTORABLE, userIdLength } from './text-fields.ts';
-import type { ParseOptions, ParseResult, Rejection } from './types.ts';
+import type { EventTimeUnit, ParseOptions, ParseResult, Rejection } from './types.ts';
 
 /*
- * The checks both value forms share, once the user id and time fields are cut out. Each takes the
- * record's decoded `text` so a rejection stores it without decoding the bytes again.
+ * The checks every value form shares, once the user id and time are cut out. Each takes the
+ * record's decoded `text` so a rejection stores it without decoding the bytes again (undefined for
+ * a value of a schema format, which is stored as its bytes).
  */
 
 function accept(record: KafkaRecord, userId: string, eventTime: number): ParseResult {
@@ -18,14 +20,14 @@ function accept(record: KafkaRecord, userId: string, eventTime: number): ParseRe
 /** The user id must be non-empty, storable in PostgreSQL text, and short enough for group_key. */
 export function checkUserId(
   record: KafkaRecord,
-  text: string,
+  text: string | undefined,
   userId: string,
   maxLength: number,
 ): Rejection | undefined {
-  if (userId === '') return rejectText(record, text, 'empty_user_id', 'the user id is empty');
+  if (userId === '') return rejectValue(record, text, 'empty_user_id', 'the user id is empty');
   const length = userIdLength(userId);
   if (length === UNSTORABLE) {
-    return rejectText(
+    return rejectValue(
       record,
       text,
       'bad_user_id',
@@ -33,7 +35,7 @@ export function checkUserId(
     );
   }
   if (length > maxLength) {
-    return rejectText(
+    return rejectValue(
       record,
       text,
       'user_id_too_long',
@@ -46,14 +48,14 @@ export function checkUserId(
 /** eventTimeSource 'kafka': the record timestamp is the event time (-1, "no timestamp", is refused). */
 export function fromKafkaTime(
   record: KafkaRecord,
-  text: string,
+  text: string | undefined,
   userId: string,
   options: ParseOptions,
 ): ParseResult {
   const time = checkMillis(record.timestamp, options.maxEventTimeMs);
   if (time >= 0) return accept(record, userId, time);
   return reject(
-    rejectText(
+    rejectValue(
       record,
       text,
       'timestamp_out_of_range',
@@ -62,13 +64,17 @@ export function fromKafkaTime(
   );
 }
 
-/** `time` is a parseMillis/checkMillis result; `field` is what the payload said, for the detail. */
+/**
+ * `time` is a timeFromText/timeFromNumber result (event-time.ts); `field` is what the payload said,
+ * for the detail, and `unit` the unit a number in it is read in (EVENT_TIME_UNIT).
+ */
 export function fromPayloadTime(
   record: KafkaRecord,
-  text: string,
+  text: string | undefined,
   userId: string,
   time: number,
   field: string,
+  unit: EventTimeUnit,
   options: ParseOptions,
 ): ParseResult {
   if (time >= 0) {
@@ -77,21 +83,33 @@ export function fromPayloadTime(
   }
   if (time === NOT_INTEGER) {
     return reject(
-      rejectText(
+      rejectValue(
         record,
         text,
         'timestamp_not_integer',
-        `the event time ${quote(field)} is not an integer number of milliseconds`,
+        `the event time ${quote(field)} is not an integer number of ${unit === 's' ? 'seconds' : 'milliseconds'} ` +
+          'nor an ISO-8601 time with a zone',
+      ),
+    );
+  }
+  if (time === NO_ZONE) {
+    return reject(
+      rejectValue(
+        record,
+        text,
+        'timestamp_without_zone',
+        `the event time ${quote(field)} has no zone, so it names no instant: add "Z" (UTC) or an offset such as "+01:00"`,
       ),
     );
   }
   // OUT_OF_RANGE: negative, past maxEventTimeMs, or beyond 2^53 - 1 (not exact as a double).
   return reject(
-    rejectText(
+    rejectValue(
       record,
       text,
       'timestamp_out_of_range',
-      `the event time ${quote(field)} is outside 0..${options.maxEventTimeMs} ms`,
+      `the event time ${quote(field)} is outside 0..${options.maxEventTimeMs} ms` +
+        ` (1970-01-01T00:00:00.000Z..${new Date(options.maxEventTimeMs).toISOString()})`,
     ),
   );
 }
@@ -106,14 +124,14 @@ export function fromPayloadTime(
  */
 function checkFuture(
   record: KafkaRecord,
-  text: string,
+  text: string | undefined,
   time: number,
   maxFutureMs: number | undefined,
 ): Rejection | undefined {
   if (maxFutureMs === undefined || record.timestamp < 0) return undefined;
   const ahead = time - record.timestamp;
   if (ahead <= maxFutureMs) return undefined;
-  return rejectText(
+  return rejectValue(
     record,
     text,
     'future',

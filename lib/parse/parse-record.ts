@@ -1,30 +1,39 @@
 import type { KafkaRecord } from '../decode/index.ts';
 import { checkUserId, fromKafkaTime, fromPayloadTime } from './event-rules.ts';
+import { timeFromText } from './event-time.ts';
+import { parseObject } from './fields.ts';
 import { parseJson } from './json-value.ts';
 import { reject, rejectRecord, rejectText } from './rejections.ts';
-import { decodeUtf8, parseMillis, trimField } from './text-fields.ts';
-import type { ParseOptions, ParseResult } from './types.ts';
+import { decodeUtf8, trimField } from './text-fields.ts';
+import type { DecodedValue, ParseOptions, ParseResult } from './types.ts';
 
 const OPEN_BRACE = 0x7b;
 const BOM = 0xfeff;
 
 /**
  * Turns a record's value into an event for the engine, or says why it cannot. Never throws.
- * Two forms (docs/DESIGN.md section 2):
- * - text "<userId>,<eventTimeMillis>", each field trimmed (trimField: Java's String.trim());
- * - a JSON object {"userId": "user_A", "timestamp": 1000}, recognised by a leading "{".
+ * The forms (docs/DESIGN.md section 2):
+ * - text "<userId>,<eventTime>", each field trimmed (trimField: Java's String.trim()), the time an
+ *   integer in EVENT_TIME_UNIT or an ISO-8601 time with a zone;
+ * - a JSON object {"userId": "user_A", "timestamp": 1000}, recognised by a leading "{", its fields
+ *   found by the field mapping (fields.ts);
+ * - a record of an Avro or Protobuf schema: `decoded` is what the schema decoder made of it
+ *   (schema-values.ts), the object the field mapping then reads, or why there is none.
  * With eventTimeSource 'kafka' the time is the Kafka record timestamp and the text form may be
  * "<userId>" or "<userId>,<anything>": the second field is not read.
  *
  * Runs once per record: no regular expressions, no split(), no closures.
  */
-export function parseRecord(record: KafkaRecord, options: ParseOptions): ParseResult {
+export function parseRecord(record: KafkaRecord, options: ParseOptions, decoded?: DecodedValue): ParseResult {
   if (record.envelopeFault !== undefined) {
     return reject(rejectRecord(record, 'bad_envelope', record.envelopeFault));
   }
   const { value } = record;
   if (value === null) return reject(rejectRecord(record, 'empty', 'the record value is null (a tombstone)'));
   if (value.length === 0) return reject(rejectRecord(record, 'empty', 'the record value is empty'));
+  if (decoded !== undefined) {
+    return decoded.ok ? parseObject(record, undefined, decoded.value, options) : reject(decoded.rejection);
+  }
   const text = decodeUtf8(value);
   if (text === undefined) {
     return reject(
@@ -59,7 +68,16 @@ function parseDelimited(record: KafkaRecord, text: string, body: string, options
   if (rejection !== undefined) return reject(rejection);
   if (options.eventTimeSource === 'kafka') return fromKafkaTime(record, text, userId, options);
   const field = trimField(body.slice(comma + 1));
-  return fromPayloadTime(record, text, userId, parseMillis(field, options.maxEventTimeMs), field, options);
+  const unit = options.fields?.unit ?? 'ms';
+  return fromPayloadTime(
+    record,
+    text,
+    userId,
+    timeFromText(field, unit, options.maxEventTimeMs),
+    field,
+    unit,
+    options,
+  );
 }
 
 function countFields(body: string): number {

@@ -31,6 +31,19 @@ export function rejectText(
 }
 
 /**
+ * A rejection for a record whose value is `text` when it was read as text, or bytes of a schema
+ * format (undefined: stored as rejectRecord stores it).
+ */
+export function rejectValue(
+  record: KafkaRecord,
+  text: string | undefined,
+  reason: RejectReason,
+  detail: string,
+): Rejection {
+  return text === undefined ? rejectRecord(record, reason, detail) : rejectText(record, text, reason, detail);
+}
+
+/**
  * A rejection for any record: the value is stored as text when it is valid UTF-8 without NUL,
  * otherwise as base64; a tombstone (null value) is stored as '' ('utf8').
  */

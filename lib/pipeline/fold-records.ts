@@ -2,7 +2,7 @@ import type { KafkaRecord } from '../decode/index.ts';
 import type { FoldResult, PartitionSessions } from '../engine/index.ts';
 import { type Rejection, rejectLate } from '../parse/index.ts';
 import type { Diversions } from './diversion.ts';
-import { parseBatch, parseOptions } from './parse-batch.ts';
+import { type DecodedValues, parseBatch, parseOptions } from './parse-batch.ts';
 import type { PipelineSettings } from './types.ts';
 
 export interface FoldedRecords {
@@ -24,8 +24,9 @@ export function foldRecords(
   endOffset: number,
   settings: PipelineSettings,
   diversions?: Diversions,
+  decoded?: DecodedValues,
 ): FoldedRecords {
-  const { log, rejections, ticks } = parseBatch(fresh, parseOptions(settings), diversions);
+  const { log, rejections, ticks } = parseBatch(fresh, parseOptions(settings), diversions, decoded);
   const result = sessions.apply(log, endOffset);
   if (result.late.length > 0) {
     const byOffset = new Map(fresh.map((r) => [r.offset, r]));

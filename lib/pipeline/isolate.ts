@@ -4,6 +4,7 @@ import { PartitionSessions, type UserState } from '../engine/index.ts';
 import { SinkDataError } from '../errors.ts';
 import type { Diversions } from './diversion.ts';
 import { foldRecords } from './fold-records.ts';
+import type { DecodedValues } from './parse-batch.ts';
 import type { PipelineDeps } from './types.ts';
 
 /**
@@ -24,6 +25,7 @@ export async function findUnwritable(
   deps: PipelineDeps,
   batch: PartitionBatch,
   diversions: Diversions,
+  decoded?: DecodedValues,
 ): Promise<KafkaRecord | null> {
   const { store, sink, settings } = deps;
   const base = await store.readPartition(batch.topic, batch.partition);
@@ -52,7 +54,7 @@ export async function findUnwritable(
     };
     const sessions = new PartitionSessions({ ...settings.engine, idleFlush: true }, partition, users);
     const endOffset = k === 0 ? nextOffset : (prefix[k - 1] as KafkaRecord).offset + 1;
-    const { result, rejections } = foldRecords(sessions, prefix, endOffset, settings, diversions);
+    const { result, rejections } = foldRecords(sessions, prefix, endOffset, settings, diversions, decoded);
     const all = sessions.apply([{ offset: endOffset, tick: true, timestamp: 0 }], endOffset + 1);
     try {
       await sink.write(

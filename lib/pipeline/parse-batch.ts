@@ -1,6 +1,13 @@
 import { asTick, type KafkaRecord } from '../decode/index.ts';
 import { type LogRecord, MAX_EVENT_TIME_MS, MAX_USER_ID_LENGTH } from '../engine/index.ts';
-import { type ParseOptions, parseRecord, type Rejection } from '../parse/index.ts';
+import {
+  DEFAULT_FIELDS,
+  type DecodedValue,
+  fieldOptions,
+  type ParseOptions,
+  parseRecord,
+  type Rejection,
+} from '../parse/index.ts';
 import { type Diversions, divertedRejection } from './diversion.ts';
 import type { PipelineSettings } from './types.ts';
 
@@ -15,6 +22,7 @@ export interface ParsedBatch {
 export function parseOptions(settings: PipelineSettings): ParseOptions {
   return {
     eventTimeSource: settings.eventTimeSource,
+    fields: fieldOptions(settings.fields ?? DEFAULT_FIELDS),
     maxUserIdLength: MAX_USER_ID_LENGTH,
     // The session end (t + G) must stay a valid timestamp too.
     maxEventTimeMs: MAX_EVENT_TIME_MS - settings.engine.gapMs,
@@ -22,14 +30,20 @@ export function parseOptions(settings: PipelineSettings): ParseOptions {
   };
 }
 
+/** What the schema decoder made of a batch's values (lib/parse/schema-values.ts), by offset. */
+export type DecodedValues = ReadonlyMap<number, DecodedValue>;
+
 /**
  * A partition's fresh records as the fold reads them: records the sink refused (`diversions`,
  * lib/pipeline/isolate.ts) rejected as `unwritable`, ticks recognised, bad records rejected.
+ * `decoded`: the values of a schema format (VALUE_FORMAT avro or protobuf), decoded before the
+ * fold, since decoding is asynchronous and the fold is not (docs/DESIGN.md section 2).
  */
 export function parseBatch(
   records: readonly KafkaRecord[],
   options: ParseOptions,
   diversions?: Diversions,
+  decoded?: DecodedValues,
 ): ParsedBatch {
   const log: LogRecord[] = [];
   const rejections: Rejection[] = [];
@@ -46,7 +60,7 @@ export function parseBatch(
       ticks++;
       continue;
     }
-    const parsed = parseRecord(record, options);
+    const parsed = parseRecord(record, options, decoded?.get(record.offset));
     if (parsed.ok) log.push(parsed.event);
     else rejections.push(parsed.rejection);
   }

@@ -23,6 +23,7 @@ import type { Rejection, RejectReason } from '../parse/index.ts';
 import type { Diversions } from './diversion.ts';
 import { foldRecords } from './fold-records.ts';
 import { findUnwritable } from './isolate.ts';
+import type { DecodedValues } from './parse-batch.ts';
 import { round, timedDeps } from './store-timings.ts';
 import { tableGeneration } from './table-generation.ts';
 import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
@@ -48,9 +49,12 @@ export async function processPartition(deps: PipelineDeps, batch: PartitionBatch
   const started = performance.now();
   const timed = timedDeps(deps);
   const diversions: Diversions = new Map();
+  // Avro and Protobuf values, decoded once for every attempt: decoding is asynchronous (the
+  // Powertools Kafka consumer), the fold is not (docs/DESIGN.md section 2, "Schema formats").
+  const decoded = deps.values === undefined ? undefined : await deps.values.decode(batch.records);
   for (let attempt = 1; ; attempt++) {
     try {
-      const done = await attemptPartition(timed.deps, batch, diversions);
+      const done = await attemptPartition(timed.deps, batch, diversions, decoded);
       return {
         ...done,
         diverted: diversions.size,
@@ -60,7 +64,7 @@ export async function processPartition(deps: PipelineDeps, batch: PartitionBatch
       };
     } catch (error) {
       deps.warm.partitions.delete(partitionLabel(batch));
-      if (error instanceof SinkDataError && (await divert(timed.deps, batch, diversions, error))) {
+      if (error instanceof SinkDataError && (await divert(timed.deps, batch, diversions, error, decoded))) {
         attempt = 0;
         continue;
       }
@@ -78,9 +82,10 @@ async function divert(
   batch: PartitionBatch,
   diversions: Diversions,
   error: SinkDataError,
+  decoded: DecodedValues | undefined,
 ): Promise<boolean> {
   if (diversions.size >= MAX_DIVERSIONS) return false;
-  const record = await findUnwritable(deps, batch, diversions);
+  const record = await findUnwritable(deps, batch, diversions, decoded);
   if (record === null) return false;
   const earlier = diversions.get(record.offset);
   // Its `unwritable` rejection was refused as well: once more with nothing of its own; after that, give up.
@@ -99,6 +104,7 @@ async function attemptPartition(
   deps: PipelineDeps,
   batch: PartitionBatch,
   diversions: Diversions,
+  decoded: DecodedValues | undefined,
   known?: PartitionCheckpoint,
 ): Promise<Untimed> {
   const { store, settings } = deps;
@@ -131,7 +137,13 @@ async function attemptPartition(
       // Someone else committed or claimed since this container's last commit: start over from
       // what they left (returned with the refusal), or from the table.
       if (!(error instanceof CheckpointConflictError)) throw error;
-      return attemptPartition(deps, batch, diversions, error.current as PartitionCheckpoint | undefined);
+      return attemptPartition(
+        deps,
+        batch,
+        diversions,
+        decoded,
+        error.current as PartitionCheckpoint | undefined,
+      );
     }
   } else {
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');
@@ -142,7 +154,14 @@ async function attemptPartition(
 
   // 2. fold (pure).
   const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
-  const { result, rejections, ticks } = foldRecords(sessions, fresh, endOffset, settings, diversions);
+  const { result, rejections, ticks } = foldRecords(
+    sessions,
+    fresh,
+    endOffset,
+    settings,
+    diversions,
+    decoded,
+  );
 
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
   const now = deps.now();

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LAYOUT, type RecordedSettings, type TableMeta } from '../checkpoint/index.ts';
 import { CheckpointIncompatibleError, CheckpointLostError, SettingsChangedError } from '../errors.ts';
 import { log } from '../log.ts';
+import { DEFAULT_FIELDS } from '../parse/index.ts';
 import type { PipelineDeps, PipelineSettings } from './types.ts';
 
 /**
@@ -52,14 +53,18 @@ async function readOrTakeGeneration(deps: PipelineDeps, topic: string): Promise<
  * or of a Config (`npm run checkpoint -- new-generation` records the environment's).
  */
 export function recordedSettings(
-  settings: Pick<PipelineSettings, 'engine' | 'eventTimeSource' | 'maxFutureMs'>,
+  settings: Pick<PipelineSettings, 'engine' | 'eventTimeSource' | 'maxFutureMs' | 'fields'>,
 ): RecordedSettings {
+  const fields = settings.fields ?? DEFAULT_FIELDS;
   return {
     gapMs: settings.engine.gapMs,
     outOfOrdernessMs: settings.engine.outOfOrdernessMs,
     allowedLatenessMs: settings.engine.allowedLatenessMs,
     eventTimeSource: settings.eventTimeSource,
     maxFutureMs: settings.maxFutureMs ?? null,
+    userIdField: fields.userIdField,
+    eventTimeField: fields.eventTimeField,
+    eventTimeUnit: fields.eventTimeUnit,
   };
 }
 
@@ -70,6 +75,9 @@ const SETTING_NAMES: Record<keyof RecordedSettings, string> = {
   allowedLatenessMs: 'ALLOWED_LATENESS_MS',
   eventTimeSource: 'EVENT_TIME_SOURCE',
   maxFutureMs: 'MAX_FUTURE_MS',
+  userIdField: 'USER_ID_FIELD',
+  eventTimeField: 'EVENT_TIME_FIELD',
+  eventTimeUnit: 'EVENT_TIME_UNIT',
 };
 
 const show = (v: string | number | null) => (v === null ? 'unset' : String(v));

@@ -1,12 +1,14 @@
 import type { CheckpointStore, PartitionCheckpoint } from '../checkpoint/index.ts';
 import type { EngineConfig, PartitionSessions } from '../engine/index.ts';
-import type { EventTimeSource, RejectReason } from '../parse/index.ts';
+import type { EventTimeSource, FieldMapping, RejectReason, ValueDecoder } from '../parse/index.ts';
 import type { Sink } from '../sink/index.ts';
 
 /** What a transition needs: the stores behind interfaces, settings, the clock, the container's memory. */
 export interface PipelineDeps {
   readonly store: CheckpointStore;
   readonly sink: Sink;
+  /** Decodes Avro or Protobuf values before the fold (VALUE_FORMAT); undefined for text values. */
+  readonly values?: ValueDecoder | undefined;
   readonly settings: PipelineSettings;
   readonly now: () => number;
   /** What this container remembers between invocations (createWarmState, once per container). */
@@ -16,6 +18,8 @@ export interface PipelineDeps {
 export interface PipelineSettings {
   readonly engine: EngineConfig;
   readonly eventTimeSource: EventTimeSource;
+  /** USER_ID_FIELD, EVENT_TIME_FIELD, EVENT_TIME_UNIT (docs/DESIGN.md section 2); undefined = the defaults. */
+  readonly fields?: FieldMapping | undefined;
   /** The future-timestamp guard (MAX_FUTURE_MS, lib/kafka/checks.ts); undefined = off. */
   readonly maxFutureMs?: number | undefined;
   /** State pieces expire this long after they were written; a snapshot is rewritten at half of it. */

@@ -1,4 +1,5 @@
 import { type Config, loadConfig } from '../config.ts';
+import { loadValueSchema, SchemaValueDecoder } from '../parse/index.ts';
 import { createWarmState, type PipelineDeps } from '../pipeline/index.ts';
 import { type SecretReader, secretsManagerReader } from '../shared/index.ts';
 import { createPool, DatabasePool, PostgresSink, resolveConnection } from '../sink/index.ts';
@@ -27,6 +28,10 @@ export interface RuntimeOptions {
  */
 export function createRuntime(env: NodeJS.ProcessEnv = process.env, options: RuntimeOptions = {}): Runtime {
   const config = loadConfig(env);
+  // An Avro or Protobuf schema is read once per container; a file that is missing or no schema
+  // stops the cold start like any bad setting (docs/DESIGN.md section 2, "Schema formats").
+  const values =
+    config.value.format === 'text' ? undefined : new SchemaValueDecoder(loadValueSchema(config.value));
   const dynamo = dynamoClient(config, env);
   const readSecret = options.readSecret ?? secretsManagerReader(config.region);
   // The pool is built at the first write: on AWS that reads the database secret (a failed read is
@@ -43,9 +48,11 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env, options: Run
     deps: {
       store: checkpointStore(config, dynamo),
       sink: new PostgresSink(database),
+      values,
       settings: {
         engine: config.engine,
         eventTimeSource: config.eventTimeSource,
+        fields: config.fields,
         maxFutureMs: config.maxFutureMs,
         stateTtlDays: config.stateTtlDays,
         journalMax: config.journalMax,

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
+import protobuf from 'protobufjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TICK_HEADER, TICK_HEADER_VALUE } from '../../lib/decode/index.ts';
-import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { loadValueSchema, SchemaValueDecoder } from '../../lib/parse/index.ts';
+import { handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
+import { encodeEvent, frame, SAMPLE } from '../../scripts/payloads.ts';
 import { createTestPipeline, mskEvent, tickRecord } from '../helpers/pipeline.ts';
 
 // Issue 17, "no record can stall a partition": every envelope field at its extremes is processed
@@ -204,4 +207,106 @@ describe('envelope fields at their extremes (property, through the real sink)', 
       { numRuns: 25 },
     );
   }, 240_000);
+});
+
+describe('schema-format records that cannot be counted (issue 20)', () => {
+  let p: Awaited<ReturnType<typeof createTestPipeline>>;
+  beforeEach(async () => {
+    p = await createTestPipeline({
+      fields: { userIdField: SAMPLE.userIdField, eventTimeField: SAMPLE.eventTimeField, eventTimeUnit: 'ms' },
+    });
+  });
+  afterEach(async () => p.cleanup());
+
+  it.each([
+    { format: 'avro', schemaFile: SAMPLE.avroFile, schemaMessage: undefined },
+    { format: 'protobuf', schemaFile: SAMPLE.protobufFile, schemaMessage: SAMPLE.protobufMessage },
+  ] as const)('are one rejection each in $format, and the partition moves on', async (settings) => {
+    // Prepare: the seed events, and one record of each new kind between them.
+    const deps: PipelineDeps = {
+      ...p.deps,
+      values: new SchemaValueDecoder(
+        loadValueSchema({
+          ...settings,
+          schemaIds: [String(SAMPLE.confluentSchemaId), SAMPLE.glueSchemaVersionId],
+        }),
+      ),
+    };
+    const good = (t: number) => encodeEvent(settings.format, 'user_A', t);
+    const values = [
+      good(1000),
+      encodeEvent(settings.format, 'user_A', 1500, { registry: 'confluent', schemaId: '99' }), // unknown schema id
+      frame('confluent', '1', Buffer.from('not a record of the schema')), // bytes that do not match
+      Buffer.from('user_A,1500'), // no header at all
+      good(2000),
+      good(8000),
+    ];
+
+    // Act
+    const [outcome] = await handleKafkaEvent(deps, mskEvent(values));
+    const [tick] = await handleKafkaEvent(deps, mskEvent([tickRecord(values.length, 0)], values.length));
+
+    // Assess: three rejections with their reasons, the seed's two rows, every offset applied.
+    expect(outcome).toMatchObject({ records: 6, commits: 1, emitted: 1 });
+    expect(tick).toMatchObject({ ticks: 1, emitted: 1 });
+    expect(await p.rejected()).toEqual([
+      { partition: 0, offset: 1, reason: 'unknown_schema_id' },
+      { partition: 0, offset: 2, reason: 'schema_mismatch' },
+      { partition: 0, offset: 3, reason: 'schema_mismatch' },
+    ]);
+    expect(await p.rows()).toEqual([
+      { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end: '1970-01-01 00:00:07.000' },
+      { group_key: 'user_A|1970-01-01T00:00:08.000Z', count: 1, end: '1970-01-01 00:00:13.000' },
+    ]);
+  });
+
+  it('rejects a field path that is missing or of the wrong type in a decoded record, naming the path', async () => {
+    // Prepare: the Protobuf sample read with the event time at "user", which holds an object; and a
+    // record whose user proto3 leaves out.
+    const deps: PipelineDeps = {
+      ...p.deps,
+      settings: {
+        ...p.deps.settings,
+        fields: { userIdField: 'user.id', eventTimeField: 'user', eventTimeUnit: 'ms' },
+      },
+      values: new SchemaValueDecoder(
+        loadValueSchema({
+          format: 'protobuf',
+          schemaFile: SAMPLE.protobufFile,
+          schemaMessage: SAMPLE.protobufMessage,
+          schemaIds: [SAMPLE.glueSchemaVersionId],
+        }),
+      ),
+    };
+    const root = new protobuf.Root().loadSync(SAMPLE.protobufFile, { keepCase: true });
+    const noUser = Buffer.from(root.lookupType(SAMPLE.protobufMessage).encode({ event_time: 1000 }).finish());
+    const values = [
+      encodeEvent('protobuf', 'user_A', 1000),
+      frame('glue', SAMPLE.glueSchemaVersionId, Buffer.concat([Buffer.from([1]), noUser])),
+    ];
+
+    // Act
+    const [outcome] = await handleKafkaEvent(deps, mskEvent(values));
+    const details = await p.pool.query(
+      'SELECT kafka_offset::int AS offset, reason, detail, raw_encoding FROM rejected_events ORDER BY 1',
+    );
+
+    // Assess
+    expect(outcome).toMatchObject({ records: 2, commits: 1 });
+    expect(details.rows).toEqual([
+      {
+        offset: 0,
+        reason: 'wrong_field_type',
+        detail:
+          'field "user": the event time is an object, expected epoch milliseconds (a number or a numeric string) or an ISO-8601 time',
+        raw_encoding: 'base64',
+      },
+      {
+        offset: 1,
+        reason: 'missing_field',
+        detail: 'field "user.id": "user" is missing, so the value has no user id',
+        raw_encoding: 'base64',
+      },
+    ]);
+  });
 });

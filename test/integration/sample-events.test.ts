@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config.ts';
 import { asTick, decodeKafkaEvent } from '../../lib/decode/index.ts';
-import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { loadValueSchema, SchemaValueDecoder } from '../../lib/parse/index.ts';
+import { handleKafkaEvent, type PipelineDeps } from '../../lib/pipeline/index.ts';
 import { buildKafkaEvent } from '../../offline/build-event.ts';
+import { SAMPLE_BATCHES, sampleBatchFile, sampleSettings } from '../../scripts/payloads.ts';
 import { createTestPipeline } from '../helpers/pipeline.ts';
 
 // The README's invoke-local walk: the sample batch, then the idle tick the sweep would append
@@ -56,3 +59,50 @@ describe('the sample batch and its tick through the handler', () => {
     ]);
   });
 });
+
+// docs/PAYLOADS.md: the seed scenario as real producers send it, one file per format, each read
+// with the settings PAYLOADS.md gives, then closed by the same idle tick.
+describe.each(Object.keys(SAMPLE_BATCHES) as (keyof typeof SAMPLE_BATCHES)[])(
+  'events/%s sample',
+  (format) => {
+    const file = SAMPLE_BATCHES[format];
+    let p: Awaited<ReturnType<typeof createTestPipeline>>;
+    beforeEach(async () => {
+      p = await createTestPipeline();
+    });
+    afterEach(async () => p.cleanup());
+
+    it('is what scripts/payloads.ts writes (npx tsx scripts/payloads.ts)', () => {
+      expect(readFileSync(new URL(`../../events/${file}`, import.meta.url), 'utf8')).toBe(
+        sampleBatchFile(format),
+      );
+    });
+
+    it('gives the two seed rows with the settings of docs/PAYLOADS.md, and the tick closes the second', async () => {
+      // Prepare: the job's settings as the environment gives them.
+      const config = loadConfig(sampleSettings(format));
+      const deps: PipelineDeps = {
+        ...p.deps,
+        settings: { ...p.deps.settings, fields: config.fields },
+        values:
+          config.value.format === 'text' ? undefined : new SchemaValueDecoder(loadValueSchema(config.value)),
+      };
+
+      // Act
+      const [batch] = await handleKafkaEvent(deps, load(file));
+      const [tick] = await handleKafkaEvent(deps, seedTick);
+
+      // Assess
+      expect(batch).toMatchObject({ records: 3, rejected: {}, emitted: 1, watermark: 7999 });
+      expect(tick).toMatchObject({ ticks: 1, emitted: 1 });
+      expect(await p.rows()).toEqual([
+        { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2, end: '1970-01-01 00:00:07.000' },
+        { group_key: 'user_A|1970-01-01T00:00:08.000Z', count: 1, end: '1970-01-01 00:00:13.000' },
+      ]);
+      const sessions = await p.pool.query(
+        'SELECT duration_ms::int AS ms FROM user_sessions ORDER BY group_key',
+      );
+      expect(sessions.rows).toEqual([{ ms: 1000 }, { ms: 0 }]);
+    });
+  },
+);

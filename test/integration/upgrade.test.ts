@@ -190,6 +190,9 @@ describe.each(['defaults', 'lateness'])(
       allowedLatenessMs,
       eventTimeSource: 'payload',
       maxFutureMs: null,
+      userIdField: 'userId',
+      eventTimeField: 'timestamp',
+      eventTimeUnit: 'ms',
     };
 
     let dynamo: DynamoDBClient;

@@ -32,6 +32,99 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/flink_db',
       databaseSecretArn: undefined,
       databaseSsl: 'off',
+      fields: { userIdField: 'userId', eventTimeField: 'timestamp', eventTimeUnit: 'ms' },
+      value: { format: 'text' },
+    });
+  });
+
+  it.each([
+    {
+      env: { VALUE_FORMAT: 'avro', VALUE_SCHEMA_FILE: 'schemas/a.avsc', VALUE_SCHEMA_IDS: '1, 42' },
+      value: {
+        format: 'avro',
+        schemaFile: 'schemas/a.avsc',
+        schemaMessage: undefined,
+        schemaIds: ['1', '42'],
+      },
+    },
+    {
+      env: {
+        VALUE_FORMAT: 'protobuf',
+        VALUE_SCHEMA_FILE: 'schemas/a.proto',
+        VALUE_SCHEMA_MESSAGE: 'shop.Click',
+        VALUE_SCHEMA_IDS: '6F1C2A3B-5D6E-4F70-8A9B-0C1D2E3F4A5B,7',
+      },
+      value: {
+        format: 'protobuf',
+        schemaFile: 'schemas/a.proto',
+        schemaMessage: 'shop.Click',
+        schemaIds: ['6f1c2a3b-5d6e-4f70-8a9b-0c1d2e3f4a5b', '7'],
+      },
+    },
+  ])('reads a schema format: $env.VALUE_FORMAT', ({ env, value }) => {
+    // Act
+    const config = loadConfig(env);
+
+    // Assess
+    expect(config.value).toEqual(value);
+  });
+
+  it.each([
+    {
+      env: { VALUE_FORMAT: 'avro' },
+      names: [
+        'VALUE_SCHEMA_FILE="": must name the .avsc file of the schema, in the package, with VALUE_FORMAT=avro',
+        'VALUE_SCHEMA_IDS="": is required with VALUE_FORMAT=avro',
+      ],
+    },
+    {
+      env: { VALUE_FORMAT: 'protobuf', VALUE_SCHEMA_FILE: 'schemas/a.avsc', VALUE_SCHEMA_IDS: '1' },
+      names: ['VALUE_SCHEMA_FILE="schemas/a.avsc": must name the .proto file'],
+    },
+    {
+      env: { VALUE_FORMAT: 'protobuf', VALUE_SCHEMA_FILE: 'schemas/a.proto', VALUE_SCHEMA_IDS: '1,x' },
+      names: [
+        'VALUE_SCHEMA_IDS="1,x": must be Confluent schema ids (numbers) or AWS Glue schema version ids (UUIDs)',
+      ],
+    },
+    {
+      env: {
+        VALUE_FORMAT: 'avro',
+        VALUE_SCHEMA_FILE: 'a.avsc',
+        VALUE_SCHEMA_IDS: '1',
+        VALUE_SCHEMA_MESSAGE: 'A',
+      },
+      names: ['VALUE_SCHEMA_MESSAGE="A": is only read with VALUE_FORMAT=protobuf'],
+    },
+    {
+      env: { VALUE_SCHEMA_FILE: 'a.avsc', VALUE_SCHEMA_IDS: '1' },
+      names: [
+        'VALUE_SCHEMA_FILE="a.avsc": is only read with VALUE_FORMAT=avro or protobuf',
+        'VALUE_SCHEMA_IDS="1": is only read with VALUE_FORMAT=avro or protobuf',
+      ],
+    },
+    { env: { VALUE_FORMAT: 'json' }, names: ['VALUE_FORMAT="json": must be text, avro or protobuf'] },
+  ])('names every bad value setting of $env', ({ env, names }) => {
+    // Act
+    const message = messageOf(() => loadConfig(env));
+
+    // Assess
+    for (const name of names) expect(message).toContain(name);
+  });
+
+  it('reads the field mapping, trimmed', () => {
+    // Act
+    const config = loadConfig({
+      USER_ID_FIELD: ' user.id ',
+      EVENT_TIME_FIELD: 'event_time',
+      EVENT_TIME_UNIT: 's',
+    });
+
+    // Assess
+    expect(config.fields).toEqual({
+      userIdField: 'user.id',
+      eventTimeField: 'event_time',
+      eventTimeUnit: 's',
     });
   });
 
@@ -67,11 +160,17 @@ describe('loadConfig', () => {
         EVENT_TIME_SOURCE: 'clock',
         DATABASE_URL: 'mysql://db',
         LOG_LEVEL: 'verbose',
+        USER_ID_FIELD: 'user..id',
+        EVENT_TIME_FIELD: '.ts',
+        EVENT_TIME_UNIT: 'us',
       }),
     );
 
     // Assess
     for (const name of [
+      'USER_ID_FIELD="user..id": must be a field name or a dotted path such as user.id',
+      'EVENT_TIME_FIELD=".ts"',
+      'EVENT_TIME_UNIT="us": must be "ms" (epoch milliseconds) or "s" (epoch seconds)',
       'SESSION_GAP_MS="0"',
       'OUT_OF_ORDERNESS_MS="-5"',
       'IDLE_FLUSH="maybe"',

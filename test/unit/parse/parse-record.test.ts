@@ -20,6 +20,9 @@ const REASONS: readonly RejectReason[] = [
   'user_id_too_long',
   'timestamp_not_integer',
   'timestamp_out_of_range',
+  'timestamp_without_zone',
+  'missing_field',
+  'wrong_field_type',
 ];
 
 describe('parseRecord: accepted values', () => {
@@ -142,15 +145,27 @@ describe('parseRecord: rejections', () => {
       detail: /starts with "\{" but is not valid JSON: /,
     },
     {
-      reason: 'bad_json',
+      reason: 'wrong_field_type',
       value: '{"userId": 42, "timestamp": 1000}',
-      detail: /"userId" is a number, expected a string/,
+      detail: /^field "userId": the user id is a number \(42\), expected a string$/,
     },
     { reason: 'empty_user_id', value: ',1000', detail: /the user id is empty/ },
     { reason: 'empty_user_id', value: '   ,1000', detail: /the user id is empty/ },
-    { reason: 'empty_user_id', value: '{"timestamp": 1000}', detail: /has no "userId"/ },
-    { reason: 'empty_user_id', value: '{"userId": null, "timestamp": 1000}', detail: /has no "userId"/ },
-    { reason: 'empty_user_id', value: '{"userId": " ", "timestamp": 1000}', detail: /the user id is empty/ },
+    {
+      reason: 'missing_field',
+      value: '{"timestamp": 1000}',
+      detail: /^field "userId": "userId" is missing, so the value has no user id$/,
+    },
+    {
+      reason: 'missing_field',
+      value: '{"userId": null, "timestamp": 1000}',
+      detail: /^field "userId": "userId" is null, so the value has no user id$/,
+    },
+    {
+      reason: 'empty_user_id',
+      value: '{"userId": " ", "timestamp": 1000}',
+      detail: /^field "userId": the user id is empty$/,
+    },
     {
       reason: 'bad_user_id',
       value: 'user\u0000A,1000',
@@ -186,14 +201,14 @@ describe('parseRecord: rejections', () => {
       detail: /"1000.5" is not an integer/,
     },
     {
-      reason: 'timestamp_not_integer',
+      reason: 'missing_field',
       value: '{"userId":"u"}',
-      detail: /the JSON object has no "timestamp"/,
+      detail: /^field "timestamp": "timestamp" is missing, so the value has no event time$/,
     },
     {
-      reason: 'timestamp_not_integer',
+      reason: 'wrong_field_type',
       value: '{"userId":"u","timestamp":true}',
-      detail: /has a boolean "timestamp"/,
+      detail: /^field "timestamp": the event time is a boolean \(true\), expected epoch milliseconds/,
     },
     {
       reason: 'timestamp_out_of_range',

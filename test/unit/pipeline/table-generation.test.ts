@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedSettings, TableMeta } from '../../../lib/checkpoint/index.ts';
+import { decodeMeta, type RecordedSettings, type TableMeta } from '../../../lib/checkpoint/index.ts';
 import { CheckpointLostError, SettingsChangedError } from '../../../lib/errors.ts';
 import {
   createWarmState,
@@ -139,6 +139,9 @@ const OURS: RecordedSettings = {
   allowedLatenessMs: 0,
   eventTimeSource: 'payload',
   maxFutureMs: null,
+  userIdField: 'userId',
+  eventTimeField: 'timestamp',
+  eventTimeUnit: 'ms',
 };
 
 /** A `meta` item as release 0.1.0 wrote it: no settings. */
@@ -190,6 +193,9 @@ describe('the settings recorded with the checkpoint', () => {
         allowedLatenessMs: 3000,
         eventTimeSource: 'kafka',
         maxFutureMs: 60_000,
+        userIdField: 'user.id',
+        eventTimeField: 'event_time',
+        eventTimeUnit: 's',
       },
     };
 
@@ -205,6 +211,9 @@ describe('the settings recorded with the checkpoint', () => {
       'ALLOWED_LATENESS_MS is 0 here, 3000 in the checkpoint',
       'EVENT_TIME_SOURCE is payload here, kafka in the checkpoint',
       'MAX_FUTURE_MS is unset here, 60000 in the checkpoint',
+      'USER_ID_FIELD is userId here, user.id in the checkpoint',
+      'EVENT_TIME_FIELD is timestamp here, event_time in the checkpoint',
+      'EVENT_TIME_UNIT is ms here, s in the checkpoint',
     ]) {
       expect(message).toContain(difference);
     }
@@ -225,7 +234,15 @@ describe('the settings recorded with the checkpoint', () => {
     // Assess
     expect(error).toBeInstanceOf(SettingsChangedError);
     expect(error.message).toContain('ALLOWED_LATENESS_MS is 0 here, 1000 in the checkpoint');
-    for (const name of ['SESSION_GAP_MS', 'OUT_OF_ORDERNESS_MS', 'EVENT_TIME_SOURCE', 'MAX_FUTURE_MS']) {
+    for (const name of [
+      'SESSION_GAP_MS',
+      'OUT_OF_ORDERNESS_MS',
+      'EVENT_TIME_SOURCE',
+      'MAX_FUTURE_MS',
+      'USER_ID_FIELD',
+      'EVENT_TIME_FIELD',
+      'EVENT_TIME_UNIT',
+    ]) {
       expect(error.message).not.toContain(name);
     }
   });
@@ -267,5 +284,64 @@ describe('the settings recorded with the checkpoint', () => {
     expect(sink.rejected.size).toBe(0);
     expect(store.meta?.settings).toEqual(theirs);
     expect(d.warm.generation).toBeUndefined();
+  });
+});
+
+describe('settings recorded before the field mapping was a setting', () => {
+  // A meta item as this release's predecessor wrote it: five settings, no mapping. That job read
+  // {"userId", "timestamp"} in epoch milliseconds, which is what the defaults still are.
+  const before = decodeMeta({
+    pk: 'meta',
+    layout: 2,
+    generation: '2026-11-20T00:00:00.000Z/0a1b2c3d',
+    createdAt: Date.parse('2026-11-20T00:00:00.000Z'),
+    origin: 'first-use',
+    settings: {
+      gapMs: 5000,
+      outOfOrdernessMs: 0,
+      allowedLatenessMs: 0,
+      eventTimeSource: 'payload',
+      maxFutureMs: null,
+    },
+  });
+
+  it('are read as the default mapping: a job with the defaults folds on', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    const sink = new MemorySink();
+    store.meta = before;
+
+    // Act
+    const outcomes = await handleKafkaEvent(deps(store, sink), mskEvent(['user_A,1000']));
+
+    // Assess
+    expect(before.settings).toEqual(OURS);
+    expect(outcomes).toMatchObject([{ records: 1, commits: 1 }]);
+  });
+
+  it('refuse a job that maps the fields elsewhere, naming the setting', async () => {
+    // Prepare
+    const store = new MemoryStore();
+    const sink = new MemorySink();
+    store.meta = before;
+    const d = deps(store, sink);
+    const mapped: PipelineDeps = {
+      ...d,
+      settings: {
+        ...d.settings,
+        fields: { userIdField: 'user.id', eventTimeField: 'timestamp', eventTimeUnit: 'ms' },
+      },
+    };
+
+    // Act
+    const error = (await handleKafkaEvent(mapped, mskEvent(['user_A,1000'])).catch(
+      (e: unknown) => e,
+    )) as Error;
+
+    // Assess
+    expect(error).toBeInstanceOf(SettingsChangedError);
+    expect(error.message).toContain('USER_ID_FIELD is user.id here, userId in the checkpoint');
+    expect(error.message).not.toContain('EVENT_TIME_FIELD');
+    expect(sink.rows.size).toBe(0);
   });
 });

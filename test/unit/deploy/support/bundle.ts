@@ -10,9 +10,10 @@ import type { ZipEntry } from './zip.ts';
 /** The modules a bundle imports statically (`import ... from "x"`, `import "x"`). */
 export function staticImports(code: string): string[] {
   const found = new Set<string>();
-  // Not preceded by a word character, '$', '.' or '-': "eslint-plugin-import" in a bundled package.json is no import.
+  // Not preceded by a word character, '$', '.', '-' or a quote: "eslint-plugin-import" in a bundled
+  // package.json is no import, nor protobufjs's parser's `case "import":`.
   for (const [, specifier] of code.matchAll(
-    /(?<![\w$.-])import\s*(?:[\w$*{}\s,]*?\bfrom\s*)?["']([^"']+)["']/g,
+    /(?<![\w$.\-"'`])import\s*(?:[\w$*{}\s,]*?\bfrom\s*)?["']([^"']+)["']/g,
   )) {
     if (specifier !== undefined) found.add(specifier);
   }

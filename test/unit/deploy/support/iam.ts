@@ -75,7 +75,13 @@ export function privilegeProblems(statements: readonly Statement[]): string[] {
         if (other.length > 0) problems.push(`${at}: "*" resource for ${other.join(', ')}`);
       } else if (
         resource === '' ||
-        /\*/.test(resource.replace(/^arn:aws:s3:::[a-z0-9.-]+\/\*$/, 'bucket-objects'))
+        // Two wildcards that name one container's contents: a bucket's objects, and the schema
+        // versions of one Glue registry's schemas (which a mapping looks up by version id).
+        /\*/.test(
+          resource
+            .replace(/^arn:aws:s3:::[a-z0-9.-]+\/\*$/, 'bucket-objects')
+            .replace(/^arn:aws:glue:[a-z0-9-]+:\d{12}:schema\/[A-Za-z0-9_.-]+\/\*$/, 'registry-schemas'),
+        )
       ) {
         problems.push(`${at}: resource ${JSON.stringify(resource)} is empty or has a wildcard`);
       }
