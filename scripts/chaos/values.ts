@@ -44,8 +44,9 @@ export const BAD_VALUES: Readonly<Record<string, BadValue>> = {
   ',1000': { payload: { reason: 'empty_user_id' }, kafka: { reason: 'empty_user_id' } },
   // Three fields are wrong in both modes.
   'user_x,1,2': { payload: { reason: 'wrong_field_count' }, kafka: { reason: 'wrong_field_count' } },
-  // JSON form, but userId is a number, not a string.
-  '{"userId": 1}': { payload: { reason: 'bad_json' }, kafka: { reason: 'bad_json' } },
+  // JSON form, but userId is a number, not a string: its field has the wrong type (docs/DESIGN.md
+  // section 2, field mapping), whichever the event time source.
+  '{"userId": 1}': { payload: { reason: 'wrong_field_type' }, kafka: { reason: 'wrong_field_type' } },
   // A negative event time; in Kafka-time mode it is not read.
   'user_x,-5': { payload: { reason: 'timestamp_out_of_range' }, kafka: { userId: 'user_x' } },
 };
