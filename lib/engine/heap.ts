@@ -24,6 +24,11 @@ export class SlotHeap {
     return this.n;
   }
 
+  /** Bytes the queue holds (its capacity, grown by doubling). */
+  get bytes(): number {
+    return this.heap.byteLength;
+  }
+
   /** The smallest deadline, or +Infinity when empty (so `peekKey() <= W` is simply false). */
   peekKey(): number {
     return this.n > 0 ? (this.heap[0] as number) : Number.POSITIVE_INFINITY;
