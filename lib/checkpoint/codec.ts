@@ -1,5 +1,6 @@
 import type { PartitionState, PartitionStats } from '../engine/index.ts';
 import { CheckpointCorruptError } from '../errors.ts';
+import { LEGACY_IMAGE_FORMAT } from './constants.ts';
 import { partitionKey } from './keys.ts';
 import type {
   Claim,
@@ -51,13 +52,14 @@ export interface MetaItem {
   settings?: RecordedSettings;
 }
 
-type RefTuple = [number, number, number, number, number];
+/** [version, epoch, pieces, bytes, writtenAt, format]; manifests written before image format 2 end at writtenAt. */
+type RefTuple = [number, number, number, number, number, number?];
 
 export const EMPTY_MANIFEST: Manifest = { snapshot: null, journal: [] };
 const NO_STATS: PartitionStats = { liveSessions: 0, pendingSessions: 0, liveUsers: 0 };
 
 export function encodeManifest(manifest: Manifest): string {
-  const ref = (r: ImageRef): RefTuple => [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt];
+  const ref = (r: ImageRef): RefTuple => [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt, r.format];
   return JSON.stringify({
     s: manifest.snapshot === null ? null : ref(manifest.snapshot),
     j: manifest.journal.map(ref),
@@ -67,12 +69,13 @@ export function encodeManifest(manifest: Manifest): string {
 function decodeManifest(text: string, pk: string): Manifest {
   try {
     const { s, j } = JSON.parse(text) as { s: RefTuple | null; j: RefTuple[] };
-    const ref = ([version, epoch, pieces, bytes, writtenAt]: RefTuple): ImageRef => ({
+    const ref = ([version, epoch, pieces, bytes, writtenAt, format]: RefTuple): ImageRef => ({
       version,
       epoch,
       pieces,
       bytes,
       writtenAt,
+      format: format ?? LEGACY_IMAGE_FORMAT,
     });
     return { snapshot: s === null ? null : ref(s), journal: j.map(ref) };
   } catch (error) {

@@ -28,7 +28,7 @@ import {
   UNPROCESSED_RETRIES,
 } from './constants.ts';
 import { mapDynamoError } from './dynamo-errors.ts';
-import { toPieces } from './image.ts';
+import type { EncodedImage, StoredImage } from './image.ts';
 import { legacyKeys, META_KEY, partitionKey, pieceKey } from './keys.ts';
 import type {
   CheckpointStore,
@@ -234,7 +234,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
     return { ...expected, epoch: claim.epoch, claim };
   }
 
-  async readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]> {
+  async readImages(checkpoint: PartitionCheckpoint): Promise<StoredImage[]> {
     const { topic, partition, lineage } = checkpoint;
     const refs = [checkpoint.manifest.snapshot, ...checkpoint.manifest.journal].filter(
       (r): r is ImageRef => r !== null,
@@ -255,14 +255,14 @@ export class DynamoCheckpointStore implements CheckpointStore {
     return refs.map((r) => {
       const pieces = keys.slice(at, at + r.pieces).map((k) => (items.get(k) as { d: Uint8Array }).d);
       at += r.pieces;
-      return Buffer.concat(pieces);
+      return { format: r.format, pieces };
     });
   }
 
-  async writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef> {
+  async writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef> {
     const { topic, partition, lineage, version, epoch } = claimed;
     const expiresAt = Math.floor(nowMs / 1000) + this.options.stateTtlDays * 86_400;
-    const items = toPieces(image).map((d, i) => ({
+    const items = image.pieces.map((d, i) => ({
       pk: pieceKey(topic, partition, lineage, version + 1, epoch, i),
       d,
       [TTL_ATTRIBUTE]: expiresAt,
@@ -283,7 +283,14 @@ export class DynamoCheckpointStore implements CheckpointStore {
         ),
     );
     for (const item of items) this.countWrite(item);
-    return { version: version + 1, epoch, pieces: items.length, bytes: image.length, writtenAt: nowMs };
+    return {
+      version: version + 1,
+      epoch,
+      pieces: items.length,
+      bytes: image.bytes,
+      writtenAt: nowMs,
+      format: image.format,
+    };
   }
 
   async commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint> {

@@ -1,9 +1,16 @@
 export { emptyStoreStats } from './billing.ts';
 export { committedItem, decodePartition, EMPTY_MANIFEST, freshPartition } from './codec.ts';
-export { LAYOUT, PIECE_BYTES } from './constants.ts';
+export { IMAGE_FORMAT, LAYOUT, LEGACY_IMAGE_FORMAT, PIECE_BYTES } from './constants.ts';
 export { mapDynamoError } from './dynamo-errors.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';
-export { applyImages, decodeImage, encodeImage, toPieces } from './image.ts';
+export {
+  decodeImage,
+  type EncodedImage,
+  encodeImage,
+  encodeUsers,
+  readImageUsers,
+  type StoredImage,
+} from './image.ts';
 export { type ImagePlan, nextManifest, planImage, snapshotStale } from './journal.ts';
 export { partitionKey, pieceKey } from './keys.ts';
 export { type PartitionSummary, readPartitionSummaries } from './summary.ts';

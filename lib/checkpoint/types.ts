@@ -1,4 +1,5 @@
 import type { PartitionState, PartitionStats } from '../engine/index.ts';
+import type { EncodedImage, StoredImage } from './image.ts';
 
 /** The `meta` item: which layout the table holds and its generation (docs/STATE.md section 5). */
 export interface TableMeta {
@@ -39,6 +40,8 @@ export interface ImageRef {
   readonly bytes: number;
   /** Wall-clock time of the write (epoch ms): a snapshot is rewritten before its pieces' TTL. */
   readonly writtenAt: number;
+  /** How the image is encoded (IMAGE_FORMAT; 1 for images written before format 2). */
+  readonly format: number;
 }
 
 /** The images that make up the partition's user state: a snapshot, then the deltas since, in order. */
@@ -134,10 +137,13 @@ export interface CheckpointStore {
     claim: Claim,
     lineage: string,
   ): Promise<PartitionCheckpoint>;
-  /** The images the manifest lists, in its order; CheckpointLostError if a piece is missing. */
-  readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]>;
-  /** Writes an image as pieces under the claim's keys (never overwriting anything committed). */
-  writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef>;
+  /**
+   * The images the manifest lists, in its order, each as its pieces (decoded piece by piece:
+   * image.ts); CheckpointLostError if a piece is missing.
+   */
+  readImages(checkpoint: PartitionCheckpoint): Promise<StoredImage[]>;
+  /** Writes an image's pieces under the claim's keys (never overwriting anything committed). */
+  writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef>;
   /** Commits the new state and manifest (version + 1, claim removed) if the claim is still ours. */
   commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint>;
 }

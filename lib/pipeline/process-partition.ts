@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyImages,
   decodeImage,
+  type EncodedImage,
   encodeImage,
+  encodeUsers,
   type ImagePlan,
   type ImageRef,
   nextManifest,
@@ -10,7 +11,7 @@ import {
   planImage,
 } from '../checkpoint/index.ts';
 import type { KafkaRecord, PartitionBatch } from '../decode/index.ts';
-import { type FoldResult, PartitionSessions } from '../engine/index.ts';
+import { type FoldResult, PartitionLoader, type PartitionSessions } from '../engine/index.ts';
 import {
   CheckpointConflictError,
   CheckpointLostError,
@@ -147,16 +148,16 @@ async function attemptPartition(
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
   const now = deps.now();
   const stats = sessions.stats();
-  let delta: Buffer | undefined;
+  let delta: EncodedImage | undefined;
   const deltaImage = () => {
-    delta ??= encodeImage([...result.users.values()]);
+    delta ??= encodeImage(result.users.values());
     return delta;
   };
   const plan = planImage(
     claimed.manifest,
     result.users.size,
     stats.liveUsers,
-    () => deltaImage().length,
+    () => deltaImage().bytes,
     now,
     { journalMax: settings.journalMax, stateTtlDays: settings.stateTtlDays },
   );
@@ -198,13 +199,16 @@ async function attemptPartition(
     rejections,
     ticks,
     plan,
-    imageBytes: image?.length ?? 0,
+    imageBytes: image?.bytes ?? 0,
     offsetGap,
     liveSessions: stats.liveSessions,
   });
 }
 
-/** A cold start of a partition: its committed images, applied in order, into a fresh engine. */
+/**
+ * A cold start of a partition: its committed images decoded in order, user by user, straight into
+ * a fresh engine sized by the checkpoint's counts (docs/STATE.md section 2).
+ */
 async function loadSessions(
   deps: PipelineDeps,
   base: PartitionCheckpoint | null,
@@ -212,13 +216,21 @@ async function loadSessions(
 ): Promise<PartitionSessions> {
   const images = base === null ? [] : await deps.store.readImages(base);
   const what = `a state image of ${claimed.topic}-${claimed.partition}`;
-  const users = applyImages(images.map((bytes) => decodeImage(bytes, what)));
-  return new PartitionSessions(deps.settings.engine, claimed.state, users.values());
+  const loader = new PartitionLoader(deps.settings.engine, claimed.state, {
+    users: base?.stats.liveUsers,
+    sessions: base?.stats.liveSessions,
+  });
+  for (const image of images) decodeImage(image, loader.visitor, what);
+  return loader.finish();
 }
 
-function imageFor(plan: ImagePlan, delta: () => Buffer, sessions: PartitionSessions): Buffer | undefined {
+function imageFor(
+  plan: ImagePlan,
+  delta: () => EncodedImage,
+  sessions: PartitionSessions,
+): EncodedImage | undefined {
   if (plan === 'delta') return delta();
-  if (plan === 'snapshot') return encodeImage(sessions.users());
+  if (plan === 'snapshot') return encodeUsers((visitor) => sessions.visitUsers(visitor));
   return undefined;
 }
 

@@ -5,15 +5,16 @@ import {
   committedItem,
   decodePartition,
   EMPTY_MANIFEST,
+  type EncodedImage,
   emptyStoreStats,
   freshPartition,
   type ImageRef,
   type PartitionCheckpoint,
   pieceKey,
   type RecordedSettings,
+  type StoredImage,
   type StoreStats,
   type TableMeta,
-  toPieces,
 } from '../../lib/checkpoint/index.ts';
 import { CheckpointConflictError, CheckpointLostError } from '../../lib/errors.ts';
 
@@ -101,7 +102,7 @@ export class MemoryStore implements CheckpointStore {
     return claimed;
   }
 
-  async readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]> {
+  async readImages(checkpoint: PartitionCheckpoint): Promise<StoredImage[]> {
     const { topic, partition, lineage, manifest } = checkpoint;
     const refs = [manifest.snapshot, ...manifest.journal].filter((r): r is ImageRef => r !== null);
     return refs.map((r) => {
@@ -111,18 +112,25 @@ export class MemoryStore implements CheckpointStore {
           throw new CheckpointLostError(`missing piece ${i} of ${r.version}.${r.epoch}`);
         return piece;
       });
-      return Buffer.concat(pieces);
+      return { format: r.format, pieces };
     });
   }
 
-  async writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef> {
+  async writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef> {
     const { topic, partition, lineage, version, epoch } = claimed;
-    const pieces = toPieces(image);
+    const { pieces } = image;
     for (const [i, piece] of pieces.entries()) {
       this.pieces.set(pieceKey(topic, partition, lineage, version + 1, epoch, i), Buffer.from(piece));
       this.afterStep('piece');
     }
-    return { version: version + 1, epoch, pieces: pieces.length, bytes: image.length, writtenAt: nowMs };
+    return {
+      version: version + 1,
+      epoch,
+      pieces: pieces.length,
+      bytes: image.bytes,
+      writtenAt: nowMs,
+      format: image.format,
+    };
   }
 
   async commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint> {

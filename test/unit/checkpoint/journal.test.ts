@@ -18,6 +18,7 @@ const ref = (version: number, bytes: number, writtenAt = 0): ImageRef => ({
   pieces: 1,
   bytes,
   writtenAt,
+  format: 2,
 });
 const POLICY = { journalMax: 3, stateTtlDays: 30 };
 const manifest = (snapshot: ImageRef | null, journal: ImageRef[] = []): Manifest => ({ snapshot, journal });
