@@ -102,18 +102,17 @@ export class SessionOperator {
     let current = NONE;
     return {
       user(userId: string, sessions: number): void {
-        const known = table.byId.get(userId);
-        if (known !== undefined) {
-          // Loaded sessions have no heap entry yet: their slots are free at once.
-          for (let s = table.head[known] as number; s !== NONE; ) {
-            const older = table.next[s] as number;
-            table.kill(s);
-            s = older;
-          }
-          table.head[known] = NONE;
-          if (sessions === 0) table.dropUser(known);
+        // A user held while loading has sessions (tombstoned ones are dropped): none means new.
+        const u = table.userOf(userId);
+        // Loaded sessions have no heap entry yet: their slots are free at once.
+        for (let s = table.head[u] as number; s !== NONE; ) {
+          const older = table.next[s] as number;
+          table.kill(s);
+          s = older;
         }
-        current = sessions === 0 ? NONE : (known ?? table.userOf(userId));
+        table.head[u] = NONE;
+        if (sessions === 0) table.dropUser(u);
+        current = sessions === 0 ? NONE : u;
       },
       session(start, end, last, count, pending, emittedStarts): void {
         if (current === NONE) return;
@@ -142,7 +141,7 @@ export class SessionOperator {
   finishLoad(): void {
     const table = this.table;
     const sessions: number[] = [];
-    for (const u of table.byId.values()) {
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
       this.count(u);
       const n = table.sessionsOf(u, sessions);
       for (let i = 0; i < n; i++) this.settle(sessions[i] as number);
@@ -189,7 +188,7 @@ export class SessionOperator {
   fireEarly(): void {
     const table = this.table;
     const sessions = this.scratch;
-    for (const u of table.byId.values()) {
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
       const n = table.sessionsOf(u, sessions);
       for (let i = 0; i < n; i++) {
         const s = sessions[i] as number;
@@ -246,7 +245,7 @@ export class SessionOperator {
   exportUsers(): UserState[] {
     const table = this.table;
     const users: UserState[] = [];
-    for (const u of table.byId.values()) {
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
       if (table.head[u] !== NONE) users.push(exportUser(table, u, this.scratch));
     }
     return users;
@@ -260,7 +259,7 @@ export class SessionOperator {
     const table = this.table;
     const sessions = this.scratch;
     const self = this.self;
-    for (const u of table.byId.values()) {
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
       const n = table.sessionsOf(u, sessions);
       if (n === 0) continue;
       visitor.user(table.userIds[u] as string, n);

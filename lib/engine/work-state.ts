@@ -28,13 +28,43 @@ export const EMITTED_LIST = 8;
 /** Shared empty list: most sessions have written no row under another start. */
 export const NO_STARTS: readonly number[] = Object.freeze([]);
 
-/** How the columns grow: by half, so that a grown table wastes at most a third of its columns. */
-const grow = (capacity: number): number => Math.max(64, Math.ceil(capacity * 1.5));
+/**
+ * How the columns grow: doubling while small, then by a quarter, so that a big partition's columns
+ * are at most a fifth empty and a growth copies no more than that (the old columns are garbage
+ * while the new ones fill: the peak is the sum of both).
+ */
+const grow = (capacity: number): number =>
+  capacity < 65_536 ? Math.max(64, 2 * capacity) : Math.ceil(capacity * 1.25);
+
+/** Columns sized for a known count: an eighth more, so that the first new sessions do not grow them. */
+const sized = (count: number | undefined): number => Math.max(64, Math.ceil((count ?? 0) * 1.125));
+
+/**
+ * The hash of a user id (FNV-1a over its UTF-16 code units, then murmur3's finaliser, so that the
+ * low bits, which pick the slot, depend on every character). Deterministic, as the engine is pure:
+ * only the speed of lookups depends on it, never a result.
+ */
+export function hashId(userId: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
 
 function grown<T extends Float64Array | Int32Array | Uint8Array>(array: T, capacity: number): T {
   const next = new (array.constructor as new (n: number) => T)(capacity);
   next.set(array);
   return next;
+}
+
+/** A user table of `pairs` (hash, user) pairs, all empty. */
+function emptySlots(pairs: number): Int32Array {
+  const slots = new Int32Array(2 * pairs);
+  for (let i = 1; i < slots.length; i += 2) slots[i] = NONE;
+  return slots;
 }
 
 /** Column sizes to start with, when the caller knows them (a cold load: the checkpoint's counts). */
@@ -88,15 +118,33 @@ export class SessionTable {
   pending: Int32Array;
   /** 1 while the user's sessions changed in the current batch (the operator lists it for the checkpoint). */
   changed: Uint8Array;
-  /** Users by id, in the order they came: the order of exportUsers and of an early firing. */
-  readonly byId = new Map<string, number>();
+  /** hashId of the user's id. */
+  private hashes: Int32Array;
+  /**
+   * The users in the order they came (a user that left and came back is at the end): the order of
+   * exportUsers, of an early firing and of a snapshot. A list through these two columns.
+   */
+  private newer: Int32Array;
+  private older: Int32Array;
+  /** The user that came first, NONE when there is none; then nextUser. */
+  firstUser = NONE;
+  private lastUser = NONE;
+  /**
+   * Users by id: an open-addressing table of (id hash, user index) pairs side by side (index NONE
+   * where empty), linear probing, at most half full. A JS Map of string keys costs about 40 bytes an
+   * entry and rehashes every key as it grows; this costs 16 to 32, is sized at once for a cold load,
+   * and a lookup reads one cache line before it compares the id of a user whose hash matches.
+   */
+  private slots: Int32Array;
+  /** Users held. */
+  users = 0;
   private userTop = 0;
   private readonly freeUsers: number[] = [];
   /** UTF-16 code units of the ids of the users held, for memoryBytes. */
   private idChars = 0;
 
   constructor(hint: CapacityHint = {}) {
-    const sessions = Math.max(64, hint.sessions ?? 0);
+    const sessions = sized(hint.sessions);
     this.start = new Float64Array(sessions);
     this.end = new Float64Array(sessions);
     this.last = new Float64Array(sessions);
@@ -106,11 +154,15 @@ export class SessionTable {
     this.next = new Int32Array(sessions);
     this.heapEntries = new Int32Array(sessions);
     this.flags = new Uint8Array(sessions);
-    const users = Math.max(64, hint.users ?? 0);
+    const users = sized(hint.users);
     this.head = new Int32Array(users);
     this.live = new Int32Array(users);
     this.pending = new Int32Array(users);
     this.changed = new Uint8Array(users);
+    this.hashes = new Int32Array(users);
+    this.newer = new Int32Array(users);
+    this.older = new Int32Array(users);
+    this.slots = emptySlots(2 ** Math.ceil(Math.log2(2 * users)));
   }
 
   /** A new pending session of user u, at no place in its list yet (the caller links it). */
@@ -158,32 +210,107 @@ export class SessionTable {
     this.flags[s] = flags;
   }
 
-  /** The user's index, creating the user (without sessions) when it is not held. */
+  /** The user's index, NONE when it is not held. */
+  find(userId: string): number {
+    const hash = hashId(userId);
+    const { slots, userIds } = this;
+    const mask = (slots.length >> 1) - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const u = slots[2 * at + 1] as number;
+      if (u === NONE || (slots[2 * at] === hash && userIds[u] === userId)) return u;
+    }
+  }
+
+  /** The user's index, creating the user (without sessions, the newest user) when it is not held. */
   userOf(userId: string): number {
-    const known = this.byId.get(userId);
-    if (known !== undefined) return known;
+    const hash = hashId(userId);
+    let slots = this.slots;
+    let mask = (slots.length >> 1) - 1;
+    let at = hash & mask;
+    for (; ; at = (at + 1) & mask) {
+      const known = slots[2 * at + 1] as number;
+      if (known === NONE) break;
+      if (slots[2 * at] === hash && this.userIds[known] === userId) return known;
+    }
     let u = this.freeUsers.pop();
     if (u === undefined) {
       u = this.userTop++;
       if (u === this.head.length) this.growUsers();
     }
+    if (4 * (this.users + 1) > slots.length) {
+      // At most half full: twice the pairs.
+      this.rehash(slots.length);
+      slots = this.slots;
+      mask = (slots.length >> 1) - 1;
+      for (at = hash & mask; slots[2 * at + 1] !== NONE; at = (at + 1) & mask);
+    }
+    slots[2 * at] = hash;
+    slots[2 * at + 1] = u;
+    this.users++;
     this.userIds[u] = userId;
+    this.hashes[u] = hash;
     this.head[u] = NONE;
     this.live[u] = 0;
     this.pending[u] = 0;
     this.changed[u] = 0;
-    this.byId.set(userId, u);
+    this.newer[u] = NONE;
+    this.older[u] = this.lastUser;
+    if (this.lastUser === NONE) this.firstUser = u;
+    else this.newer[this.lastUser] = u;
+    this.lastUser = u;
     this.idChars += userId.length;
     return u;
   }
 
+  /** The user that came after u, NONE after the newest. */
+  nextUser(u: number): number {
+    return this.newer[u] as number;
+  }
+
   /** Forgets a user that holds no session. */
   dropUser(u: number): void {
-    const userId = this.userIds[u] as string;
-    this.byId.delete(userId);
-    this.idChars -= userId.length;
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
+    let hole = (this.hashes[u] as number) & mask;
+    while (slots[2 * hole + 1] !== u) hole = (hole + 1) & mask;
+    // Backward-shift deletion: later users of the probe run move up unless their home lies in
+    // between, so that every lookup still finds its user before an empty slot.
+    slots[2 * hole + 1] = NONE;
+    for (let at = (hole + 1) & mask; ; at = (at + 1) & mask) {
+      const v = slots[2 * at + 1] as number;
+      if (v === NONE) break;
+      const home = (slots[2 * at] as number) & mask;
+      const stays = hole <= at ? hole < home && home <= at : hole < home || home <= at;
+      if (stays) continue;
+      slots[2 * hole] = slots[2 * at] as number;
+      slots[2 * hole + 1] = v;
+      slots[2 * at + 1] = NONE;
+      hole = at;
+    }
+    const older = this.older[u] as number;
+    const newer = this.newer[u] as number;
+    if (older === NONE) this.firstUser = newer;
+    else this.newer[older] = newer;
+    if (newer === NONE) this.lastUser = older;
+    else this.older[newer] = older;
+    this.users--;
+    this.idChars -= (this.userIds[u] as string).length;
     this.userIds[u] = undefined;
     this.freeUsers.push(u);
+  }
+
+  /** The user table rebuilt with `pairs` pairs. */
+  private rehash(pairs: number): void {
+    const slots = emptySlots(pairs);
+    const mask = pairs - 1;
+    for (let u = this.firstUser; u !== NONE; u = this.newer[u] as number) {
+      const hash = this.hashes[u] as number;
+      let at = hash & mask;
+      while (slots[2 * at + 1] !== NONE) at = (at + 1) & mask;
+      slots[2 * at] = hash;
+      slots[2 * at + 1] = u;
+    }
+    this.slots = slots;
   }
 
   /**
@@ -204,15 +331,14 @@ export class SessionTable {
 
   /**
    * Bytes this table holds, estimated: the columns as allocated, and per user its id (a V8 string:
-   * 16 bytes and its characters, rounded to 8), its entry in `byId` (3 words and about a bucket word at
-   * V8's load factor) and its place in `userIds`. docs/DEPLOY.md, "Sizing", compares it with what the
-   * bench measures.
+   * 16 bytes and its characters, about 4 more rounding them to 8) and its place in `userIds`.
+   * docs/DEPLOY.md, "Sizing", compares it with what the bench measures.
    */
   memoryBytes(): number {
     const sessions = this.start.length * (5 * 8 + 3 * 4 + 1);
-    const users = this.head.length * (3 * 4 + 1) + this.userIds.length * 8;
-    const ids = this.byId.size * (16 + 4 + 40) + this.idChars;
-    const lists = this.emittedLists.size * 120 + this.recycled.length * 8;
+    const users = this.head.length * (6 * 4 + 1) + this.slots.length * 4 + this.userIds.length * 8;
+    const ids = this.users * (16 + 4) + this.idChars;
+    const lists = this.emittedLists.size * 120 + this.recycled.length * 8 + this.freeUsers.length * 8;
     return sessions + users + ids + lists;
   }
 
@@ -235,6 +361,9 @@ export class SessionTable {
     this.live = grown(this.live, capacity);
     this.pending = grown(this.pending, capacity);
     this.changed = grown(this.changed, capacity);
+    this.hashes = grown(this.hashes, capacity);
+    this.newer = grown(this.newer, capacity);
+    this.older = grown(this.older, capacity);
   }
 }
 
