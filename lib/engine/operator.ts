@@ -56,7 +56,7 @@ export class SessionOperator {
   private pendingSessions = 0;
   private liveUsers = 0;
   /** Timers as (deadline, session slot). */
-  private readonly timers = new SlotHeap();
+  private readonly timers: SlotHeap;
   /** A user's sessions, oldest first (SessionTable.sessionsOf), reused so that walking users allocates nothing. */
   private readonly scratch: number[] = [];
   /** emittedStarts "[start]" handed to a visitor, reused likewise (visitors do not keep the list). */
@@ -74,6 +74,7 @@ export class SessionOperator {
     this.allowedLatenessMs = config.allowedLatenessMs;
     this.w = watermark ?? Number.NEGATIVE_INFINITY;
     this.table = new SessionTable(hint);
+    this.timers = new SlotHeap(Math.ceil((hint?.sessions ?? 0) * 1.125));
   }
 
   /** The current watermark; null stands for minus infinity (no record yet). */
