@@ -41,6 +41,8 @@ export interface PartitionItem {
   committedAt?: number;
   /** Wall-clock time of the last commit that applied a record other than a tick (the sweep's quiet test). */
   lastRecordAt?: number;
+  /** The committing engine's estimated bytes (docs/DEPLOY.md, "Sizing"). */
+  memoryBytes?: number;
 }
 
 export interface MetaItem {
@@ -105,6 +107,7 @@ export function decodePartition(topic: string, partition: number, item: Partitio
     },
     committedAt: item.committedAt ?? null,
     lastRecordAt: item.lastRecordAt ?? item.committedAt ?? null,
+    memoryBytes: item.memoryBytes ?? null,
   };
 }
 
@@ -122,6 +125,7 @@ export function freshPartition(topic: string, partition: number, lineage: string
     stats: NO_STATS,
     committedAt: null,
     lastRecordAt: null,
+    memoryBytes: null,
   };
 }
 
@@ -145,6 +149,7 @@ export function committedItem(claimed: PartitionCheckpoint, commit: Commit): Par
     liveUsers: commit.stats.liveUsers,
     committedAt: commit.committedAt,
     lastRecordAt: optional(commit.lastRecordAt),
+    memoryBytes: commit.memoryBytes,
   };
 }
 

@@ -379,6 +379,7 @@ function committedItemOf(checkpoint: PartitionCheckpoint): Item {
       stats: checkpoint.stats,
       committedAt: checkpoint.committedAt ?? 0,
       lastRecordAt: checkpoint.lastRecordAt,
+      memoryBytes: checkpoint.memoryBytes ?? undefined,
     },
   ) as unknown as Item;
 }

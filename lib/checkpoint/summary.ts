@@ -22,6 +22,11 @@ export interface PartitionSummary {
   readonly lastLogTime: number | null;
   /** Wall-clock time (epoch ms) of the last committed transition; null = never. */
   readonly committedAt: number | null;
+  /**
+   * Bytes the partition's state took in the memory of the container that committed it last
+   * (estimated; null before it was recorded): what a container needs for it (docs/DEPLOY.md, "Sizing").
+   */
+  readonly memoryBytes: number | null;
 }
 
 export async function readPartitionSummaries(
@@ -44,6 +49,7 @@ export async function readPartitionSummaries(
       pendingSessions: c === null ? null : c.stats.pendingSessions,
       lastLogTime: c?.state.lastLogTime ?? null,
       committedAt: c?.committedAt ?? null,
+      memoryBytes: c?.memoryBytes ?? null,
     };
   });
 }

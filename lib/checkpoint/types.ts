@@ -77,6 +77,11 @@ export interface PartitionCheckpoint {
    * job's clock: the sweep measures the partition's quiet from it (docs/STATE.md section 1).
    */
   readonly lastRecordAt: number | null;
+  /**
+   * Bytes the committing container's engine held for this partition, estimated (status; a cold
+   * load's memory check): docs/DEPLOY.md, "Sizing". Null in items written before it was recorded.
+   */
+  readonly memoryBytes: number | null;
 }
 
 /** What a commit writes besides the version: the fold's new state and where the users now live. */
@@ -86,6 +91,8 @@ export interface Commit {
   readonly stats: PartitionStats;
   readonly committedAt: number;
   readonly lastRecordAt: number | null;
+  /** The engine's estimated bytes after the transition (PartitionCheckpoint.memoryBytes). */
+  readonly memoryBytes?: number;
 }
 
 /** Counters for logs, metrics and the benchmark's cost per 1,000 events (DynamoDB's billing units). */

@@ -26,7 +26,8 @@ import { foldRecords } from './fold-records.ts';
 import { findUnwritable } from './isolate.ts';
 import { round, timedDeps } from './store-timings.ts';
 import { tableGeneration } from './table-generation.ts';
-import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
+import type { PartitionOutcome, PipelineDeps } from './types.ts';
+import { admitColdLoad, type CacheFigures, remember, warmBytes } from './warm-cache.ts';
 
 /** Attempts per invocation when another invocation wins the race for the partition; then the batch is retried. */
 const ATTEMPTS = 3;
@@ -113,7 +114,10 @@ async function attemptPartition(
   const nextOffset = base?.state.nextOffset ?? 0;
   const fresh = batch.records.filter((r) => r.offset >= nextOffset);
   const skipped = batch.records.length - fresh.length;
-  if (fresh.length === 0) return outcome(batch, base, { skipped, state: 'none' });
+  if (fresh.length === 0) {
+    const cache = { warmPartitions: deps.warm.partitions.size, warmBytes: warmBytes(deps.warm), evicted: [] };
+    return outcome(batch, base, { skipped, state: 'none', cache, stateBytes: warm?.bytes ?? 0 });
+  }
   const first = fresh[0] as KafkaRecord;
   const offsetGap = base !== null && base.version > 0 ? first.offset - nextOffset : 0;
 
@@ -123,6 +127,7 @@ async function attemptPartition(
   let claimed: PartitionCheckpoint;
   let sessions: PartitionSessions;
   let state: 'warm' | 'cold';
+  const evicted: string[] = [];
   if (warm !== undefined) {
     try {
       claimed = await store.claim(topic, partition, warm.checkpoint, claimAt, warm.checkpoint.lineage);
@@ -135,10 +140,14 @@ async function attemptPartition(
       return attemptPartition(deps, batch, diversions, error.current as PartitionCheckpoint | undefined);
     }
   } else {
+    // Before anything is written: a partition that cannot fit this container is refused, loudly,
+    // and room is made for one that can (docs/DEPLOY.md, "Sizing").
+    const forgotten = admitColdLoad(deps.warm, settings.memory, label, base);
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');
     claimed = await store.claim(topic, partition, base, claimAt, lineage);
     sessions = await loadSessions(deps, base, claimed);
     state = 'cold';
+    evicted.push(...forgotten);
   }
 
   // 2. fold (pure).
@@ -180,6 +189,7 @@ async function attemptPartition(
   if (written.status === 'rejected') throw written.reason;
 
   // 4. commit.
+  const memoryBytes = sessions.memoryBytes();
   const committed = await store.commit(claimed, {
     state: result.partition,
     manifest: nextManifest(claimed.manifest, plan, written.value as ImageRef | undefined),
@@ -187,9 +197,13 @@ async function attemptPartition(
     committedAt: now,
     // Ticks are not activity: the sweep measures quiet from the last record of any other kind.
     lastRecordAt: fresh.length > ticks ? now : claimed.lastRecordAt,
+    memoryBytes,
   });
-  const remembered: WarmPartition = { sessions, checkpoint: committed };
-  deps.warm.partitions.set(label, remembered);
+  const cache = remember(deps.warm, settings.memory, label, {
+    sessions,
+    checkpoint: committed,
+    bytes: memoryBytes,
+  });
 
   return outcome(batch, committed, {
     skipped,
@@ -202,6 +216,8 @@ async function attemptPartition(
     imageBytes: image?.bytes ?? 0,
     offsetGap,
     liveSessions: stats.liveSessions,
+    stateBytes: memoryBytes,
+    cache: { ...cache, evicted: [...evicted, ...cache.evicted] },
   });
 }
 
@@ -283,6 +299,8 @@ function outcome(
     imageBytes?: number;
     offsetGap?: number;
     liveSessions?: number;
+    stateBytes: number;
+    cache: CacheFigures;
   },
 ): Untimed {
   const rejected: Partial<Record<RejectReason, number>> = {};
@@ -309,5 +327,9 @@ function outcome(
     imageBytes: details.imageBytes ?? 0,
     offsetGap: details.offsetGap ?? 0,
     commits: details.result === undefined ? 0 : 1,
+    stateBytes: details.stateBytes,
+    warmPartitions: details.cache.warmPartitions,
+    warmBytes: details.cache.warmBytes,
+    evicted: details.cache.evicted,
   };
 }
