@@ -198,6 +198,7 @@ export function dashboardBody(settings: DashboardSettings): { 'Fn::Sub': string 
     graph('Idle ticks sent', [
       emf('IdleTicksSent', { label: 'idle ticks' }),
       emf('RefreshTicksSent', { label: 'snapshot refresh ticks' }),
+      emf('CheckpointsExpiring', { label: 'checkpoints expiring within a day' }),
     ]),
     graph('Invocations, errors, throttles, failed runs', [
       lambda('Invocations', SWEEP, { label: 'invocations' }),

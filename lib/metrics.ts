@@ -86,10 +86,14 @@ export function recordBatchFailure(error: unknown): void {
   }
 }
 
-/** One sweep run: the idle ticks it appended (nothing is recorded for a run that sent none). */
-export function recordSweepMetrics(idleTicks: number, refreshTicks: number): void {
+/**
+ * One sweep run: the idle ticks it appended, and the partitions whose checkpoint expires within a
+ * day (nothing is recorded for a run that did nothing).
+ */
+export function recordSweepMetrics(idleTicks: number, refreshTicks: number, expiring = 0): void {
   if (idleTicks > 0) metrics.addMetric('IdleTicksSent', MetricUnit.Count, idleTicks);
   if (refreshTicks > 0) metrics.addMetric('RefreshTicksSent', MetricUnit.Count, refreshTicks);
+  if (expiring > 0) metrics.addMetric('CheckpointsExpiring', MetricUnit.Count, expiring);
 }
 
 export function recordSweepFailure(): void {

@@ -54,14 +54,20 @@ export interface MetaItem {
   settings?: RecordedSettings;
 }
 
-/** [version, epoch, pieces, bytes, writtenAt, format]; manifests written before image format 2 end at writtenAt. */
-type RefTuple = [number, number, number, number, number, number?];
+/**
+ * [version, epoch, pieces, bytes, writtenAt, format, expiresAt]; manifests written before image
+ * format 2 end at writtenAt.
+ */
+type RefTuple = [number, number, number, number, number, number?, number?];
 
 export const EMPTY_MANIFEST: Manifest = { snapshot: null, journal: [] };
 const NO_STATS: PartitionStats = { liveSessions: 0, pendingSessions: 0, liveUsers: 0 };
 
 export function encodeManifest(manifest: Manifest): string {
-  const ref = (r: ImageRef): RefTuple => [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt, r.format];
+  const ref = (r: ImageRef): RefTuple =>
+    r.expiresAt === null
+      ? [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt, r.format]
+      : [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt, r.format, r.expiresAt];
   return JSON.stringify({
     s: manifest.snapshot === null ? null : ref(manifest.snapshot),
     j: manifest.journal.map(ref),
@@ -71,13 +77,14 @@ export function encodeManifest(manifest: Manifest): string {
 function decodeManifest(text: string, pk: string): Manifest {
   try {
     const { s, j } = JSON.parse(text) as { s: RefTuple | null; j: RefTuple[] };
-    const ref = ([version, epoch, pieces, bytes, writtenAt, format]: RefTuple): ImageRef => ({
+    const ref = ([version, epoch, pieces, bytes, writtenAt, format, expiresAt]: RefTuple): ImageRef => ({
       version,
       epoch,
       pieces,
       bytes,
       writtenAt,
       format: format ?? LEGACY_IMAGE_FORMAT,
+      expiresAt: expiresAt ?? null,
     });
     return { snapshot: s === null ? null : ref(s), journal: j.map(ref) };
   } catch (error) {

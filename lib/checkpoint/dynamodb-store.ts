@@ -29,6 +29,7 @@ import {
 } from './constants.ts';
 import { mapDynamoError } from './dynamo-errors.ts';
 import type { EncodedImage, StoredImage } from './image.ts';
+import { lostPiecesMessage, pieceExpiresAt } from './journal.ts';
 import { legacyKeys, META_KEY, partitionKey, pieceKey } from './keys.ts';
 import type {
   CheckpointStore,
@@ -245,11 +246,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
     const items = await this.batchGet(keys, `read the state of ${topic}-${partition}`);
     const missing = keys.filter((k) => !items.has(k));
     if (missing.length > 0) {
-      throw new CheckpointLostError(
-        `The checkpoint of ${topic}-${partition} (version ${checkpoint.version}) lists ${missing.length} ` +
-          `state pieces that the table does not have (first: ${missing[0]}): they expired (the job was ` +
-          `stopped for longer than STATE_TTL_DAYS) or were deleted. See docs/STATE.md, "Recovery".`,
-      );
+      throw new CheckpointLostError(lostPiecesMessage(checkpoint, missing, Date.now()));
     }
     let at = 0;
     return refs.map((r) => {
@@ -261,7 +258,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
 
   async writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef> {
     const { topic, partition, lineage, version, epoch } = claimed;
-    const expiresAt = Math.floor(nowMs / 1000) + this.options.stateTtlDays * 86_400;
+    const expiresAt = pieceExpiresAt(nowMs, this.options.stateTtlDays);
     const items = image.pieces.map((d, i) => ({
       pk: pieceKey(topic, partition, lineage, version + 1, epoch, i),
       d,
@@ -290,6 +287,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
       bytes: image.bytes,
       writtenAt: nowMs,
       format: image.format,
+      expiresAt,
     };
   }
 

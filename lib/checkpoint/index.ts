@@ -11,7 +11,14 @@ export {
   readImageUsers,
   type StoredImage,
 } from './image.ts';
-export { type ImagePlan, nextManifest, planImage, snapshotStale } from './journal.ts';
+export {
+  type ImagePlan,
+  manifestExpiry,
+  nextManifest,
+  pieceExpiresAt,
+  planImage,
+  snapshotStale,
+} from './journal.ts';
 export { partitionKey, pieceKey } from './keys.ts';
 export { type PartitionSummary, readPartitionSummaries } from './summary.ts';
 export { checkpointTableDefinition, ensureCheckpointTable, TTL_ATTRIBUTE } from './table.ts';

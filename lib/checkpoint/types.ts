@@ -42,6 +42,11 @@ export interface ImageRef {
   readonly writtenAt: number;
   /** How the image is encoded (IMAGE_FORMAT; 1 for images written before format 2). */
   readonly format: number;
+  /**
+   * When its pieces expire (epoch seconds, their `expiresAt`: pieceExpiresAt); null for images
+   * written before it was recorded. The rewrite rule reads it (snapshotStale), not the setting.
+   */
+  readonly expiresAt: number | null;
 }
 
 /** The images that make up the partition's user state: a snapshot, then the deltas since, in order. */

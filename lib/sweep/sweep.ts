@@ -1,4 +1,9 @@
-import { type CheckpointStore, type PartitionCheckpoint, snapshotStale } from '../checkpoint/index.ts';
+import {
+  type CheckpointStore,
+  manifestExpiry,
+  type PartitionCheckpoint,
+  snapshotStale,
+} from '../checkpoint/index.ts';
 import { log } from '../log.ts';
 import { recordSweepMetrics } from '../metrics.ts';
 import type { Ticker } from './ticker.ts';
@@ -9,6 +14,8 @@ export interface SweepOutcome {
   /** Partitions that got an idle tick, and those that got one to refresh an old snapshot. */
   readonly idle: readonly number[];
   readonly refresh: readonly number[];
+  /** Partitions whose checkpoint expires within a day (their trigger has not committed for long). */
+  readonly expiring: readonly number[];
 }
 
 export interface SweepDeps {
@@ -27,7 +34,9 @@ export interface SweepDeps {
  * sessions with unwritten changes, so the job writes them early (docs/DESIGN.md section 4); and a
  * refresh tick to each quiet partition whose snapshot is half-way to its pieces' TTL, so the job
  * rewrites it. It reads the checkpoint and the log end offsets and writes only ticks: it never
- * changes state or rows itself, so it races nobody.
+ * changes state or rows itself, so it races nobody. A partition whose trigger is paused reads no
+ * tick, and keeps its checkpoint STATE_TTL_DAYS after its last commit at least (docs/STATE.md
+ * section 2); the sweep warns on the last day.
  *
  * Quiet is measured with the job's own clock: no record the job has not read yet (the log ends
  * where the checkpoint's next offset is), and none applied for IDLE_TIMEOUT_MS. Any clock would do:
@@ -53,10 +62,37 @@ export async function sweepTopic(deps: SweepDeps, topic: string): Promise<SweepO
   }
   await deps.ticker.send(topic, idle, 'idle');
   await deps.ticker.send(topic, refresh, 'refresh');
-  recordSweepMetrics(idle.length, refresh.length);
+  const expiring = expiringSoon(checkpoints, now);
+  recordSweepMetrics(idle.length, refresh.length, expiring.length);
   // Quiet when there is nothing to do: a line only when a tick went out.
   if (idle.length + refresh.length > 0) log.info('ticks sent', { topic, idle, refresh });
-  return { topic, idle, refresh };
+  for (const c of expiring) {
+    const expiry = manifestExpiry(c.manifest) as number;
+    log.warn(
+      'checkpoint about to expire: its partition has not committed for close to STATE_TTL_DAYS (a paused ' +
+        'trigger?); resume the trigger, or its open sessions are lost (docs/STATE.md section 2)',
+      {
+        topicPartition: `${topic}-${c.partition}`,
+        expiresAt: new Date(expiry).toISOString(),
+        lastCommitAt: c.committedAt === null ? null : new Date(c.committedAt).toISOString(),
+      },
+    );
+  }
+  return { topic, idle, refresh, expiring: expiring.map((c) => c.partition) };
+}
+
+/**
+ * Partitions whose earliest listed piece expires within a day. A running job rewrites a snapshot
+ * long before (snapshotStale), so this is a partition whose trigger is paused or stuck.
+ */
+function expiringSoon(
+  checkpoints: readonly (PartitionCheckpoint | null)[],
+  now: number,
+): PartitionCheckpoint[] {
+  return checkpoints.filter((c): c is PartitionCheckpoint => {
+    const expiry = c === null ? null : manifestExpiry(c.manifest);
+    return expiry !== null && Number.isFinite(expiry) && expiry - now < 86_400_000;
+  });
 }
 
 /**

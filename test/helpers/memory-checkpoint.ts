@@ -10,6 +10,7 @@ import {
   freshPartition,
   type ImageRef,
   type PartitionCheckpoint,
+  pieceExpiresAt,
   pieceKey,
   type RecordedSettings,
   type StoredImage,
@@ -39,6 +40,10 @@ export class MemoryStore implements CheckpointStore {
   meta: TableMeta | null = null;
   readonly partitions = new Map<string, PartitionCheckpoint>();
   readonly pieces = new Map<string, Buffer>();
+  /** Each piece's `expiresAt` (epoch seconds), as DynamoDB's TTL reads it (expire). */
+  readonly expiries = new Map<string, number>();
+  /** The TTL its pieces record (it deletes none): the pipeline tests' STATE_TTL_DAYS. */
+  stateTtlDays = 2;
   /** Called after each step; throw Crash from it to simulate a crash. */
   afterStep: (step: Step) => void = () => undefined;
 
@@ -119,8 +124,11 @@ export class MemoryStore implements CheckpointStore {
   async writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef> {
     const { topic, partition, lineage, version, epoch } = claimed;
     const { pieces } = image;
+    const expiresAt = pieceExpiresAt(nowMs, this.stateTtlDays);
     for (const [i, piece] of pieces.entries()) {
-      this.pieces.set(pieceKey(topic, partition, lineage, version + 1, epoch, i), Buffer.from(piece));
+      const key = pieceKey(topic, partition, lineage, version + 1, epoch, i);
+      this.pieces.set(key, Buffer.from(piece));
+      this.expiries.set(key, expiresAt);
       this.afterStep('piece');
     }
     return {
@@ -130,6 +138,7 @@ export class MemoryStore implements CheckpointStore {
       bytes: image.bytes,
       writtenAt: nowMs,
       format: image.format,
+      expiresAt,
     };
   }
 
@@ -143,6 +152,15 @@ export class MemoryStore implements CheckpointStore {
     this.partitions.set(key, committed);
     this.afterStep('commit');
     return committed;
+  }
+
+  /** Deletes the pieces whose `expiresAt` has passed at `nowMs`, as DynamoDB's TTL does. */
+  expire(nowMs: number): void {
+    for (const [key, expiresAt] of this.expiries) {
+      if (expiresAt * 1000 > nowMs) continue;
+      this.pieces.delete(key);
+      this.expiries.delete(key);
+    }
   }
 
   /** Forgets a partition, as a table that lost its item would. */

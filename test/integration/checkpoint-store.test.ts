@@ -171,7 +171,15 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     const committed = await store.commit(claimed, {
       state: STATE,
       manifest: {
-        snapshot: { version: 1, epoch: 1, pieces: 1, bytes: 10, writtenAt: 1, format: IMAGE_FORMAT },
+        snapshot: {
+          version: 1,
+          epoch: 1,
+          pieces: 1,
+          bytes: 10,
+          writtenAt: 1,
+          format: IMAGE_FORMAT,
+          expiresAt: 2,
+        },
         journal: [],
       },
       stats: STATS,

@@ -62,9 +62,9 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
     );
 
     // Assess: the row is written early (provisional); the records' watermark has not moved.
-    expect(early).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
-    expect(unread).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
-    expect(idle).toEqual({ topic: SEED_TOPIC, idle: [0], refresh: [] });
+    expect(early).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [], expiring: [] });
+    expect(unread).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [], expiring: [] });
+    expect(idle).toEqual({ topic: SEED_TOPIC, idle: [0], refresh: [], expiring: [] });
     expect(p.ticker.sent).toEqual([{ topic: SEED_TOPIC, partition: 0, kind: 'idle' }]);
     expect(outcome).toMatchObject({ records: 1, ticks: 1, emitted: 1, earlyFired: 1, watermark: 7999 });
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
@@ -72,6 +72,7 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
       topic: SEED_TOPIC,
       idle: [],
       refresh: [],
+      expiring: [],
     });
   });
 
