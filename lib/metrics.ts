@@ -90,10 +90,17 @@ export function recordBatchFailure(error: unknown): void {
  * One sweep run: the idle ticks it appended, and the partitions whose checkpoint expires within a
  * day (nothing is recorded for a run that did nothing).
  */
-export function recordSweepMetrics(idleTicks: number, refreshTicks: number, expiring = 0): void {
+export function recordSweepMetrics(
+  idleTicks: number,
+  refreshTicks: number,
+  expiring = 0,
+  partitionCountChanged = false,
+): void {
   if (idleTicks > 0) metrics.addMetric('IdleTicksSent', MetricUnit.Count, idleTicks);
   if (refreshTicks > 0) metrics.addMetric('RefreshTicksSent', MetricUnit.Count, refreshTicks);
   if (expiring > 0) metrics.addMetric('CheckpointsExpiring', MetricUnit.Count, expiring);
+  // The topic's partition count differs from the checkpoint's (docs/DEPLOY.md, "Adding partitions").
+  if (partitionCountChanged) metrics.addMetric('PartitionCountChanged', MetricUnit.Count, 1);
 }
 
 export function recordSweepFailure(): void {

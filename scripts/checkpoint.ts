@@ -121,6 +121,12 @@ async function main(): Promise<void> {
       `${where}: generation ${current?.generation ?? '(none)'}${current ? ` (${current.origin})` : ''}`,
     );
     if (current !== null) console.log(`  settings: ${settingsLine(current.settings, ours)}`);
+    if (current !== null && one === undefined) {
+      console.log(
+        `  partitions: ${current.partitions ?? 'not recorded yet'} when the state was built, ${partitions.length} in ` +
+          `the topic now${current.partitions !== undefined && current.partitions !== partitions.length ? ': they differ (docs/DEPLOY.md, "Adding partitions")' : ''}`,
+      );
+    }
     for (const [i, c] of checkpoints.entries()) {
       console.log(
         c === null

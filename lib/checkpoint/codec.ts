@@ -52,6 +52,7 @@ export interface MetaItem {
   createdAt: number;
   origin: TableMeta['origin'];
   settings?: RecordedSettings;
+  partitions?: number;
 }
 
 /**
@@ -166,6 +167,7 @@ export function decodeMeta(item: MetaItem): TableMeta {
     generation: item.generation,
     createdAt: item.createdAt,
     origin: item.origin,
+    ...(item.partitions === undefined ? {} : { partitions: Number(item.partitions) }),
   };
   if (item.settings === undefined) return meta;
   const s = item.settings;

@@ -25,3 +25,12 @@ export const LEGACY_IMAGE_FORMAT = 1;
 
 /** The TTL attribute (epoch seconds): set on every piece; DynamoDB deletes expired items for free. */
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+/**
+ * The sweep's `partitions` control record (docs/DEPLOY.md, "Adding partitions"): a record with a
+ * null value and the control header (lib/decode/control-records.ts: a control record that folds
+ * nothing) of this value, and the topic's partition count in PARTITIONS_HEADER. The job records the
+ * count in `meta` when it reads one.
+ */
+export const PARTITIONS_CONTROL_VALUE = 'partitions';
+export const PARTITIONS_HEADER = 'sessionizer-partitions';

@@ -124,6 +124,47 @@ export class DynamoCheckpointStore implements CheckpointStore {
     return this.readMeta();
   }
 
+  async recordPartitions(generation: string, partitions: number): Promise<number | undefined | null> {
+    try {
+      const { Attributes } = await this.call('record the partition count in the table meta item', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.table,
+            Key: { pk: META_KEY },
+            UpdateExpression: 'SET #partitions = :partitions',
+            ConditionExpression: '#generation = :generation',
+            ExpressionAttributeNames: names('partitions', 'generation'),
+            ExpressionAttributeValues: { ':partitions': partitions, ':generation': generation },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        ),
+      );
+      this.countWrite({ pk: META_KEY, generation, partitions });
+      const before = Attributes?.partitions;
+      return before === undefined ? undefined : Number(before);
+    } catch (error) {
+      // Another generation (an operator's command meanwhile) or no meta: not ours to write.
+      if (error instanceof CheckpointConflictError) return null;
+      throw error;
+    }
+  }
+
+  async readTopic(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ meta: TableMeta | null; partitions: (PartitionCheckpoint | null)[] }> {
+    const keys = partitions.map((p) => partitionKey(topic, p));
+    const items = await this.batchGet([META_KEY, ...keys], `read the meta and partitions of ${topic}`);
+    const meta = items.get(META_KEY);
+    return {
+      meta: meta === undefined ? null : decodeMeta(meta as unknown as MetaItem),
+      partitions: partitions.map((p, i) => {
+        const item = items.get(keys[i] as string);
+        return item === undefined ? null : decodePartition(topic, p, item as unknown as PartitionItem);
+      }),
+    };
+  }
+
   async hasLegacyItems(topic: string): Promise<boolean> {
     const found = await this.batchGet(legacyKeys(topic), 'look for items of the per-user layout');
     return found.size > 0;

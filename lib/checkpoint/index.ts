@@ -1,6 +1,13 @@
 export { emptyStoreStats } from './billing.ts';
 export { committedItem, decodePartition, EMPTY_MANIFEST, freshPartition } from './codec.ts';
-export { IMAGE_FORMAT, LAYOUT, LEGACY_IMAGE_FORMAT, PIECE_BYTES } from './constants.ts';
+export {
+  IMAGE_FORMAT,
+  LAYOUT,
+  LEGACY_IMAGE_FORMAT,
+  PARTITIONS_CONTROL_VALUE,
+  PARTITIONS_HEADER,
+  PIECE_BYTES,
+} from './constants.ts';
 export { mapDynamoError } from './dynamo-errors.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';
 export {
@@ -20,7 +27,7 @@ export {
   snapshotStale,
 } from './journal.ts';
 export { partitionKey, pieceKey } from './keys.ts';
-export { type PartitionSummary, readPartitionSummaries } from './summary.ts';
+export { type PartitionSummary, readPartitionSummaries, readTopicSummary } from './summary.ts';
 export { checkpointTableDefinition, ensureCheckpointTable, TTL_ATTRIBUTE } from './table.ts';
 export type {
   CheckpointStore,

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoCheckpointStore } from './dynamodb-store.ts';
+import type { PartitionCheckpoint } from './types.ts';
 
 /**
  * What the checkpoint says about one Kafka partition, for `npm run status` and operators: read-only,
@@ -35,8 +36,34 @@ export async function readPartitionSummaries(
   topic: string,
   partitions: readonly number[],
 ): Promise<PartitionSummary[]> {
+  return (await readTopicSummary(client, table, topic, partitions)).partitions;
+}
+
+/**
+ * The partitions' summaries and the partition count the checkpoint's state was built with (null:
+ * not recorded yet, or no `meta`), in one BatchGetItem.
+ */
+export async function readTopicSummary(
+  client: DynamoDBClient,
+  table: string,
+  topic: string,
+  partitions: readonly number[],
+): Promise<{ recordedPartitions: number | null; partitions: PartitionSummary[] }> {
+  // No partition (the topic does not exist): nothing to read, and nothing to compare the count with.
+  if (partitions.length === 0) return { recordedPartitions: null, partitions: [] };
   const store = new DynamoCheckpointStore(client, { table, stateTtlDays: 1 });
-  const checkpoints = await store.readPartitions(topic, partitions);
+  const { meta, partitions: checkpoints } = await store.readTopic(topic, partitions);
+  return {
+    recordedPartitions: meta?.partitions ?? null,
+    partitions: summaries(topic, partitions, checkpoints),
+  };
+}
+
+function summaries(
+  topic: string,
+  partitions: readonly number[],
+  checkpoints: readonly (PartitionCheckpoint | null)[],
+): PartitionSummary[] {
   return partitions.map((partition, i) => {
     const c = checkpoints[i] ?? null;
     return {

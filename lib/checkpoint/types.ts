@@ -14,6 +14,12 @@ export interface TableMeta {
    * by release 0.1.0: the first job to read it records its own.
    */
   readonly settings?: RecordedSettings;
+  /**
+   * The topic's partition count the state was built with (docs/DEPLOY.md, "Adding partitions"):
+   * recorded by the job from the sweep's `partitions` control record, and by `npm run checkpoint`.
+   * Absent until then. A different count means users' keys moved between partitions.
+   */
+  readonly partitions?: number;
 }
 
 /**
@@ -130,6 +136,17 @@ export interface CheckpointStore {
    * returns the `meta` that is there afterwards (with ours, or with another container's).
    */
   recordSettings(generation: string, settings: RecordedSettings): Promise<TableMeta | null>;
+  /**
+   * Records the topic's partition count in `meta` of `generation` (the job, from the sweep's
+   * control record); returns the count recorded before (undefined: none), or null when `meta` is
+   * of another generation or gone (nothing written).
+   */
+  recordPartitions(generation: string, partitions: number): Promise<number | undefined | null>;
+  /** `meta` and several partition items at once, in one BatchGetItem (the sweep's only read). */
+  readTopic(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ meta: TableMeta | null; partitions: (PartitionCheckpoint | null)[] }>;
   /** Whether the table holds items of the earlier per-user layout for this topic. */
   hasLegacyItems(topic: string): Promise<boolean>;
   /** The partition item (strongly consistent); null when there is none. */

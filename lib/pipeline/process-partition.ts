@@ -26,6 +26,7 @@ import { foldRecords } from './fold-records.ts';
 import { findUnwritable } from './isolate.ts';
 import { round, timedDeps } from './store-timings.ts';
 import { tableGeneration } from './table-generation.ts';
+import { partitionCountIn, recordPartitionCount } from './topic-partitions.ts';
 import type { PartitionOutcome, PipelineDeps } from './types.ts';
 import { admitColdLoad, type CacheFigures, remember, warmBytes } from './warm-cache.ts';
 
@@ -204,6 +205,9 @@ async function attemptPartition(
     checkpoint: committed,
     bytes: memoryBytes,
   });
+  // The sweep's `partitions` control record: the topic's partition count, for `meta`.
+  const partitions = ticks > 0 ? partitionCountIn(fresh) : undefined;
+  if (partitions !== undefined) await recordPartitionCount(deps, topic, partitions);
 
   return outcome(batch, committed, {
     skipped,

@@ -3,6 +3,7 @@ import {
   manifestExpiry,
   type PartitionCheckpoint,
   snapshotStale,
+  type TableMeta,
 } from '../checkpoint/index.ts';
 import { log } from '../log.ts';
 import { recordSweepMetrics } from '../metrics.ts';
@@ -16,6 +17,17 @@ export interface SweepOutcome {
   readonly refresh: readonly number[];
   /** Partitions whose checkpoint expires within a day (their trigger has not committed for long). */
   readonly expiring: readonly number[];
+  /**
+   * The topic's partition count when it differs from the one the checkpoint records (`from`:
+   * undefined when none is recorded yet); null when they agree (or the table is not in use yet).
+   */
+  readonly partitionCount: { readonly from: number | undefined; readonly to: number } | null;
+}
+
+/** What a sweep container remembers between runs: the `partitions` control records it appended. */
+export interface SweepState {
+  /** By topic: the count sent and the offset of partition 0 it got. */
+  readonly partitionCountSent: Map<string, { readonly count: number; readonly offset: number }>;
 }
 
 export interface SweepDeps {
@@ -27,6 +39,8 @@ export interface SweepDeps {
     readonly idleTimeoutMs: number | null;
     readonly stateTtlDays: number;
   };
+  /** Kept between runs by a warm container; without it, a control record may be sent twice. */
+  readonly state?: SweepState;
 }
 
 /**
@@ -45,7 +59,7 @@ export interface SweepDeps {
  */
 export async function sweepTopic(deps: SweepDeps, topic: string): Promise<SweepOutcome> {
   const partitions = await deps.ticker.partitions(topic);
-  const checkpoints = await deps.store.readPartitions(topic, partitions);
+  const { meta, partitions: checkpoints } = await deps.store.readTopic(topic, partitions);
   const now = deps.now();
   const candidates = checkpoints.filter(
     (c): c is PartitionCheckpoint => c !== null && tickNeeded(c, now, deps.settings) !== null,
@@ -63,7 +77,9 @@ export async function sweepTopic(deps: SweepDeps, topic: string): Promise<SweepO
   await deps.ticker.send(topic, idle, 'idle');
   await deps.ticker.send(topic, refresh, 'refresh');
   const expiring = expiringSoon(checkpoints, now);
-  recordSweepMetrics(idle.length, refresh.length, expiring.length);
+  const partitionCount =
+    meta === null ? null : await checkPartitionCount(deps, topic, meta, partitions, checkpoints);
+  recordSweepMetrics(idle.length, refresh.length, expiring.length, partitionCount?.from !== undefined);
   // Quiet when there is nothing to do: a line only when a tick went out.
   if (idle.length + refresh.length > 0) log.info('ticks sent', { topic, idle, refresh });
   for (const c of expiring) {
@@ -78,7 +94,43 @@ export async function sweepTopic(deps: SweepDeps, topic: string): Promise<SweepO
       },
     );
   }
-  return { topic, idle, refresh, expiring: expiring.map((c) => c.partition) };
+  return { topic, idle, refresh, expiring: expiring.map((c) => c.partition), partitionCount };
+}
+
+/**
+ * Compares the topic's partition count with the one the checkpoint records (docs/DEPLOY.md,
+ * "Adding partitions"). When they differ, or none is recorded, appends a `partitions` control
+ * record to partition 0 (unless the one it sent last is still unread there), so that the job
+ * records the count; and warns about a change, with what it does to open sessions.
+ */
+async function checkPartitionCount(
+  deps: SweepDeps,
+  topic: string,
+  meta: TableMeta,
+  partitions: readonly number[],
+  checkpoints: readonly (PartitionCheckpoint | null)[],
+): Promise<SweepOutcome['partitionCount']> {
+  const count = partitions.length;
+  if (count === 0 || meta.partitions === count) return null;
+  const change = { from: meta.partitions, to: count };
+  if (meta.partitions !== undefined) {
+    log.warn(
+      `topic ${topic} has ${count} partitions; the checkpoint's state was built with ${meta.partitions}. Producers ` +
+        "that key by user now send most users' events to another partition (the key's hash modulo the count), " +
+        'where the job holds none of their state: a session open across the change is cut in two rows, and its ' +
+        "later events are judged by the other partition's watermark. Unless the producers paused for longer than " +
+        'SESSION_GAP_MS + OUT_OF_ORDERNESS_MS around the change, some sessions are split: docs/DEPLOY.md, "Adding partitions"',
+      { topic, from: meta.partitions, to: count },
+    );
+  }
+  const sent = deps.state?.partitionCountSent.get(topic);
+  const zero = checkpoints[partitions.indexOf(0)] ?? null;
+  const unread = sent !== undefined && sent.count === count && (zero?.state.nextOffset ?? 0) <= sent.offset;
+  if (!unread) {
+    const offset = await deps.ticker.sendPartitionCount(topic, count);
+    deps.state?.partitionCountSent.set(topic, { count, offset });
+  }
+  return change;
 }
 
 /**

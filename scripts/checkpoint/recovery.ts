@@ -39,12 +39,14 @@ export function recoveryMeta(
   nowMs: number,
   replacing?: TableMeta | null,
   settings?: RecordedSettings,
+  partitions?: number,
 ): TableMeta {
   const meta: TableMeta = {
     layout: LAYOUT,
     generation: newGeneration(nowMs, replacing?.generation),
     createdAt: nowMs,
     origin,
+    ...(partitions === undefined ? {} : { partitions }),
   };
   return settings === undefined ? meta : { ...meta, settings };
 }
@@ -76,7 +78,15 @@ export async function adoptTable(
 ): Promise<{ meta: TableMeta; offsets: PartitionOffset[] }> {
   const checkpoints = await store.readPartitions(topic, partitions);
   const replacing = await store.readMeta();
-  const meta = recoveryMeta('adopted', nowMs, replacing, replacing?.settings);
+  // The restored state was built with the partition count its meta records (if any): kept, so that
+  // a change since is still told (docs/DEPLOY.md, "Adding partitions").
+  const meta = recoveryMeta(
+    'adopted',
+    nowMs,
+    replacing,
+    replacing?.settings,
+    replacing?.partitions ?? partitions.length,
+  );
   await store.replaceMeta(meta);
   return { meta, offsets: continueOffsets(partitions, checkpoints) };
 }
@@ -101,7 +111,8 @@ export async function startNewGeneration(
   for (const partition of partitions) {
     await doc.send(new DeleteCommand({ TableName: table, Key: { pk: partitionKey(topic, partition) } }));
   }
-  const meta = recoveryMeta('new-generation', nowMs, await store.readMeta(), settings);
+  // A new generation starts every partition empty: its state is built with the topic as it is now.
+  const meta = recoveryMeta('new-generation', nowMs, await store.readMeta(), settings, partitions.length);
   await store.replaceMeta(meta);
   return meta;
 }

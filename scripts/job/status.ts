@@ -5,7 +5,7 @@
  * missing leaves its fields null and a note, the rest still shows.
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { type PartitionSummary, readPartitionSummaries } from '../../lib/checkpoint/index.ts';
+import { type PartitionSummary, readTopicSummary } from '../../lib/checkpoint/index.ts';
 import { redactUrl } from '../../lib/shared/index.ts';
 import { activeMembers, committed, type Member, topicOffsets } from './kafka.ts';
 import { rejectsPerPartition, sessionRowsPerPartition } from './postgres.ts';
@@ -73,7 +73,15 @@ export async function collectStatus(
 
   let summaries: PartitionSummary[] = [];
   try {
-    summaries = await readPartitionSummaries(clients.dynamo, checkpointTable, topic, partitions);
+    const topicSummary = await readTopicSummary(clients.dynamo, checkpointTable, topic, partitions);
+    summaries = topicSummary.partitions;
+    const recorded = topicSummary.recordedPartitions;
+    if (recorded !== null && offsets !== null && recorded !== partitions.length) {
+      notes.push(
+        `topic ${topic} has ${partitions.length} partitions; the checkpoint's state was built with ${recorded}: users ` +
+          'whose key moved have a session open across the change cut in two rows (docs/DEPLOY.md, "Adding partitions")',
+      );
+    }
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
     notes.push(`checkpoint table ${checkpointTable} does not exist (npm start creates it)`);

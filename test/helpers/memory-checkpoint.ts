@@ -67,6 +67,20 @@ export class MemoryStore implements CheckpointStore {
     return this.meta;
   }
 
+  async recordPartitions(generation: string, partitions: number): Promise<number | undefined | null> {
+    if (this.meta === null || this.meta.generation !== generation) return null;
+    const before = this.meta.partitions;
+    this.meta = { ...this.meta, partitions };
+    return before;
+  }
+
+  async readTopic(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ meta: TableMeta | null; partitions: (PartitionCheckpoint | null)[] }> {
+    return { meta: this.meta, partitions: await this.readPartitions(topic, partitions) };
+  }
+
   async hasLegacyItems(): Promise<boolean> {
     return false;
   }

@@ -8,6 +8,7 @@ import {
   type PipelineSettings,
   RESERVE_BYTES,
 } from '../../../lib/pipeline/index.ts';
+import { captureLogLines } from '../../helpers/log-lines.ts';
 import { MemorySink, MemoryStore } from '../../helpers/memory-store.ts';
 import { DEFAULT_ENGINE, mskEvent } from '../../helpers/pipeline.ts';
 
@@ -130,16 +131,7 @@ describe('the warm cache', () => {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     vi.stubEnv('LOG_LEVEL', 'warn');
     vi.resetModules();
-    const lines: Record<string, unknown>[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
-      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-        const text = String(chunk);
-        if (!text.startsWith('{')) return write(chunk, ...rest);
-        lines.push(JSON.parse(text) as Record<string, unknown>);
-        return true;
-      });
-    }
+    const lines = captureLogLines();
     const pipeline = await import('../../../lib/pipeline/index.ts');
     const metrics = await import('../../../lib/metrics.ts');
     const store = new MemoryStore();
