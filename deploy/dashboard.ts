@@ -195,10 +195,11 @@ export function dashboardBody(settings: DashboardSettings): { 'Fn::Sub': string 
     text(
       `## sweep (${SWEEP})\nThe idle flush: every run appends idle ticks to quiet partitions; it writes no state and no row.`,
     ),
-    graph('Idle ticks sent', [
+    graph('Ticks sent, checkpoints expiring, partition count changed', [
       emf('IdleTicksSent', { label: 'idle ticks' }),
       emf('RefreshTicksSent', { label: 'snapshot refresh ticks' }),
       emf('CheckpointsExpiring', { label: 'checkpoints expiring within a day' }),
+      emf('PartitionCountChanged', { label: 'topic partition count changed' }),
     ]),
     graph('Invocations, errors, throttles, failed runs', [
       lambda('Invocations', SWEEP, { label: 'invocations' }),

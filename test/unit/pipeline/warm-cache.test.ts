@@ -119,7 +119,7 @@ describe('the warm cache', () => {
     );
     expect(error).toBeInstanceOf(PartitionTooLargeError);
     expect((error as Error).message).toMatch(
-      /Partition user_activity-0 holds 20000 live users \(20000 sessions\): loading it needs about \d+ MB, more than this container's 129 MB/,
+      /Partition user_activity-0 holds 20000 live users \(20000 sessions\): loading it needs about \d+ MB, more than this container's 193 MB/,
     );
     expect((error as Error).message).toMatch(/\[PARTITION_TOO_LARGE, not retryable\]/);
     expect(readImages).not.toHaveBeenCalled();
@@ -151,7 +151,7 @@ describe('the warm cache', () => {
       liveUsers: 5_000,
       liveSessions: 5_000,
       neededMb: expect.any(Number),
-      memoryMb: 128,
+      memoryMb: 192,
       errorCode: 'PARTITION_TOO_LARGE',
     });
     const emf = lines.find((l) => '_aws' in l && 'PartitionMemoryExceeded' in l);
