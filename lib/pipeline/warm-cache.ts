@@ -18,14 +18,14 @@ const MB = 2 ** 20;
  * What a container holds besides partitions' state (Node.js, the AWS SDK and pg clients, the batch
  * in hand), and the fixed part of a load's peak. The bench's cold container measures 115-125 MB RSS
  * before it loads anything; with PEAK_FACTOR this bounds the peaks it measures (docs/DEPLOY.md,
- * "Sizing": 378 MB for 1,000,000 live users, 1,059 MB for 5,000,000).
+ * "Sizing": 378 MB for 1,000,000 live users, 1,006 MB for 5,000,000).
  */
 export const RESERVE_BYTES = 192 * MB;
 
 /**
  * A cold load and a snapshot need this much more than the state at rest (decoding frames, the
- * compressed pieces, the columns' growth, garbage not yet collected): the bench measures 1.16 at
- * 5,000,000 users (938 MB over the baseline for 810 MB at rest).
+ * compressed pieces, the columns' growth, garbage not yet collected): the bench measures 1.09 at
+ * 5,000,000 users (884 MB over the baseline for 810 MB at rest).
  */
 export const PEAK_FACTOR = 1.25;
 

@@ -141,10 +141,12 @@ try {
   const targets: ReloadTarget[] = [
     {
       what:
-        `a cold container reloads a partition of ${fmt(options.users)} live users in under ` +
-        `${fmt(COLD_RELOAD_MS)} ms (heap limit ${fmt(c.heapLimitMb)} MB; issue 19: 1,000,000 users, 900 MB)`,
+        `a cold container reloads a partition of ${fmt(options.users)} live users` +
+        (options.users <= 1_000_000 ? ` in under ${fmt(COLD_RELOAD_MS)} ms` : '') +
+        ` (heap limit ${fmt(c.heapLimitMb)} MB; issue 19: 1,000,000 users in under 2 s in 900 MB)`,
       measured: `${fmt(c.ms)} ms (DynamoDB ${fmt(c.dynamodbMs)} ms), ${fmt(c.readUnits)} read units`,
-      met: c.ms < COLD_RELOAD_MS,
+      // The time is issue 19's target up to 1,000,000 users; a bigger partition is measured only.
+      met: options.users <= 1_000_000 ? c.ms < COLD_RELOAD_MS : null,
       ratio: COLD_RELOAD_MS / c.ms,
     },
     {
