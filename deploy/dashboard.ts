@@ -32,6 +32,7 @@ const ALARM_IDS = [
   'LateRecordsAlarm',
   'SweepErrorsAlarm',
   'CheckpointLostAlarm',
+  'MemoryExceededAlarm',
 ] as const;
 
 type MetricLine = (string | Record<string, unknown>)[];
@@ -164,10 +165,11 @@ export function dashboardBody(settings: DashboardSettings): { 'Fn::Sub': string 
       ],
       { stat: 'Average', unit: 'ms' },
     ),
-    graph('Failed batches, lost checkpoints, offset gaps', [
+    graph('Failed batches, lost checkpoints, offset gaps, partitions too large', [
       emf('FailedBatches', { label: 'failed batches' }),
       emf('CheckpointLost', { label: 'checkpoint lost' }),
       emf('OffsetGap', { label: 'offsets missing' }),
+      emf('PartitionMemoryExceeded', { label: 'partition too large for the memory' }),
     ]),
     graph('Invocations, errors, throttles', [
       lambda('Invocations', SESSIONIZE, { label: 'invocations' }),
@@ -182,12 +184,22 @@ export function dashboardBody(settings: DashboardSettings): { 'Fn::Sub': string 
       ],
       { stat: 'p99', horizontal: [{ label: 'timeout', value: settings.sessionizeTimeoutSeconds * 1000 }] },
     ),
+    graph(
+      'Warm cache: state kept between batches (WARM_CACHE_MB)',
+      [
+        emf('WarmCacheBytes', { stat: 'Maximum', label: 'max per container' }),
+        emf('WarmCacheEvictions', { stat: 'Sum', label: 'partitions forgotten', yAxis: 'right' }),
+      ],
+      { stat: 'Maximum', unit: 'bytes' },
+    ),
     text(
       `## sweep (${SWEEP})\nThe idle flush: every run appends idle ticks to quiet partitions; it writes no state and no row.`,
     ),
-    graph('Idle ticks sent', [
+    graph('Ticks sent, checkpoints expiring, partition count changed', [
       emf('IdleTicksSent', { label: 'idle ticks' }),
       emf('RefreshTicksSent', { label: 'snapshot refresh ticks' }),
+      emf('CheckpointsExpiring', { label: 'checkpoints expiring within a day' }),
+      emf('PartitionCountChanged', { label: 'topic partition count changed' }),
     ]),
     graph('Invocations, errors, throttles, failed runs', [
       lambda('Invocations', SWEEP, { label: 'invocations' }),

@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.ts';
 import type { EngineConfig } from './engine/index.ts';
@@ -28,6 +29,8 @@ export interface Config {
   readonly region: string;
   readonly stateTtlDays: number;
   readonly journalMax: number;
+  /** The container's memory and how much of it partitions' state may keep (docs/DEPLOY.md, "Sizing"). */
+  readonly memory: MemorySettings;
   /** How the sweep reaches Kafka to append idle ticks (lib/kafka/connection.ts). */
   readonly kafka: KafkaConnectionSettings;
   readonly databaseUrl: string;
@@ -36,6 +39,22 @@ export interface Config {
   readonly databasePoolSize: number;
   readonly databaseQueryTimeoutMs: number;
 }
+
+export interface MemorySettings {
+  /**
+   * The container's memory in bytes: the function's (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, which Lambda
+   * sets), else V8's heap limit (NODE_OPTIONS=--max-old-space-size, or Node's default).
+   */
+  readonly limitBytes: number;
+  /**
+   * WARM_CACHE_MB: the partitions' state a warm container keeps between batches, in bytes; past it
+   * the least recently used partitions are forgotten (read back from the checkpoint when they come
+   * again). Default: half of limitBytes.
+   */
+  readonly warmCacheBytes: number;
+}
+
+const MB = 2 ** 20;
 
 /** A whole number of at least `min` (at most `max`), `fallback` when unset. */
 const int = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -131,6 +150,9 @@ const fields = z.object({
   AWS_REGION: z.string().trim().min(1).default(DEFAULTS.AWS_REGION),
   STATE_TTL_DAYS: int(2, 30),
   CHECKPOINT_JOURNAL_MAX: int(1, 32, 1000),
+  // Unset: half of the container's memory (MemorySettings). Set by Lambda, read for the default.
+  WARM_CACHE_MB: int(1, 0).optional(),
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: int(1, 0).optional(),
   KAFKA_BROKERS: z
     .string()
     .trim()
@@ -227,6 +249,16 @@ const schema = fields.superRefine((c, ctx) => {
       message: 'is required with KAFKA_AUTH=iam (or KAFKA_BROKERS)',
     });
   }
+  const memoryMb = c.AWS_LAMBDA_FUNCTION_MEMORY_SIZE;
+  if (c.WARM_CACHE_MB !== undefined && memoryMb !== undefined && c.WARM_CACHE_MB >= memoryMb) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WARM_CACHE_MB'],
+      message:
+        `must be below the function's memory (${memoryMb} MB): the batch in hand needs the rest ` +
+        '(docs/DEPLOY.md, "Sizing")',
+    });
+  }
 });
 
 /**
@@ -316,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     region: c.AWS_REGION,
     stateTtlDays: c.STATE_TTL_DAYS,
     journalMax: c.CHECKPOINT_JOURNAL_MAX,
+    memory: memorySettings(c.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, c.WARM_CACHE_MB),
     kafka: {
       auth: c.KAFKA_AUTH,
       // Locally the default brokers; on AWS MSK_CLUSTER_ARN names the cluster instead.
@@ -332,5 +365,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseSsl: c.DATABASE_SSL ?? (c.DATABASE_SECRET_ARN === undefined ? 'off' : 'verify-full'),
     databasePoolSize: c.DATABASE_POOL_SIZE,
     databaseQueryTimeoutMs: c.DATABASE_QUERY_TIMEOUT_MS,
+  };
+}
+
+/** The container's memory (Lambda's setting, else V8's heap limit) and the warm cache's share of it. */
+function memorySettings(functionMb: number | undefined, warmCacheMb: number | undefined): MemorySettings {
+  const limitBytes = functionMb !== undefined ? functionMb * MB : getHeapStatistics().heap_size_limit;
+  return {
+    limitBytes,
+    warmCacheBytes: warmCacheMb !== undefined ? warmCacheMb * MB : Math.floor(limitBytes / 2),
   };
 }

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'SINK_UNAVAILABLE'
   | 'SINK_FENCED'
   | 'SINK_REJECTED'
-  | 'SINK_DATA';
+  | 'SINK_DATA'
+  | 'PARTITION_TOO_LARGE';
 
 export class SessionizerError extends Error {
   readonly code: ErrorCode;
@@ -147,6 +148,20 @@ export class SinkRejectedError extends SessionizerError {
 export class SinkDataError extends SessionizerError {
   constructor(message: string, cause?: unknown) {
     super('SINK_DATA', message, { retryable: false, cause });
+  }
+}
+
+/**
+ * A partition's state cannot fit this container's memory (docs/DEPLOY.md, "Sizing"): refused before
+ * it is read, rather than letting the container die out of memory without a word. Not retryable on
+ * the same memory; `details` are the log line's fields (partition, live users, memory needed).
+ */
+export class PartitionTooLargeError extends SessionizerError {
+  constructor(
+    message: string,
+    readonly details: Readonly<Record<string, unknown>>,
+  ) {
+    super('PARTITION_TOO_LARGE', message, { retryable: false });
   }
 }
 

@@ -34,6 +34,9 @@ export interface BatchFigures {
   readonly durationMs: number;
   readonly dynamodbMs: number;
   readonly postgresMs: number;
+  /** The container's warm cache after the batch (lib/pipeline/warm-cache.ts). */
+  readonly warmBytes?: number;
+  readonly evicted?: readonly string[];
 }
 
 /** What one partition's batch did: records, sessions, rejects by reason, lateness and time. */
@@ -62,6 +65,12 @@ export function recordBatchMetrics(batch: BatchFigures, nowMs: number): void {
   metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, batch.durationMs);
   metrics.addMetric('DynamoDbTime', MetricUnit.Milliseconds, batch.dynamodbMs);
   metrics.addMetric('PostgresTime', MetricUnit.Milliseconds, batch.postgresMs);
+  // The partitions' state this container keeps between batches (WARM_CACHE_MB bounds it), and the
+  // partitions it forgot to stay within the bound (each comes back as a cold load).
+  if (batch.warmBytes !== undefined) metrics.addMetric('WarmCacheBytes', MetricUnit.Bytes, batch.warmBytes);
+  if (batch.evicted !== undefined && batch.evicted.length > 0) {
+    metrics.addMetric('WarmCacheEvictions', MetricUnit.Count, batch.evicted.length);
+  }
 }
 
 /** A partition batch that threw (the event source retries it); lost state is counted apart. */
@@ -72,13 +81,26 @@ export function recordBatchFailure(error: unknown): void {
     metrics.addMetric('CheckpointLost', MetricUnit.Count, 1);
   } else if (code === 'SINK_DATA') {
     metrics.addMetric('SinkRefusedData', MetricUnit.Count, 1);
+  } else if (code === 'PARTITION_TOO_LARGE') {
+    metrics.addMetric('PartitionMemoryExceeded', MetricUnit.Count, 1);
   }
 }
 
-/** One sweep run: the idle ticks it appended (nothing is recorded for a run that sent none). */
-export function recordSweepMetrics(idleTicks: number, refreshTicks: number): void {
+/**
+ * One sweep run: the idle ticks it appended, and the partitions whose checkpoint expires within a
+ * day (nothing is recorded for a run that did nothing).
+ */
+export function recordSweepMetrics(
+  idleTicks: number,
+  refreshTicks: number,
+  expiring = 0,
+  partitionCountChanged = false,
+): void {
   if (idleTicks > 0) metrics.addMetric('IdleTicksSent', MetricUnit.Count, idleTicks);
   if (refreshTicks > 0) metrics.addMetric('RefreshTicksSent', MetricUnit.Count, refreshTicks);
+  if (expiring > 0) metrics.addMetric('CheckpointsExpiring', MetricUnit.Count, expiring);
+  // The topic's partition count differs from the checkpoint's (docs/DEPLOY.md, "Adding partitions").
+  if (partitionCountChanged) metrics.addMetric('PartitionCountChanged', MetricUnit.Count, 1);
 }
 
 export function recordSweepFailure(): void {

@@ -10,7 +10,8 @@
  *                    restored state continues from
  *   new-generation   accept lost state, or change settings: new generation recording this
  *                    environment's settings, partition items deleted; partitions start empty at the
- *                    consumer group's committed offsets
+ *                    consumer group's committed offsets. With --partition: one partition's lost
+ *                    state only (its item made empty, the generation and the others untouched)
  *
  * It talks to CHECKPOINT_TABLE at DYNAMODB_ENDPOINT (DynamoDB Local), or at AWS with the usual
  * credentials when DYNAMODB_ENDPOINT is unset; the topic's partitions come from Kafka
@@ -23,7 +24,12 @@ import { loadConfig } from '../lib/config.ts';
 import { describeSettings, recordedSettings, settingsDifferences } from '../lib/pipeline/index.ts';
 import { checkpointStore, dynamoClient } from '../lib/runtime/index.ts';
 import { topicPartitions } from '../lib/sweep/index.ts';
-import { adoptTable, type PartitionOffset, startNewGeneration } from './checkpoint/recovery.ts';
+import {
+  adoptTable,
+  type PartitionOffset,
+  restartPartition,
+  startNewGeneration,
+} from './checkpoint/recovery.ts';
 import { kafkaClient } from './services/kafka.ts';
 import { serviceSettings } from './services/settings.ts';
 
@@ -44,9 +50,20 @@ const HELP = `usage: npm run checkpoint -- <show | adopt | new-generation> [opti
                             prints them; each partition starts empty at the
                             consumer group's committed offset (docs/OPERATIONS.md, "Changing
                             settings")
+  new-generation --partition <p>
+                            accept that partition <p> alone lost its state (its pieces expired
+                            after a long pause, or were deleted: the job's CheckpointLost names it):
+                            its item becomes empty and continues from its nextOffset, with an
+                            epoch above any its rows were written with; the table's generation,
+                            the settings and every other partition stay as they are, and no warm
+                            container needs replacing (docs/STATE.md, "Recovery")
 
 options:
   --partitions <n>          the topic's partition count (default: asked from Kafka)
+  --partition <p>           show, or new-generation: that partition only
+  --after-epoch <e>         with new-generation --partition, when the partition's item is gone:
+                            the epoch the job's CheckpointLost message names ("PostgreSQL was last
+                            written by generation ..., epoch <e>")
   --reset-offsets           with adopt: set the consumer group's offsets (the job must be stopped)
   --group <id>              the job's consumer group (with --reset-offsets)
   --yes                     make the change (without it, say what would be done)
@@ -62,6 +79,8 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       partitions: { type: 'string' },
+      partition: { type: 'string' },
+      'after-epoch': { type: 'string' },
       'reset-offsets': { type: 'boolean', default: false },
       group: { type: 'string' },
       yes: { type: 'boolean', default: false },
@@ -77,6 +96,17 @@ async function main(): Promise<void> {
     throw new Error(`unknown command "${command}"\n\n${HELP}`);
   if (values['reset-offsets'] && values.group === undefined)
     throw new Error('--reset-offsets needs --group <id>');
+  const one = values.partition === undefined ? undefined : whole('--partition', values.partition, 0);
+  const afterEpoch =
+    values['after-epoch'] === undefined ? undefined : whole('--after-epoch', values['after-epoch'], 0);
+  if (command === 'adopt' && one !== undefined) {
+    throw new Error(
+      'adopt acts on the whole table: a restore brings back every partition as it was at one time. ' +
+        'To accept the loss of one partition, use new-generation --partition.',
+    );
+  }
+  if (afterEpoch !== undefined && (command !== 'new-generation' || one === undefined))
+    throw new Error('--after-epoch goes with new-generation --partition <p>');
 
   const config = loadConfig();
   const ours = recordedSettings(config);
@@ -85,13 +115,19 @@ async function main(): Promise<void> {
   const topic = config.topic;
   const where = `table ${config.checkpointTable} at ${config.dynamodbEndpoint ?? `AWS ${config.region}`}`;
   try {
-    const partitions = await partitionsOf(topic, values.partitions);
+    const partitions = one === undefined ? await partitionsOf(topic, values.partitions) : [one];
     const current = await store.readMeta();
     const checkpoints = await store.readPartitions(topic, partitions);
     console.log(
       `${where}: generation ${current?.generation ?? '(none)'}${current ? ` (${current.origin})` : ''}`,
     );
     if (current !== null) console.log(`  settings: ${settingsLine(current.settings, ours)}`);
+    if (current !== null && one === undefined) {
+      console.log(
+        `  partitions: ${current.partitions ?? 'not recorded yet'} when the state was built, ${partitions.length} in ` +
+          `the topic now${current.partitions !== undefined && current.partitions !== partitions.length ? ': they differ (docs/DEPLOY.md, "Adding partitions")' : ''}`,
+      );
+    }
     for (const [i, c] of checkpoints.entries()) {
       console.log(
         c === null
@@ -103,6 +139,35 @@ async function main(): Promise<void> {
     }
     if (command === 'show') return;
 
+    if (one !== undefined && command === 'new-generation') {
+      if (!values.yes) {
+        console.log(
+          `\nWould make the item of ${topic}-${one} empty: it continues from its nextOffset without its open ` +
+            'sessions; the generation and the other partitions stay as they are.\nRun again with --yes to do it.',
+        );
+        return;
+      }
+      const restart = await restartPartition(
+        dynamo,
+        store,
+        config.checkpointTable,
+        topic,
+        one,
+        Date.now(),
+        afterEpoch,
+      );
+      if (restart === null) {
+        throw new Error(
+          `${topic}-${one} has no partition item: pass --after-epoch <e>, the epoch the job's CheckpointLost ` +
+            'message names ("PostgreSQL was last written by generation ..., epoch <e>")',
+        );
+      }
+      console.log(
+        `${topic}-${one} starts again from offset ${restart.offset} at epoch ${restart.epoch}; the ` +
+          `${restart.lostSessions} sessions its lost state held are not counted further. The job accepts it at once.`,
+      );
+      return;
+    }
     if (!values.yes) {
       console.log(
         command === 'adopt'
@@ -149,6 +214,13 @@ function settingsLine(recorded: RecordedSettings | undefined, ours: RecordedSett
       ? ''
       : `\n  a job with this environment's settings would refuse the table: ${differences.join('; ')}`)
   );
+}
+
+function whole(name: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new Error(`${name} must be a whole number >= ${min}, got "${raw}"`);
+  return n;
 }
 
 async function partitionsOf(topic: string, count: string | undefined): Promise<number[]> {

@@ -20,6 +20,7 @@ The local job's progress, per partition of its topic:
   watermark   the partition's records watermark, as a UTC time ("-": no record yet)
   live        sessions in the checkpoint: not final yet (later records may still change them)
   unwritten   of those, sessions without a row yet (the next firing, on time or early, writes them)
+  memory      what the partition's state takes in a container's memory (docs/DEPLOY.md, "Sizing")
   rows        sessions written to PostgreSQL (user_sessions rows of the partition)
   provisional of those rows, the ones not final yet (the session_status view)
   rejects     rejected_events of the partition, by reason

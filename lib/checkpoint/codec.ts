@@ -1,5 +1,6 @@
 import type { PartitionState, PartitionStats } from '../engine/index.ts';
 import { CheckpointCorruptError } from '../errors.ts';
+import { LEGACY_IMAGE_FORMAT } from './constants.ts';
 import { partitionKey } from './keys.ts';
 import type {
   Claim,
@@ -40,6 +41,8 @@ export interface PartitionItem {
   committedAt?: number;
   /** Wall-clock time of the last commit that applied a record other than a tick (the sweep's quiet test). */
   lastRecordAt?: number;
+  /** The committing engine's estimated bytes (docs/DEPLOY.md, "Sizing"). */
+  memoryBytes?: number;
 }
 
 export interface MetaItem {
@@ -51,15 +54,23 @@ export interface MetaItem {
   /** As written; the field mapping's three are absent in items written before they existed. */
   settings?: Omit<RecordedSettings, 'userIdField' | 'eventTimeField' | 'eventTimeUnit'> &
     Partial<Pick<RecordedSettings, 'userIdField' | 'eventTimeField' | 'eventTimeUnit'>>;
+  partitions?: number;
 }
 
-type RefTuple = [number, number, number, number, number];
+/**
+ * [version, epoch, pieces, bytes, writtenAt, format, expiresAt]; manifests written before image
+ * format 2 end at writtenAt.
+ */
+type RefTuple = [number, number, number, number, number, number?, number?];
 
 export const EMPTY_MANIFEST: Manifest = { snapshot: null, journal: [] };
 const NO_STATS: PartitionStats = { liveSessions: 0, pendingSessions: 0, liveUsers: 0 };
 
 export function encodeManifest(manifest: Manifest): string {
-  const ref = (r: ImageRef): RefTuple => [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt];
+  const ref = (r: ImageRef): RefTuple =>
+    r.expiresAt === null
+      ? [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt, r.format]
+      : [r.version, r.epoch, r.pieces, r.bytes, r.writtenAt, r.format, r.expiresAt];
   return JSON.stringify({
     s: manifest.snapshot === null ? null : ref(manifest.snapshot),
     j: manifest.journal.map(ref),
@@ -69,12 +80,14 @@ export function encodeManifest(manifest: Manifest): string {
 function decodeManifest(text: string, pk: string): Manifest {
   try {
     const { s, j } = JSON.parse(text) as { s: RefTuple | null; j: RefTuple[] };
-    const ref = ([version, epoch, pieces, bytes, writtenAt]: RefTuple): ImageRef => ({
+    const ref = ([version, epoch, pieces, bytes, writtenAt, format, expiresAt]: RefTuple): ImageRef => ({
       version,
       epoch,
       pieces,
       bytes,
       writtenAt,
+      format: format ?? LEGACY_IMAGE_FORMAT,
+      expiresAt: expiresAt ?? null,
     });
     return { snapshot: s === null ? null : ref(s), journal: j.map(ref) };
   } catch (error) {
@@ -104,6 +117,7 @@ export function decodePartition(topic: string, partition: number, item: Partitio
     },
     committedAt: item.committedAt ?? null,
     lastRecordAt: item.lastRecordAt ?? item.committedAt ?? null,
+    memoryBytes: item.memoryBytes ?? null,
   };
 }
 
@@ -121,6 +135,7 @@ export function freshPartition(topic: string, partition: number, lineage: string
     stats: NO_STATS,
     committedAt: null,
     lastRecordAt: null,
+    memoryBytes: null,
   };
 }
 
@@ -144,6 +159,7 @@ export function committedItem(claimed: PartitionCheckpoint, commit: Commit): Par
     liveUsers: commit.stats.liveUsers,
     committedAt: commit.committedAt,
     lastRecordAt: optional(commit.lastRecordAt),
+    memoryBytes: commit.memoryBytes,
   };
 }
 
@@ -153,6 +169,7 @@ export function decodeMeta(item: MetaItem): TableMeta {
     generation: item.generation,
     createdAt: item.createdAt,
     origin: item.origin,
+    ...(item.partitions === undefined ? {} : { partitions: Number(item.partitions) }),
   };
   if (item.settings === undefined) return meta;
   const s = item.settings;

@@ -18,8 +18,19 @@ export const UNPROCESSED_RETRIES = 8;
 
 /** The table layout this code reads and writes; the `meta` item records it. */
 export const LAYOUT = 2;
-/** The encoding of a state image (image.ts). */
-export const IMAGE_FORMAT = 1;
+/** The encoding of the state images this code writes (image.ts); the manifest names each image's. */
+export const IMAGE_FORMAT = 2;
+/** The deflated JSON of release 0.1.0 and the layouts before IMAGE_FORMAT 2, still read (legacy-image.ts). */
+export const LEGACY_IMAGE_FORMAT = 1;
 
 /** The TTL attribute (epoch seconds): set on every piece; DynamoDB deletes expired items for free. */
 export const TTL_ATTRIBUTE = 'expiresAt';
+
+/**
+ * The sweep's `partitions` control record (docs/DEPLOY.md, "Adding partitions"): a record with a
+ * null value and the control header (lib/decode/control-records.ts: a control record that folds
+ * nothing) of this value, and the topic's partition count in PARTITIONS_HEADER. The job records the
+ * count in `meta` when it reads one.
+ */
+export const PARTITIONS_CONTROL_VALUE = 'partitions';
+export const PARTITIONS_HEADER = 'sessionizer-partitions';

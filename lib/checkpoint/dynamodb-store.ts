@@ -28,7 +28,8 @@ import {
   UNPROCESSED_RETRIES,
 } from './constants.ts';
 import { mapDynamoError } from './dynamo-errors.ts';
-import { toPieces } from './image.ts';
+import type { EncodedImage, StoredImage } from './image.ts';
+import { lostPiecesMessage, pieceExpiresAt } from './journal.ts';
 import { legacyKeys, META_KEY, partitionKey, pieceKey } from './keys.ts';
 import type {
   CheckpointStore,
@@ -121,6 +122,47 @@ export class DynamoCheckpointStore implements CheckpointStore {
       if (!(error instanceof CheckpointConflictError)) throw error;
     }
     return this.readMeta();
+  }
+
+  async recordPartitions(generation: string, partitions: number): Promise<number | undefined | null> {
+    try {
+      const { Attributes } = await this.call('record the partition count in the table meta item', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.options.table,
+            Key: { pk: META_KEY },
+            UpdateExpression: 'SET #partitions = :partitions',
+            ConditionExpression: '#generation = :generation',
+            ExpressionAttributeNames: names('partitions', 'generation'),
+            ExpressionAttributeValues: { ':partitions': partitions, ':generation': generation },
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        ),
+      );
+      this.countWrite({ pk: META_KEY, generation, partitions });
+      const before = Attributes?.partitions;
+      return before === undefined ? undefined : Number(before);
+    } catch (error) {
+      // Another generation (an operator's command meanwhile) or no meta: not ours to write.
+      if (error instanceof CheckpointConflictError) return null;
+      throw error;
+    }
+  }
+
+  async readTopic(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ meta: TableMeta | null; partitions: (PartitionCheckpoint | null)[] }> {
+    const keys = partitions.map((p) => partitionKey(topic, p));
+    const items = await this.batchGet([META_KEY, ...keys], `read the meta and partitions of ${topic}`);
+    const meta = items.get(META_KEY);
+    return {
+      meta: meta === undefined ? null : decodeMeta(meta as unknown as MetaItem),
+      partitions: partitions.map((p, i) => {
+        const item = items.get(keys[i] as string);
+        return item === undefined ? null : decodePartition(topic, p, item as unknown as PartitionItem);
+      }),
+    };
   }
 
   async hasLegacyItems(topic: string): Promise<boolean> {
@@ -234,7 +276,7 @@ export class DynamoCheckpointStore implements CheckpointStore {
     return { ...expected, epoch: claim.epoch, claim };
   }
 
-  async readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]> {
+  async readImages(checkpoint: PartitionCheckpoint): Promise<StoredImage[]> {
     const { topic, partition, lineage } = checkpoint;
     const refs = [checkpoint.manifest.snapshot, ...checkpoint.manifest.journal].filter(
       (r): r is ImageRef => r !== null,
@@ -245,24 +287,20 @@ export class DynamoCheckpointStore implements CheckpointStore {
     const items = await this.batchGet(keys, `read the state of ${topic}-${partition}`);
     const missing = keys.filter((k) => !items.has(k));
     if (missing.length > 0) {
-      throw new CheckpointLostError(
-        `The checkpoint of ${topic}-${partition} (version ${checkpoint.version}) lists ${missing.length} ` +
-          `state pieces that the table does not have (first: ${missing[0]}): they expired (the job was ` +
-          `stopped for longer than STATE_TTL_DAYS) or were deleted. See docs/STATE.md, "Recovery".`,
-      );
+      throw new CheckpointLostError(lostPiecesMessage(checkpoint, missing, Date.now()));
     }
     let at = 0;
     return refs.map((r) => {
       const pieces = keys.slice(at, at + r.pieces).map((k) => (items.get(k) as { d: Uint8Array }).d);
       at += r.pieces;
-      return Buffer.concat(pieces);
+      return { format: r.format, pieces };
     });
   }
 
-  async writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef> {
+  async writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef> {
     const { topic, partition, lineage, version, epoch } = claimed;
-    const expiresAt = Math.floor(nowMs / 1000) + this.options.stateTtlDays * 86_400;
-    const items = toPieces(image).map((d, i) => ({
+    const expiresAt = pieceExpiresAt(nowMs, this.options.stateTtlDays);
+    const items = image.pieces.map((d, i) => ({
       pk: pieceKey(topic, partition, lineage, version + 1, epoch, i),
       d,
       [TTL_ATTRIBUTE]: expiresAt,
@@ -283,7 +321,15 @@ export class DynamoCheckpointStore implements CheckpointStore {
         ),
     );
     for (const item of items) this.countWrite(item);
-    return { version: version + 1, epoch, pieces: items.length, bytes: image.length, writtenAt: nowMs };
+    return {
+      version: version + 1,
+      epoch,
+      pieces: items.length,
+      bytes: image.bytes,
+      writtenAt: nowMs,
+      format: image.format,
+      expiresAt,
+    };
   }
 
   async commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint> {
@@ -372,6 +418,7 @@ function committedItemOf(checkpoint: PartitionCheckpoint): Item {
       stats: checkpoint.stats,
       committedAt: checkpoint.committedAt ?? 0,
       lastRecordAt: checkpoint.lastRecordAt,
+      memoryBytes: checkpoint.memoryBytes ?? undefined,
     },
   ) as unknown as Item;
 }

@@ -7,13 +7,34 @@ export {
   freshPartition,
   type MetaItem,
 } from './codec.ts';
-export { LAYOUT, PIECE_BYTES } from './constants.ts';
+export {
+  IMAGE_FORMAT,
+  LAYOUT,
+  LEGACY_IMAGE_FORMAT,
+  PARTITIONS_CONTROL_VALUE,
+  PARTITIONS_HEADER,
+  PIECE_BYTES,
+} from './constants.ts';
 export { mapDynamoError } from './dynamo-errors.ts';
 export { DynamoCheckpointStore, type DynamoStoreOptions } from './dynamodb-store.ts';
-export { applyImages, decodeImage, encodeImage, toPieces } from './image.ts';
-export { type ImagePlan, nextManifest, planImage, snapshotStale } from './journal.ts';
+export {
+  decodeImage,
+  type EncodedImage,
+  encodeImage,
+  encodeUsers,
+  readImageUsers,
+  type StoredImage,
+} from './image.ts';
+export {
+  type ImagePlan,
+  manifestExpiry,
+  nextManifest,
+  pieceExpiresAt,
+  planImage,
+  snapshotStale,
+} from './journal.ts';
 export { partitionKey, pieceKey } from './keys.ts';
-export { type PartitionSummary, readPartitionSummaries } from './summary.ts';
+export { type PartitionSummary, readPartitionSummaries, readTopicSummary } from './summary.ts';
 export { checkpointTableDefinition, ensureCheckpointTable, TTL_ATTRIBUTE } from './table.ts';
 export type {
   CheckpointStore,

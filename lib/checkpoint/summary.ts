@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoCheckpointStore } from './dynamodb-store.ts';
+import type { PartitionCheckpoint } from './types.ts';
 
 /**
  * What the checkpoint says about one Kafka partition, for `npm run status` and operators: read-only,
@@ -22,6 +23,11 @@ export interface PartitionSummary {
   readonly lastLogTime: number | null;
   /** Wall-clock time (epoch ms) of the last committed transition; null = never. */
   readonly committedAt: number | null;
+  /**
+   * Bytes the partition's state took in the memory of the container that committed it last
+   * (estimated; null before it was recorded): what a container needs for it (docs/DEPLOY.md, "Sizing").
+   */
+  readonly memoryBytes: number | null;
 }
 
 export async function readPartitionSummaries(
@@ -30,8 +36,34 @@ export async function readPartitionSummaries(
   topic: string,
   partitions: readonly number[],
 ): Promise<PartitionSummary[]> {
+  return (await readTopicSummary(client, table, topic, partitions)).partitions;
+}
+
+/**
+ * The partitions' summaries and the partition count the checkpoint's state was built with (null:
+ * not recorded yet, or no `meta`), in one BatchGetItem.
+ */
+export async function readTopicSummary(
+  client: DynamoDBClient,
+  table: string,
+  topic: string,
+  partitions: readonly number[],
+): Promise<{ recordedPartitions: number | null; partitions: PartitionSummary[] }> {
+  // No partition (the topic does not exist): nothing to read, and nothing to compare the count with.
+  if (partitions.length === 0) return { recordedPartitions: null, partitions: [] };
   const store = new DynamoCheckpointStore(client, { table, stateTtlDays: 1 });
-  const checkpoints = await store.readPartitions(topic, partitions);
+  const { meta, partitions: checkpoints } = await store.readTopic(topic, partitions);
+  return {
+    recordedPartitions: meta?.partitions ?? null,
+    partitions: summaries(topic, partitions, checkpoints),
+  };
+}
+
+function summaries(
+  topic: string,
+  partitions: readonly number[],
+  checkpoints: readonly (PartitionCheckpoint | null)[],
+): PartitionSummary[] {
   return partitions.map((partition, i) => {
     const c = checkpoints[i] ?? null;
     return {
@@ -44,6 +76,7 @@ export async function readPartitionSummaries(
       pendingSessions: c === null ? null : c.stats.pendingSessions,
       lastLogTime: c?.state.lastLogTime ?? null,
       committedAt: c?.committedAt ?? null,
+      memoryBytes: c?.memoryBytes ?? null,
     };
   });
 }

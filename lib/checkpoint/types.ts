@@ -1,4 +1,5 @@
 import type { PartitionState, PartitionStats } from '../engine/index.ts';
+import type { EncodedImage, StoredImage } from './image.ts';
 
 /** The `meta` item: which layout the table holds and its generation (docs/STATE.md section 5). */
 export interface TableMeta {
@@ -13,6 +14,12 @@ export interface TableMeta {
    * by release 0.1.0: the first job to read it records its own.
    */
   readonly settings?: RecordedSettings;
+  /**
+   * The topic's partition count the state was built with (docs/DEPLOY.md, "Adding partitions"):
+   * recorded by the job from the sweep's `partitions` control record, and by `npm run checkpoint`.
+   * Absent until then. A different count means users' keys moved between partitions.
+   */
+  readonly partitions?: number;
 }
 
 /**
@@ -48,6 +55,13 @@ export interface ImageRef {
   readonly bytes: number;
   /** Wall-clock time of the write (epoch ms): a snapshot is rewritten before its pieces' TTL. */
   readonly writtenAt: number;
+  /** How the image is encoded (IMAGE_FORMAT; 1 for images written before format 2). */
+  readonly format: number;
+  /**
+   * When its pieces expire (epoch seconds, their `expiresAt`: pieceExpiresAt); null for images
+   * written before it was recorded. The rewrite rule reads it (snapshotStale), not the setting.
+   */
+  readonly expiresAt: number | null;
 }
 
 /** The images that make up the partition's user state: a snapshot, then the deltas since, in order. */
@@ -83,6 +97,11 @@ export interface PartitionCheckpoint {
    * job's clock: the sweep measures the partition's quiet from it (docs/STATE.md section 1).
    */
   readonly lastRecordAt: number | null;
+  /**
+   * Bytes the committing container's engine held for this partition, estimated (status; a cold
+   * load's memory check): docs/DEPLOY.md, "Sizing". Null in items written before it was recorded.
+   */
+  readonly memoryBytes: number | null;
 }
 
 /** What a commit writes besides the version: the fold's new state and where the users now live. */
@@ -92,6 +111,8 @@ export interface Commit {
   readonly stats: PartitionStats;
   readonly committedAt: number;
   readonly lastRecordAt: number | null;
+  /** The engine's estimated bytes after the transition (PartitionCheckpoint.memoryBytes). */
+  readonly memoryBytes?: number;
 }
 
 /** Counters for logs, metrics and the benchmark's cost per 1,000 events (DynamoDB's billing units). */
@@ -124,6 +145,17 @@ export interface CheckpointStore {
    * returns the `meta` that is there afterwards (with ours, or with another container's).
    */
   recordSettings(generation: string, settings: RecordedSettings): Promise<TableMeta | null>;
+  /**
+   * Records the topic's partition count in `meta` of `generation` (the job, from the sweep's
+   * control record); returns the count recorded before (undefined: none), or null when `meta` is
+   * of another generation or gone (nothing written).
+   */
+  recordPartitions(generation: string, partitions: number): Promise<number | undefined | null>;
+  /** `meta` and several partition items at once, in one BatchGetItem (the sweep's only read). */
+  readTopic(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ meta: TableMeta | null; partitions: (PartitionCheckpoint | null)[] }>;
   /** Whether the table holds items of the earlier per-user layout for this topic. */
   hasLegacyItems(topic: string): Promise<boolean>;
   /** The partition item (strongly consistent); null when there is none. */
@@ -143,10 +175,13 @@ export interface CheckpointStore {
     claim: Claim,
     lineage: string,
   ): Promise<PartitionCheckpoint>;
-  /** The images the manifest lists, in its order; CheckpointLostError if a piece is missing. */
-  readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]>;
-  /** Writes an image as pieces under the claim's keys (never overwriting anything committed). */
-  writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef>;
+  /**
+   * The images the manifest lists, in its order, each as its pieces (decoded piece by piece:
+   * image.ts); CheckpointLostError if a piece is missing.
+   */
+  readImages(checkpoint: PartitionCheckpoint): Promise<StoredImage[]>;
+  /** Writes an image's pieces under the claim's keys (never overwriting anything committed). */
+  writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef>;
   /** Commits the new state and manifest (version + 1, claim removed) if the claim is still ours. */
   commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint>;
 }

@@ -9,6 +9,7 @@ import type {
   PartitionStats,
   TickRecord,
   UserState,
+  UserVisitor,
 } from './types.ts';
 import { recordWatermark } from './watermark.ts';
 
@@ -24,12 +25,20 @@ export class PartitionSessions {
   private readonly operator: SessionOperator;
   private current: PartitionState;
 
+  /**
+   * From users given as plain data (each once). A cold load from state images goes through a
+   * PartitionLoader instead, user by user.
+   */
   constructor(
     readonly config: EngineConfig,
     partition: PartitionState,
-    users: Iterable<UserState>,
+    users: Iterable<UserState> | SessionOperator,
   ) {
-    this.operator = new SessionOperator(config, partition.watermark, users);
+    if (users instanceof SessionOperator) this.operator = users;
+    else {
+      this.operator = new SessionOperator(config, partition.watermark);
+      this.operator.load(users);
+    }
     this.current = partition;
   }
 
@@ -95,13 +104,47 @@ export class PartitionSessions {
     };
   }
 
-  /** Every live user: the partition's whole state, for a checkpoint snapshot. */
+  /** Every live user as plain data: the partition's whole state. */
   users(): UserState[] {
     return this.operator.exportUsers();
   }
 
+  /** Every live user, field by field (a checkpoint snapshot, encoded without a plain copy). */
+  visitUsers(visitor: UserVisitor): void {
+    this.operator.visitUsers(visitor);
+  }
+
   stats(): PartitionStats {
     return this.operator.stats();
+  }
+
+  /** Bytes the partition's state holds in memory, estimated (docs/DEPLOY.md, "Sizing"). */
+  memoryBytes(): number {
+    return this.operator.memoryBytes();
+  }
+}
+
+/**
+ * Builds a partition's engine from its state images (a cold load, docs/STATE.md section 2): the
+ * images' decoder hands `visitor` every user of the snapshot, then of each delta, in order; finish
+ * catches up and returns the engine. `hint` (the checkpoint's counts) sizes the columns at once.
+ */
+export class PartitionLoader {
+  readonly visitor: UserVisitor;
+  private readonly operator: SessionOperator;
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly partition: PartitionState,
+    hint?: { readonly users?: number; readonly sessions?: number },
+  ) {
+    this.operator = new SessionOperator(config, partition.watermark, hint);
+    this.visitor = this.operator.beginLoad();
+  }
+
+  finish(): PartitionSessions {
+    this.operator.finishLoad();
+    return new PartitionSessions(this.config, this.partition, this.operator);
   }
 }
 

@@ -17,11 +17,21 @@
  */
 export class SlotHeap {
   /** Entry i is heap[2i] (deadline) and heap[2i + 1] (slot). */
-  private heap = new Float64Array(128);
+  private heap: Float64Array;
   private n = 0;
+
+  /** `capacity`: entries to make room for at once (a cold load knows how many sessions it schedules). */
+  constructor(capacity = 64) {
+    this.heap = new Float64Array(2 * Math.max(64, capacity));
+  }
 
   get size(): number {
     return this.n;
+  }
+
+  /** Bytes the queue holds (its capacity, grown by doubling). */
+  get bytes(): number {
+    return this.heap.byteLength;
   }
 
   /** The smallest deadline, or +Infinity when empty (so `peekKey() <= W` is simply false). */
@@ -32,7 +42,8 @@ export class SlotHeap {
   push(key: number, slot: number): void {
     let i = this.n;
     if (2 * i === this.heap.length) {
-      const grown = new Float64Array(4 * i);
+      // Doubling while small, then by a quarter: a big partition's queue is at most a fifth empty.
+      const grown = new Float64Array(2 * (i < 65_536 ? 2 * i : Math.ceil(i * 1.25)));
       grown.set(this.heap);
       this.heap = grown;
     }

@@ -1,5 +1,5 @@
 export { MAX_EVENT_TIME_MS, MAX_GROUP_KEY_LENGTH, MAX_USER_ID_LENGTH } from './constants.ts';
-export { fold, PartitionSessions } from './fold.ts';
+export { fold, PartitionLoader, PartitionSessions } from './fold.ts';
 export { groupKey } from './group-key.ts';
 export { DeadlineHeap } from './heap.ts';
 export {
@@ -17,5 +17,6 @@ export {
   type SupersededSession,
   type TickRecord,
   type UserState,
+  type UserVisitor,
 } from './types.ts';
 export { initialPartitionState, recordWatermark } from './watermark.ts';

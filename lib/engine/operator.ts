@@ -1,14 +1,25 @@
 import { SlotHeap } from './heap.ts';
 import { Output } from './output.ts';
-import type { EngineConfig, EventRecord, PartitionStats, UserState } from './types.ts';
+import type { EngineConfig, EventRecord, PartitionStats, UserState, UserVisitor } from './types.ts';
 import { addEvent } from './windows.ts';
-import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.ts';
+import {
+  ALIVE,
+  type CapacityHint,
+  EMITTED_LIST,
+  EMITTED_SELF,
+  exportUser,
+  NO_STARTS,
+  NONE,
+  PENDING,
+  SessionTable,
+} from './work-state.ts';
 
 /**
  * Flink's WindowOperator over the users of one Kafka partition: the session windows of each user,
  * one event-time timer queue shared by all of them, and the watermark. It lives as long as the
  * partition's state stays in memory (a warm container keeps it between batches, docs/DESIGN.md
- * section 5); each batch's effects are collected between two calls of takeBatch.
+ * section 5); each batch's effects are collected between two calls of takeBatch. Sessions and users
+ * are columns of a SessionTable (work-state.ts): a session is a slot, a user an index.
  *
  * Each live session has one deadline: `end - 1` while pending (EventTimeTrigger's timer at
  * window.maxTimestamp()), then `end - 1 + L` once fired (WindowOperator's cleanup timer). With L = 0
@@ -21,64 +32,49 @@ import { exportUser, loadUser, type WorkSession, WorkUser } from './work-state.t
  * the same batch (see add). So `pending` means "has no row yet", and every row of a live session
  * shows that session as it is.
  *
- * Invariant after construction and after every advance: no live session has a deadline <= W
- * (everything due has fired and everything expired was dropped). Hence a result never holds a
- * pending session with end - 1 <= W, and the due-session index (nextDue) stays a complete list of
- * what the next watermark advance must fire.
+ * Invariant after loading and after every advance: no live session has a deadline <= W (everything
+ * due has fired and everything expired was dropped). Hence a result never holds a pending session
+ * with end - 1 <= W.
  *
  * Heap entries are invalidated lazily instead of being removed: an entry is valid only if its
- * session is alive and the entry's key equals session.heapKey. A session that grows keeps its (now
+ * session is alive and the entry's key equals its heapKey. A session that grows keeps its (now
  * early) entry, which is re-pushed with the true deadline when popped; a push happens only when the
  * deadline moves earlier than the current entry (a fired session joined again) or there is none.
  *
  * Every session counts its entries, valid or stale (heapEntries). A dead session (dropped, or merged
- * into another) whose count is zero is referenced by nothing but the slot table, and is recycled
- * for the next session a record opens (openSession): with L = 0 that is every fired session, since
- * its one entry was just popped. Every live session has at least one entry after each operation.
+ * into another) whose count is zero is referenced by nothing, and its slot is recycled for the next
+ * session a record opens: with L = 0 that is every fired session, since its one entry was just
+ * popped. Every live session has at least one entry after each operation.
  */
 export class SessionOperator {
   /** What the current batch writes (replaced by takeBatch). */
   output = new Output();
-  private readonly users = new Map<string, WorkUser>();
+  private readonly table: SessionTable;
   /** Users changed in the current batch, in the order they changed. */
-  private changedUsers: WorkUser[] = [];
+  private changedUsers: number[] = [];
   private liveSessions = 0;
   private pendingSessions = 0;
   private liveUsers = 0;
-  /** Timers as (deadline, session slot); `slots` maps a slot back to its session (see WorkSession.slot). */
-  private readonly timers = new SlotHeap();
-  private readonly slots: WorkSession[] = [];
-  /** Dead sessions no heap entry points at, for reuse by addEvent (see openSession). */
-  private readonly recycled: WorkSession[] = [];
-  // Assigned by the constructor; declared only, so that they are not first defined as undefined (see
-  // work-state.ts on field representations). W is initialised with a double for the same reason.
+  /** Timers as (deadline, session slot). */
+  private readonly timers: SlotHeap;
+  /** A user's sessions, oldest first (SessionTable.sessionsOf), reused so that walking users allocates nothing. */
+  private readonly scratch: number[] = [];
+  /** emittedStarts "[start]" handed to a visitor, reused likewise (visitors do not keep the list). */
+  private readonly self: number[] = [0];
+  // Assigned by the constructor; declared only, so that they are not first defined as undefined (V8
+  // would then give them the tagged representation, boxing every double stored). W is initialised
+  // with a double for the same reason.
   declare private readonly gapMs: number;
   declare private readonly allowedLatenessMs: number;
   private w = Number.NEGATIVE_INFINITY;
 
-  /**
-   * Loads the users and catches up: a session already due at W (a state written by hand, or by a
-   * fold with other settings) fires or drops now. A committed state never holds one: every fold
-   * ends with everything due fired.
-   */
-  constructor(config: EngineConfig, watermark: number | null, users: Iterable<UserState>) {
+  /** An operator without users; load() or a loader (beginLoad, finishLoad) fills it. */
+  constructor(config: EngineConfig, watermark: number | null, hint?: CapacityHint) {
     this.gapMs = config.gapMs;
     this.allowedLatenessMs = config.allowedLatenessMs;
     this.w = watermark ?? Number.NEGATIVE_INFINITY;
-    for (const state of users) {
-      if (state.sessions.length === 0) continue;
-      const user = loadUser(state);
-      this.users.set(user.userId, user);
-      this.count(user);
-      // settle drops at most the session it is given, shifting the later ones down into its place,
-      // so the index moves on only past a session that stays (no copy of the list per user).
-      const sessions = user.sessions;
-      for (let i = 0; i < sessions.length; ) {
-        const session = sessions[i] as WorkSession;
-        this.settle(session);
-        if (session.alive) i++;
-      }
-    }
+    this.table = new SessionTable(hint);
+    this.timers = new SlotHeap(Math.ceil((hint?.sessions ?? 0) * 1.125));
   }
 
   /** The current watermark; null stands for minus infinity (no record yet). */
@@ -86,42 +82,101 @@ export class SessionOperator {
     return this.w === Number.NEGATIVE_INFINITY ? null : this.w;
   }
 
+  /** Loads users given as plain data (each once), then catches up as finishLoad does. */
+  load(users: Iterable<UserState>): void {
+    const loader = this.beginLoad();
+    for (const state of users) {
+      loader.user(state.userId, state.sessions.length);
+      for (const s of state.sessions)
+        loader.session(s.start, s.end, s.last, s.count, s.pending, s.emittedStarts);
+    }
+    this.finishLoad();
+  }
+
   /**
-   * Applies one record at the current watermark (WindowOperator.processElement), unless the user
-   * already holds it: a re-delivery after a crash that wrote this user's state but not the
-   * partition's (UserState.lastOffset). Such a user's state is the one of the end of that earlier
-   * fold, which the replay reaches anyway: its remaining records there were late then and are late
-   * again, and nothing of it is due before that fold's final W.
+   * A visitor that loads state images, in order (a snapshot, then the deltas since): a user replaces
+   * what an earlier image held of it (keeping its place among the users), a tombstone forgets it.
+   * Nothing is scheduled until finishLoad.
+   */
+  beginLoad(): UserVisitor {
+    const table = this.table;
+    let current = NONE;
+    return {
+      user(userId: string, sessions: number): void {
+        // A user held while loading has sessions (tombstoned ones are dropped): none means new.
+        const u = table.userOf(userId);
+        // Loaded sessions have no heap entry yet: their slots are free at once.
+        for (let s = table.head[u] as number; s !== NONE; ) {
+          const older = table.next[s] as number;
+          table.kill(s);
+          s = older;
+        }
+        table.head[u] = NONE;
+        if (sessions === 0) table.dropUser(u);
+        current = sessions === 0 ? NONE : u;
+      },
+      session(start, end, last, count, pending, emittedStarts): void {
+        if (current === NONE) return;
+        const s = table.openSession(current, start, end, last, count);
+        if (!pending) table.flags[s] = ALIVE;
+        // Images list a user's sessions oldest first; the list runs newest first.
+        table.next[s] = table.head[current] as number;
+        table.head[current] = s;
+        if (emittedStarts.length > 0) {
+          // The decoder may reuse its list: keep a copy (unless it is "[start]", stored as a flag).
+          table.setEmittedStarts(
+            s,
+            emittedStarts.length === 1 && emittedStarts[0] === start ? emittedStarts : [...emittedStarts],
+          );
+        }
+      },
+    };
+  }
+
+  /**
+   * Ends a load and catches up: a session already due at W (a state written by hand, or by a fold
+   * with other settings) fires or drops now. A committed state never holds one: every fold ends
+   * with everything due fired. Users are settled in the order they are held, each oldest session
+   * first.
+   */
+  finishLoad(): void {
+    const table = this.table;
+    const sessions: number[] = [];
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
+      this.count(u);
+      const n = table.sessionsOf(u, sessions);
+      for (let i = 0; i < n; i++) this.settle(sessions[i] as number);
+    }
+  }
+
+  /**
+   * Applies one record at the current watermark (WindowOperator.processElement): merged into its
+   * user's sessions, or rejected as late.
    */
   add(record: EventRecord): void {
-    let user = this.users.get(record.userId);
-    if (user === undefined) {
-      user = new WorkUser(record.userId);
-      this.users.set(record.userId, user);
-    }
-    const session = addEvent(
-      user,
-      record.eventTime,
-      this.gapMs,
-      this.allowedLatenessMs,
-      this.w,
-      this.recycled,
-    );
-    if (session === null) {
+    const table = this.table;
+    const u = table.userOf(record.userId);
+    const s = addEvent(table, u, record.eventTime, this.gapMs, this.allowedLatenessMs, this.w);
+    if (s === NONE) {
       // A late record changes no state; a replay rejects it again (rejected_events is keyed by offset).
       this.output.reject(record, this.w);
-      if (user.sessions.length === 0 && !user.changed) this.users.delete(user.userId);
+      if (table.head[u] === NONE && table.changed[u] === 0) table.dropUser(u);
       return;
     }
-    this.touch(user);
+    this.touch(u);
     // EventTimeTrigger.onElement: FIRE when window.maxTimestamp() <= currentWatermark, only
     // possible with L > 0 (a straggler within the allowed lateness). And a session that already
     // has a row (fired early, or on time and kept for L) rewrites it at once: a row of a live
     // session always shows the session as it is, so a row is final exactly when the records'
     // watermark has passed its end - 1 + L (the session_status view, docs/DESIGN.md section 4).
     // Flink would write such a join only when W passes the new end; the final row is the same.
-    if (session.emittedStarts.length > 0 || session.end - 1 <= this.w) this.fire(session, true);
-    this.schedule(session);
+    if (
+      (table.flags[s] as number) & (EMITTED_SELF | EMITTED_LIST) ||
+      (table.end[s] as number) - 1 <= this.w
+    ) {
+      this.fire(s, true);
+    }
+    this.schedule(s);
   }
 
   /**
@@ -132,11 +187,13 @@ export class SessionOperator {
    * start deletes that row.
    */
   fireEarly(): void {
-    for (const user of this.users.values()) {
-      const sessions = user.sessions;
-      for (let i = 0; i < sessions.length; i++) {
-        const session = sessions[i] as WorkSession;
-        if (session.pending) this.fire(session, true, true);
+    const table = this.table;
+    const sessions = this.scratch;
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
+      const n = table.sessionsOf(u, sessions);
+      for (let i = 0; i < n; i++) {
+        const s = sessions[i] as number;
+        if ((table.flags[s] as number) & PENDING) this.fire(s, true, true);
       }
     }
   }
@@ -146,18 +203,20 @@ export class SessionOperator {
     if (!(watermark > this.w)) return;
     this.w = watermark;
     const timers = this.timers;
+    const table = this.table;
     while (timers.peekKey() <= watermark) {
       const key = timers.peekKey();
-      const session = this.slots[timers.pop()] as WorkSession;
-      session.heapEntries--;
-      if (!session.alive) {
+      const s = timers.pop();
+      const entries = (table.heapEntries[s] as number) - 1;
+      table.heapEntries[s] = entries;
+      if (((table.flags[s] as number) & ALIVE) === 0) {
         // Merged away or dropped earlier; once its last entry is gone, nothing points at it.
-        if (session.heapEntries === 0) this.recycled.push(session);
+        if (entries === 0) table.recycled.push(s);
         continue;
       }
-      if (key !== session.heapKey) continue;
-      session.heapKey = Number.NaN;
-      this.settle(session);
+      if (key !== table.heapKey[s]) continue;
+      table.heapKey[s] = Number.NaN;
+      this.settle(s);
     }
   }
 
@@ -167,13 +226,15 @@ export class SessionOperator {
    * batch. Users left without sessions are forgotten here, so memory holds live users only.
    */
   takeBatch(): { users: Map<string, UserState>; output: Output } {
+    const table = this.table;
     const users = new Map<string, UserState>();
-    for (const user of this.changedUsers) {
-      user.changed = false;
-      users.set(user.userId, exportUser(user));
-      this.uncount(user);
-      if (user.sessions.length === 0) this.users.delete(user.userId);
-      else this.count(user);
+    for (const u of this.changedUsers) {
+      table.changed[u] = 0;
+      const state = exportUser(table, u, this.scratch);
+      users.set(state.userId, state);
+      this.uncount(u);
+      if (table.head[u] === NONE) table.dropUser(u);
+      else this.count(u);
     }
     this.changedUsers = [];
     const output = this.output;
@@ -181,11 +242,46 @@ export class SessionOperator {
     return { users, output };
   }
 
-  /** Every live user as plain data: the partition's whole state (a checkpoint snapshot). */
+  /** Every live user as plain data: the partition's whole state. */
   exportUsers(): UserState[] {
+    const table = this.table;
     const users: UserState[] = [];
-    for (const user of this.users.values()) if (user.sessions.length > 0) users.push(exportUser(user));
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
+      if (table.head[u] !== NONE) users.push(exportUser(table, u, this.scratch));
+    }
     return users;
+  }
+
+  /**
+   * Hands every live user to `visitor`, field by field (a checkpoint snapshot is encoded so, without
+   * a plain copy of the state). The emittedStarts lists are valid during the call only.
+   */
+  visitUsers(visitor: UserVisitor): void {
+    const table = this.table;
+    const sessions = this.scratch;
+    const self = this.self;
+    for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
+      const n = table.sessionsOf(u, sessions);
+      if (n === 0) continue;
+      visitor.user(table.userIds[u] as string, n);
+      for (let i = 0; i < n; i++) {
+        const s = sessions[i] as number;
+        const flags = table.flags[s] as number;
+        let emitted = NO_STARTS;
+        if (flags & EMITTED_SELF) {
+          self[0] = table.start[s] as number;
+          emitted = self;
+        } else if (flags & EMITTED_LIST) emitted = table.emittedStarts(s);
+        visitor.session(
+          table.start[s] as number,
+          table.end[s] as number,
+          table.last[s] as number,
+          table.count[s] as number,
+          (flags & PENDING) !== 0,
+          emitted,
+        );
+      }
+    }
   }
 
   /** Counts as of the last takeBatch (or the load). */
@@ -197,103 +293,120 @@ export class SessionOperator {
     };
   }
 
+  /** Bytes the partition's state holds in memory, estimated (docs/DEPLOY.md, "Sizing"). */
+  memoryBytes(): number {
+    return this.table.memoryBytes() + this.timers.bytes + this.scratch.length * 8;
+  }
+
   /**
    * Fires a pending session that is due, drops one that has expired, else (re)schedules it. Whatever
    * it schedules has a deadline > W, so the timer loop in advance always terminates.
    */
-  private settle(session: WorkSession): void {
-    if (session.pending) {
-      if (session.end - 1 > this.w) {
-        this.schedule(session);
+  private settle(s: number): void {
+    const table = this.table;
+    if ((table.flags[s] as number) & PENDING) {
+      if ((table.end[s] as number) - 1 > this.w) {
+        this.schedule(s);
         return;
       }
-      this.fire(session, this.allowedLatenessMs > 0);
+      this.fire(s, this.allowedLatenessMs > 0);
     }
-    if (session.end - 1 + this.allowedLatenessMs <= this.w) this.drop(session);
-    else this.schedule(session);
+    if ((table.end[s] as number) - 1 + this.allowedLatenessMs <= this.w) this.drop(s);
+    else this.schedule(s);
   }
 
-  private schedule(session: WorkSession): void {
-    const deadline = session.pending ? session.end - 1 : session.end - 1 + this.allowedLatenessMs;
+  private schedule(s: number): void {
+    const table = this.table;
+    const end = table.end[s] as number;
+    const deadline = (table.flags[s] as number) & PENDING ? end - 1 : end - 1 + this.allowedLatenessMs;
+    const key = table.heapKey[s] as number;
     // An existing entry with an earlier key is kept: popping it re-schedules (lazy re-keying).
-    if (deadline < session.heapKey || Number.isNaN(session.heapKey)) {
-      if (session.slot < 0) {
-        // A recycled session keeps its slot (the table still points at the same object).
-        session.slot = this.slots.length;
-        this.slots.push(session);
-      }
-      session.heapKey = deadline;
-      session.heapEntries++;
-      this.timers.push(deadline, session.slot);
+    if (deadline < key || Number.isNaN(key)) {
+      table.heapKey[s] = deadline;
+      table.heapEntries[s] = (table.heapEntries[s] as number) + 1;
+      this.timers.push(deadline, s);
     }
   }
 
   /**
    * Writes the session's row. `kept`: the session stays in state after this firing (allowed
    * lateness, or an early firing), so it must remember the start its row is under (rule 7); a
-   * session dropped right after (L = 0, on time) needs no such list, which saves an allocation on
-   * the hot path.
+   * session dropped right after (L = 0, on time) needs no such list.
    */
-  private fire(session: WorkSession, kept: boolean, early = false): void {
-    const { user } = session;
+  private fire(s: number, kept: boolean, early = false): void {
+    const table = this.table;
+    const u = table.user[s] as number;
+    const flags = table.flags[s] as number;
+    // "[start]" supersedes nothing (only other starts are deleted): the list is needed otherwise only.
     this.output.emit(
-      user.userId,
-      session.start,
-      session.end,
-      session.last,
-      session.count,
-      session.emittedStarts,
+      table.userIds[u] as string,
+      table.start[s] as number,
+      table.end[s] as number,
+      table.last[s] as number,
+      table.count[s] as number,
+      flags & EMITTED_LIST ? table.emittedStarts(s) : NO_STARTS,
       early,
     );
-    session.pending = false;
     // Rule 7 bookkeeping: the row now written under `start` is this session's only row.
-    if (kept && (session.emittedStarts.length !== 1 || session.emittedStarts[0] !== session.start)) {
-      session.emittedStarts = [session.start];
+    if (kept) {
+      if (flags & EMITTED_LIST) table.emittedLists.delete(s);
+      table.flags[s] = (flags & ~(PENDING | EMITTED_LIST)) | EMITTED_SELF;
+    } else {
+      table.flags[s] = flags & ~PENDING;
     }
-    this.touch(user);
+    this.touch(u);
   }
 
   /** WindowOperator.clearAllState at the cleanup time: the session is forgotten (rule 6/7). */
-  private drop(session: WorkSession): void {
-    const { user } = session;
-    session.alive = false;
-    // Usually the oldest session; find it and shift the rest down by hand (indexOf and splice are
-    // generic builtins, slow for lists this short).
-    const sessions = user.sessions;
-    const length = sessions.length;
-    let index = 0;
-    while (index < length && sessions[index] !== session) index++;
-    if (index < length) {
-      for (let i = index + 1; i < length; i++) sessions[i - 1] = sessions[i] as WorkSession;
-      sessions.pop();
+  private drop(s: number): void {
+    const table = this.table;
+    const u = table.user[s] as number;
+    // Usually the oldest session: the end of its user's short list.
+    let previous = NONE;
+    let at = table.head[u] as number;
+    while (at !== s && at !== NONE) {
+      previous = at;
+      at = table.next[at] as number;
     }
-    this.touch(user);
-    // No entry left (its valid one was just popped, or it never had one): nothing points at it.
-    if (session.heapEntries === 0) this.recycled.push(session);
+    if (at === s) {
+      if (previous === NONE) table.head[u] = table.next[s] as number;
+      else table.next[previous] = table.next[s] as number;
+    }
+    this.touch(u);
+    // No entry left (its valid one was just popped, or it never had one): its slot is free.
+    table.kill(s);
   }
 
-  private touch(user: WorkUser): void {
-    if (user.changed) return;
-    user.changed = true;
-    this.changedUsers.push(user);
+  private touch(u: number): void {
+    const table = this.table;
+    if (table.changed[u] !== 0) return;
+    table.changed[u] = 1;
+    this.changedUsers.push(u);
   }
 
   /** Adds a user's sessions to the partition's counts (and caches them on the user). */
-  private count(user: WorkUser): void {
+  private count(u: number): void {
+    const table = this.table;
+    let live = 0;
     let pending = 0;
-    for (const session of user.sessions) if (session.pending) pending++;
-    user.live = user.sessions.length;
-    user.pending = pending;
-    this.liveSessions += user.live;
+    for (let s = table.head[u] as number; s !== NONE; s = table.next[s] as number) {
+      live++;
+      if ((table.flags[s] as number) & PENDING) pending++;
+    }
+    table.live[u] = live;
+    table.pending[u] = pending;
+    this.liveSessions += live;
     this.pendingSessions += pending;
-    if (user.live > 0) this.liveUsers++;
+    if (live > 0) this.liveUsers++;
   }
 
-  private uncount(user: WorkUser): void {
-    this.liveSessions -= user.live;
-    this.pendingSessions -= user.pending;
-    if (user.live > 0) this.liveUsers--;
-    user.live = 0;
-    user.pending = 0;
+  private uncount(u: number): void {
+    const table = this.table;
+    const live = table.live[u] as number;
+    this.liveSessions -= live;
+    this.pendingSessions -= table.pending[u] as number;
+    if (live > 0) this.liveUsers--;
+    table.live[u] = 0;
+    table.pending[u] = 0;
   }
 }

@@ -53,6 +53,26 @@ export interface UserState {
   readonly sessions: readonly Session[];
 }
 
+/**
+ * Receives a partition's users one at a time, field by field: a state image as it is decoded into
+ * an engine (PartitionLoader), or an engine as it is encoded into an image (visitUsers). No
+ * UserState object per user is built on the way, so a partition of millions of users moves between
+ * the checkpoint and memory without a second copy of it (docs/STATE.md section 2).
+ */
+export interface UserVisitor {
+  /** A user and how many sessions of it follow; 0 is a tombstone (the user has none left). */
+  user(userId: string, sessions: number): void;
+  /** One session of the current user; the user's sessions come oldest first. */
+  session(
+    start: number,
+    end: number,
+    last: number,
+    count: number,
+    pending: boolean,
+    emittedStarts: readonly number[],
+  ): void;
+}
+
 /** Per Kafka partition progress (docs/DESIGN.md section 5). */
 export interface PartitionState {
   /** Next Kafka offset to apply; records below it were already applied. */

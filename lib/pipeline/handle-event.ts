@@ -1,5 +1,5 @@
 import { decodeKafkaEvent } from '../decode/index.ts';
-import { isRetryable, markNotRetryable } from '../errors.ts';
+import { isRetryable, markNotRetryable, PartitionTooLargeError } from '../errors.ts';
 import { errorFields, log } from '../log.ts';
 import { recordBatchFailure, recordBatchMetrics } from '../metrics.ts';
 import { processPartition } from './process-partition.ts';
@@ -38,6 +38,8 @@ export async function handleKafkaEvent(deps: PipelineDeps, event: unknown): Prom
           firstOffset: batch.records[0]?.offset,
           lastOffset: batch.records.at(-1)?.offset,
           ...errorFields(error),
+          // A partition too large for this container: its live users and the memory it needs.
+          ...(error instanceof PartitionTooLargeError ? error.details : {}),
         };
         recordBatchFailure(error);
         if (isRetryable(error)) log.error('batch failed; the event source will retry it', where);

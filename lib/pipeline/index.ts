@@ -15,3 +15,4 @@ export {
   type PipelineSettings,
   type WarmState,
 } from './types.ts';
+export { PEAK_FACTOR, RESERVE_BYTES } from './warm-cache.ts';

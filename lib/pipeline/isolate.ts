@@ -1,6 +1,6 @@
-import { applyImages, decodeImage, type PartitionCheckpoint } from '../checkpoint/index.ts';
+import { decodeImage, type StoredImage } from '../checkpoint/index.ts';
 import type { KafkaRecord, PartitionBatch } from '../decode/index.ts';
-import { PartitionSessions, type UserState } from '../engine/index.ts';
+import { PartitionLoader } from '../engine/index.ts';
 import { SinkDataError } from '../errors.ts';
 import type { Diversions } from './diversion.ts';
 import { foldRecords } from './fold-records.ts';
@@ -29,7 +29,9 @@ export async function findUnwritable(
 ): Promise<KafkaRecord | null> {
   const { store, sink, settings } = deps;
   const base = await store.readPartition(batch.topic, batch.partition);
-  const users = await committedUsers(deps, base);
+  // The committed state, read once (compressed); each probe decodes it into an engine of its own.
+  const images: StoredImage[] = base === null ? [] : await store.readImages(base);
+  const what = `a state image of ${batch.topic}-${batch.partition}`;
   const nextOffset = base?.state.nextOffset ?? 0;
   const fresh = batch.records.filter((r) => r.offset >= nextOffset);
   const generation = deps.warm.generation;
@@ -52,7 +54,12 @@ export async function findUnwritable(
       maxEventTime: null,
       lastLogTime: null,
     };
-    const sessions = new PartitionSessions({ ...settings.engine, idleFlush: true }, partition, users);
+    const loader = new PartitionLoader({ ...settings.engine, idleFlush: true }, partition, {
+      users: base?.stats.liveUsers,
+      sessions: base?.stats.liveSessions,
+    });
+    for (const image of images) decodeImage(image, loader.visitor, what);
+    const sessions = loader.finish();
     const endOffset = k === 0 ? nextOffset : (prefix[k - 1] as KafkaRecord).offset + 1;
     const { result, rejections } = foldRecords(sessions, prefix, endOffset, settings, diversions, decoded);
     const all = sessions.apply([{ offset: endOffset, tick: true, timestamp: 0 }], endOffset + 1);
@@ -81,12 +88,4 @@ export async function findUnwritable(
     else passes = middle;
   }
   return fresh[fails - 1] as KafkaRecord;
-}
-
-/** The partition's committed users, read from the table (the container's memory may be ahead). */
-async function committedUsers(deps: PipelineDeps, base: PartitionCheckpoint | null): Promise<UserState[]> {
-  if (base === null) return [];
-  const images = await deps.store.readImages(base);
-  const what = `a state image of ${base.topic}-${base.partition}`;
-  return [...applyImages(images.map((bytes) => decodeImage(bytes, what))).values()];
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
-  applyImages,
   decodeImage,
+  type EncodedImage,
   encodeImage,
+  encodeUsers,
   type ImagePlan,
   type ImageRef,
   nextManifest,
@@ -10,7 +11,7 @@ import {
   planImage,
 } from '../checkpoint/index.ts';
 import type { KafkaRecord, PartitionBatch } from '../decode/index.ts';
-import { type FoldResult, PartitionSessions } from '../engine/index.ts';
+import { type FoldResult, PartitionLoader, type PartitionSessions } from '../engine/index.ts';
 import {
   CheckpointConflictError,
   CheckpointLostError,
@@ -26,7 +27,9 @@ import { findUnwritable } from './isolate.ts';
 import type { DecodedValues } from './parse-batch.ts';
 import { round, timedDeps } from './store-timings.ts';
 import { tableGeneration } from './table-generation.ts';
-import type { PartitionOutcome, PipelineDeps, WarmPartition } from './types.ts';
+import { partitionCountIn, recordPartitionCount } from './topic-partitions.ts';
+import type { PartitionOutcome, PipelineDeps } from './types.ts';
+import { admitColdLoad, type CacheFigures, remember, warmBytes } from './warm-cache.ts';
 
 /** Attempts per invocation when another invocation wins the race for the partition; then the batch is retried. */
 const ATTEMPTS = 3;
@@ -118,7 +121,10 @@ async function attemptPartition(
   const nextOffset = base?.state.nextOffset ?? 0;
   const fresh = batch.records.filter((r) => r.offset >= nextOffset);
   const skipped = batch.records.length - fresh.length;
-  if (fresh.length === 0) return outcome(batch, base, { skipped, state: 'none' });
+  if (fresh.length === 0) {
+    const cache = { warmPartitions: deps.warm.partitions.size, warmBytes: warmBytes(deps.warm), evicted: [] };
+    return outcome(batch, base, { skipped, state: 'none', cache, stateBytes: warm?.bytes ?? 0 });
+  }
   const first = fresh[0] as KafkaRecord;
   const offsetGap = base !== null && base.version > 0 ? first.offset - nextOffset : 0;
 
@@ -128,6 +134,7 @@ async function attemptPartition(
   let claimed: PartitionCheckpoint;
   let sessions: PartitionSessions;
   let state: 'warm' | 'cold';
+  const evicted: string[] = [];
   if (warm !== undefined) {
     try {
       claimed = await store.claim(topic, partition, warm.checkpoint, claimAt, warm.checkpoint.lineage);
@@ -146,10 +153,14 @@ async function attemptPartition(
       );
     }
   } else {
+    // Before anything is written: a partition that cannot fit this container is refused, loudly,
+    // and room is made for one that can (docs/DEPLOY.md, "Sizing").
+    const forgotten = admitColdLoad(deps.warm, settings.memory, label, base);
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');
     claimed = await store.claim(topic, partition, base, claimAt, lineage);
     sessions = await loadSessions(deps, base, claimed);
     state = 'cold';
+    evicted.push(...forgotten);
   }
 
   // 2. fold (pure).
@@ -166,16 +177,16 @@ async function attemptPartition(
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
   const now = deps.now();
   const stats = sessions.stats();
-  let delta: Buffer | undefined;
+  let delta: EncodedImage | undefined;
   const deltaImage = () => {
-    delta ??= encodeImage([...result.users.values()]);
+    delta ??= encodeImage(result.users.values());
     return delta;
   };
   const plan = planImage(
     claimed.manifest,
     result.users.size,
     stats.liveUsers,
-    () => deltaImage().length,
+    () => deltaImage().bytes,
     now,
     { journalMax: settings.journalMax, stateTtlDays: settings.stateTtlDays },
   );
@@ -198,6 +209,7 @@ async function attemptPartition(
   if (written.status === 'rejected') throw written.reason;
 
   // 4. commit.
+  const memoryBytes = sessions.memoryBytes();
   const committed = await store.commit(claimed, {
     state: result.partition,
     manifest: nextManifest(claimed.manifest, plan, written.value as ImageRef | undefined),
@@ -205,9 +217,16 @@ async function attemptPartition(
     committedAt: now,
     // Ticks are not activity: the sweep measures quiet from the last record of any other kind.
     lastRecordAt: fresh.length > ticks ? now : claimed.lastRecordAt,
+    memoryBytes,
   });
-  const remembered: WarmPartition = { sessions, checkpoint: committed };
-  deps.warm.partitions.set(label, remembered);
+  const cache = remember(deps.warm, settings.memory, label, {
+    sessions,
+    checkpoint: committed,
+    bytes: memoryBytes,
+  });
+  // The sweep's `partitions` control record: the topic's partition count, for `meta`.
+  const partitions = ticks > 0 ? partitionCountIn(fresh) : undefined;
+  if (partitions !== undefined) await recordPartitionCount(deps, topic, partitions);
 
   return outcome(batch, committed, {
     skipped,
@@ -217,13 +236,18 @@ async function attemptPartition(
     rejections,
     ticks,
     plan,
-    imageBytes: image?.length ?? 0,
+    imageBytes: image?.bytes ?? 0,
     offsetGap,
     liveSessions: stats.liveSessions,
+    stateBytes: memoryBytes,
+    cache: { ...cache, evicted: [...evicted, ...cache.evicted] },
   });
 }
 
-/** A cold start of a partition: its committed images, applied in order, into a fresh engine. */
+/**
+ * A cold start of a partition: its committed images decoded in order, user by user, straight into
+ * a fresh engine sized by the checkpoint's counts (docs/STATE.md section 2).
+ */
 async function loadSessions(
   deps: PipelineDeps,
   base: PartitionCheckpoint | null,
@@ -231,13 +255,21 @@ async function loadSessions(
 ): Promise<PartitionSessions> {
   const images = base === null ? [] : await deps.store.readImages(base);
   const what = `a state image of ${claimed.topic}-${claimed.partition}`;
-  const users = applyImages(images.map((bytes) => decodeImage(bytes, what)));
-  return new PartitionSessions(deps.settings.engine, claimed.state, users.values());
+  const loader = new PartitionLoader(deps.settings.engine, claimed.state, {
+    users: base?.stats.liveUsers,
+    sessions: base?.stats.liveSessions,
+  });
+  for (const image of images) decodeImage(image, loader.visitor, what);
+  return loader.finish();
 }
 
-function imageFor(plan: ImagePlan, delta: () => Buffer, sessions: PartitionSessions): Buffer | undefined {
+function imageFor(
+  plan: ImagePlan,
+  delta: () => EncodedImage,
+  sessions: PartitionSessions,
+): EncodedImage | undefined {
   if (plan === 'delta') return delta();
-  if (plan === 'snapshot') return encodeImage(sessions.users());
+  if (plan === 'snapshot') return encodeUsers((visitor) => sessions.visitUsers(visitor));
   return undefined;
 }
 
@@ -290,6 +322,8 @@ function outcome(
     imageBytes?: number;
     offsetGap?: number;
     liveSessions?: number;
+    stateBytes: number;
+    cache: CacheFigures;
   },
 ): Untimed {
   const rejected: Partial<Record<RejectReason, number>> = {};
@@ -316,5 +350,9 @@ function outcome(
     imageBytes: details.imageBytes ?? 0,
     offsetGap: details.offsetGap ?? 0,
     commits: details.result === undefined ? 0 : 1,
+    stateBytes: details.stateBytes,
+    warmPartitions: details.cache.warmPartitions,
+    warmBytes: details.cache.warmBytes,
+    evicted: details.cache.evicted,
   };
 }

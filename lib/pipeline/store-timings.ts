@@ -36,6 +36,8 @@ export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: St
     createMeta: dynamo(inner.createMeta),
     replaceMeta: dynamo(inner.replaceMeta),
     recordSettings: dynamo(inner.recordSettings),
+    recordPartitions: dynamo(inner.recordPartitions),
+    readTopic: dynamo(inner.readTopic),
     hasLegacyItems: dynamo(inner.hasLegacyItems),
     readPartition: dynamo(inner.readPartition),
     readPartitions: dynamo(inner.readPartitions),

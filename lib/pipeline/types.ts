@@ -26,6 +26,11 @@ export interface PipelineSettings {
   readonly stateTtlDays: number;
   /** Deltas the journal may hold before a snapshot (docs/STATE.md section 2). */
   readonly journalMax: number;
+  /**
+   * The container's memory and the warm cache's share of it (lib/config.ts, MemorySettings);
+   * unset: no bound and no memory check (tests, tools).
+   */
+  readonly memory?: { readonly limitBytes: number; readonly warmCacheBytes: number } | undefined;
 }
 
 /**
@@ -36,6 +41,10 @@ export interface WarmState {
   generation: string | undefined;
   /** The generation being read (tableGeneration), shared by the partitions of one event. */
   resolving?: Promise<string> | undefined;
+  /**
+   * Least recently committed first (a commit moves its partition to the end): the order in which
+   * the warm cache forgets partitions past WARM_CACHE_MB (warm-cache.ts).
+   */
   readonly partitions: Map<string, WarmPartition>;
 }
 
@@ -43,6 +52,8 @@ export interface WarmPartition {
   readonly sessions: PartitionSessions;
   /** The checkpoint as this container committed it. */
   readonly checkpoint: PartitionCheckpoint;
+  /** The engine's estimated bytes at that commit (PartitionSessions.memoryBytes). */
+  readonly bytes: number;
 }
 
 export function createWarmState(): WarmState {
@@ -83,6 +94,15 @@ export interface PartitionOutcome {
   readonly commits: number;
   /** Records diverted as `unwritable` because PostgreSQL refused what they made the batch write. */
   readonly diverted: number;
+  /**
+   * The warm cache after the batch (docs/DEPLOY.md, "Sizing"): this partition's estimated bytes,
+   * the partitions the container keeps and their bytes, and those it forgot to stay within
+   * WARM_CACHE_MB.
+   */
+  readonly stateBytes: number;
+  readonly warmPartitions: number;
+  readonly warmBytes: number;
+  readonly evicted: readonly string[];
   /** Wall-clock time of the whole partition batch, and the parts of it spent waiting for each store. */
   readonly durationMs: number;
   readonly dynamodbMs: number;

@@ -56,6 +56,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env, options: Run
         maxFutureMs: config.maxFutureMs,
         stateTtlDays: config.stateTtlDays,
         journalMax: config.journalMax,
+        memory: config.memory,
       },
       now: Date.now,
       warm: createWarmState(),

@@ -37,6 +37,7 @@ export function createSweepRuntime(env: NodeJS.ProcessEnv = process.env): SweepR
         idleTimeoutMs: config.idleFlush ? config.idleTimeoutMs : null,
         stateTtlDays: config.stateTtlDays,
       },
+      state: { partitionCountSent: new Map() },
     },
     close: async () => {
       await ticker.close();

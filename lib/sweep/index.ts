@@ -1,5 +1,5 @@
 export type { KafkaConnectionSettings } from './kafka-connection.ts';
 export { connectKafka, kafkaConfig, kafkaSecret } from './kafka-connection.ts';
-export { type SweepDeps, type SweepOutcome, sweepTopic, tickNeeded } from './sweep.ts';
+export { type SweepDeps, type SweepOutcome, type SweepState, sweepTopic, tickNeeded } from './sweep.ts';
 export type { Ticker, TickKind } from './ticker.ts';
-export { KafkaTicker, topicPartitions } from './ticker.ts';
+export { KafkaTicker, partitionCountMessage, topicPartitions } from './ticker.ts';

@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { PARTITIONS_CONTROL_VALUE, PARTITIONS_HEADER } from '../checkpoint/index.ts';
 import { REFRESH_TICK_VALUE, TICK_HEADER, TICK_HEADER_VALUE } from '../decode/index.ts';
 
 /** Which control record the sweep appends (lib/decode/control-records.ts reads them). */
@@ -17,13 +18,31 @@ export function tickMessage(
 }
 
 /**
+ * The `partitions` control record (docs/DEPLOY.md, "Adding partitions"): the topic's partition
+ * count for the checkpoint's `meta`, appended to partition 0, which every topic has.
+ */
+export function partitionCountMessage(count: number): {
+  partition: number;
+  value: null;
+  headers: Record<string, string>;
+} {
+  return {
+    partition: 0,
+    value: null,
+    headers: { [TICK_HEADER]: PARTITIONS_CONTROL_VALUE, [PARTITIONS_HEADER]: String(count) },
+  };
+}
+
+/**
  * What the sweep needs from Kafka: the topic's partitions with their log end offsets (the offset
- * the next record will get), and a way to append ticks to some.
+ * the next record will get), and a way to append ticks to some, and the partition count to
+ * partition 0 (returning the offset it got).
  */
 export interface Ticker {
   partitions(topic: string): Promise<number[]>;
   endOffsets(topic: string): Promise<Map<number, number>>;
   send(topic: string, partitions: readonly number[], kind?: TickKind): Promise<void>;
+  sendPartitionCount(topic: string, count: number): Promise<number>;
 }
 
 /** The topic's partition ids, ascending, from the brokers' metadata (none if it does not exist). */
@@ -44,11 +63,20 @@ export async function topicPartitions(kafka: Kafka, topic: string): Promise<numb
  */
 export class KafkaTicker implements Ticker {
   private producer: Promise<Producer> | undefined;
+  /** Each topic's partition count as last seen, to notice partitions added (see partitions). */
+  private readonly counts = new Map<string, number>();
 
   constructor(private readonly kafka: () => Promise<Kafka>) {}
 
   async partitions(topic: string): Promise<number[]> {
-    return topicPartitions(await this.kafka(), topic);
+    const partitions = await topicPartitions(await this.kafka(), topic);
+    const before = this.counts.get(topic);
+    this.counts.set(topic, partitions.length);
+    // Partitions were added: a producer connected before knows only the old ones (kafkajs refreshes
+    // its metadata every 5 minutes) and drops ticks sent to a new one without a word. A new
+    // producer reads the metadata afresh.
+    if (before !== undefined && before !== partitions.length) await this.close();
+    return partitions;
   }
 
   async endOffsets(topic: string): Promise<Map<number, number>> {
@@ -66,6 +94,12 @@ export class KafkaTicker implements Ticker {
     if (partitions.length === 0) return;
     const producer = await this.connected();
     await producer.send({ topic, acks: -1, messages: partitions.map((p) => tickMessage(p, kind)) });
+  }
+
+  async sendPartitionCount(topic: string, count: number): Promise<number> {
+    const producer = await this.connected();
+    const [sent] = await producer.send({ topic, acks: -1, messages: [partitionCountMessage(count)] });
+    return Number(sent?.baseOffset ?? -1);
   }
 
   async close(): Promise<void> {

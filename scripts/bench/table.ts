@@ -75,15 +75,8 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
   if (ctx.drain) e2eNote('drain', ctx.drain);
   for (const p of ctx.paced) e2eNote(`paced ${fmt(p.options.rate)}/s, window ${p.options.windowMs} ms`, p);
   const reload = ctx.reload;
-  if (reload) {
-    notes.push(
-      `reload: a partition of ${fmt(reload.users)} live users (${fmt(reload.liveSessions)} sessions) is ` +
-        `${fmt(reload.stateKb)} KB of state in ${fmt(reload.pieces)} pieces. A new container's first batch: ` +
-        `${ms(reload.cold.ms)} (DynamoDB ${ms(reload.cold.dynamodbMs)}), ${fmt(reload.cold.itemsRead)} items, ` +
-        `${fmt(reload.cold.kbRead)} KB, ${fmt(reload.cold.readUnits)} read units; the warm container's: ` +
-        `${ms(reload.warm.ms)}, ${fmt(reload.warm.readUnits)} read units`,
-    );
-  }
+  // The reload tier words its own notes and targets (scripts/bench/reload-tier.ts).
+  if (reload) notes.push(...reload.notes);
   notes.push(
     `$ per M events: DynamoDB on-demand, us-east-1, $${PRICE.writeUnit} per million write units and ` +
       `$${PRICE.readUnit} per million read units, for the checkpoint only (Lambda, PostgreSQL and Kafka are apart)`,
@@ -164,11 +157,9 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
       TARGETS.p99Ms / p99,
     );
   }
-  if (reload) {
-    targets.push(
-      `| a cold container's reload of a partition with ${fmt(reload.users)} live users: measured | ` +
-        `${ms(reload.cold.ms)}, ${fmt(reload.cold.readUnits)} read units | measured |`,
-    );
+  for (const t of reload?.targets ?? []) {
+    if (t.met === null) targets.push(`| ${t.what} | ${t.measured} | measured |`);
+    else target(t.what, t.measured, t.met, t.ratio);
   }
   for (const r of rows.filter((row) => row.tier === 'engine')) {
     target(

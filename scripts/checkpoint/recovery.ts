@@ -5,10 +5,14 @@
  * exactly the rows of a run that never lost anything.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
+  committedItem,
   type DynamoCheckpointStore,
+  EMPTY_MANIFEST,
+  freshPartition,
   LAYOUT,
   type PartitionCheckpoint,
   partitionKey,
@@ -35,12 +39,14 @@ export function recoveryMeta(
   nowMs: number,
   replacing?: TableMeta | null,
   settings?: RecordedSettings,
+  partitions?: number,
 ): TableMeta {
   const meta: TableMeta = {
     layout: LAYOUT,
     generation: newGeneration(nowMs, replacing?.generation),
     createdAt: nowMs,
     origin,
+    ...(partitions === undefined ? {} : { partitions }),
   };
   return settings === undefined ? meta : { ...meta, settings };
 }
@@ -72,7 +78,15 @@ export async function adoptTable(
 ): Promise<{ meta: TableMeta; offsets: PartitionOffset[] }> {
   const checkpoints = await store.readPartitions(topic, partitions);
   const replacing = await store.readMeta();
-  const meta = recoveryMeta('adopted', nowMs, replacing, replacing?.settings);
+  // The restored state was built with the partition count its meta records (if any): kept, so that
+  // a change since is still told (docs/DEPLOY.md, "Adding partitions").
+  const meta = recoveryMeta(
+    'adopted',
+    nowMs,
+    replacing,
+    replacing?.settings,
+    replacing?.partitions ?? partitions.length,
+  );
   await store.replaceMeta(meta);
   return { meta, offsets: continueOffsets(partitions, checkpoints) };
 }
@@ -97,7 +111,78 @@ export async function startNewGeneration(
   for (const partition of partitions) {
     await doc.send(new DeleteCommand({ TableName: table, Key: { pk: partitionKey(topic, partition) } }));
   }
-  const meta = recoveryMeta('new-generation', nowMs, await store.readMeta(), settings);
+  // A new generation starts every partition empty: its state is built with the topic as it is now.
+  const meta = recoveryMeta('new-generation', nowMs, await store.readMeta(), settings, partitions.length);
   await store.replaceMeta(meta);
   return meta;
+}
+
+/** What `new-generation --partition` did to one partition. */
+export interface PartitionRestart {
+  readonly partition: number;
+  /** The offset it continues from (the item's nextOffset; 0 when it had no item). */
+  readonly offset: number;
+  /** The epoch its item now holds: its next claim is this + 1, above any the sink has seen. */
+  readonly epoch: number;
+  /** Live sessions the lost state held, as its item counted them (gone now). */
+  readonly lostSessions: number;
+}
+
+/**
+ * `checkpoint new-generation --partition <n>`: accept that one partition's state is lost (its
+ * pieces expired, or were deleted) while the others are fine. The table's generation stays, so no
+ * other partition and no warm container notices; the partition's item is replaced by an empty one
+ * under a new lineage (so its next claim reads it afresh, and its pieces can never meet the old
+ * ones) that continues from the item's nextOffset with its watermark, at an epoch at least
+ * `afterEpoch` and the old item's (the sink's fence accepts the next claim, a higher epoch). The
+ * sessions that were open are lost: their records before nextOffset are not read again.
+ *
+ * `afterEpoch`: the epoch the sink last saw for the partition (the CheckpointLost message names it:
+ * "PostgreSQL was last written by generation ..., epoch E"); needed when the item itself is gone,
+ * else the item's epoch is at least the fence's. Refused (null) when neither is known. The item is
+ * replaced only if it is still the one read (a job running meanwhile makes this fail: stop it).
+ */
+export async function restartPartition(
+  client: DynamoDBClient,
+  store: DynamoCheckpointStore,
+  table: string,
+  topic: string,
+  partition: number,
+  nowMs: number,
+  afterEpoch?: number,
+): Promise<PartitionRestart | null> {
+  const current = await store.readPartition(topic, partition);
+  if (current === null && afterEpoch === undefined) return null;
+  const epoch = Math.max(current?.epoch ?? 0, afterEpoch ?? 0);
+  const fresh = freshPartition(topic, partition, randomBytes(4).toString('hex'));
+  const item = committedItem(
+    { ...fresh, version: current?.version ?? 0, epoch },
+    {
+      state: current?.state ?? fresh.state,
+      manifest: EMPTY_MANIFEST,
+      stats: fresh.stats,
+      committedAt: nowMs,
+      lastRecordAt: current?.lastRecordAt ?? null,
+    },
+  );
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  await doc.send(
+    new PutCommand({
+      TableName: table,
+      Item: item,
+      ...(current === null
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: '#version = :version AND #epoch = :epoch',
+            ExpressionAttributeNames: { '#version': 'version', '#epoch': 'epoch' },
+            ExpressionAttributeValues: { ':version': current.version, ':epoch': current.epoch },
+          }),
+    }),
+  );
+  return {
+    partition,
+    offset: item.nextOffset,
+    epoch,
+    lostSessions: current?.stats.liveSessions ?? 0,
+  };
 }

@@ -5,7 +5,7 @@
  * missing leaves its fields null and a note, the rest still shows.
  */
 import { ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
-import { type PartitionSummary, readPartitionSummaries } from '../../lib/checkpoint/index.ts';
+import { type PartitionSummary, readTopicSummary } from '../../lib/checkpoint/index.ts';
 import { redactUrl } from '../../lib/shared/index.ts';
 import { activeMembers, committed, type Member, topicOffsets } from './kafka.ts';
 import { rejectsPerPartition, sessionRowsPerPartition } from './postgres.ts';
@@ -26,6 +26,11 @@ export interface PartitionStatus {
   readonly liveSessions: number | null;
   /** Of those, sessions without a row yet: the next firing, on time or early, writes them. */
   readonly unwrittenSessions: number | null;
+  /**
+   * Bytes the partition's state takes in a container's memory (the engine's estimate at the last
+   * commit): what the warm cache holds for it, and what a cold load needs (docs/DEPLOY.md, "Sizing").
+   */
+  readonly stateBytes: number | null;
   /** Session rows written (user_sessions rows of this partition)... */
   readonly rowsWritten: number | null;
   /** ...of which provisional: their sessions are live, a later record may still change them. */
@@ -68,7 +73,15 @@ export async function collectStatus(
 
   let summaries: PartitionSummary[] = [];
   try {
-    summaries = await readPartitionSummaries(clients.dynamo, checkpointTable, topic, partitions);
+    const topicSummary = await readTopicSummary(clients.dynamo, checkpointTable, topic, partitions);
+    summaries = topicSummary.partitions;
+    const recorded = topicSummary.recordedPartitions;
+    if (recorded !== null && offsets !== null && recorded !== partitions.length) {
+      notes.push(
+        `topic ${topic} has ${partitions.length} partitions; the checkpoint's state was built with ${recorded}: users ` +
+          'whose key moved have a session open across the change cut in two rows (docs/DEPLOY.md, "Adding partitions")',
+      );
+    }
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
     notes.push(`checkpoint table ${checkpointTable} does not exist (npm start creates it)`);
@@ -109,6 +122,7 @@ export async function collectStatus(
         watermark: known?.watermark ?? null,
         liveSessions: known?.liveSessions ?? null,
         unwrittenSessions: known?.pendingSessions ?? null,
+        stateBytes: known?.memoryBytes ?? null,
         rowsWritten: rows === null ? null : (rows.rows.get(partition) ?? 0),
         provisionalRows:
           rows === null || rows.provisional === null ? null : (rows.provisional.get(partition) ?? 0),
@@ -133,6 +147,12 @@ export function formatAgo(at: number | null, now: number): string {
         ? `${Math.round(seconds / 60)} min`
         : `${Math.round(seconds / 3600)} h`;
   return `${new Date(at).toTimeString().slice(0, 8)} (${ago} ago)`;
+}
+
+/** Bytes as "25 KB" below a megabyte, else "12.3 MB"; "-" when unknown. */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '-';
+  return bytes < 2 ** 20 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
 /** The watermark as an ISO instant; minus infinity and unknown both show "-". */
@@ -180,6 +200,7 @@ export function formatStatus(status: JobStatus): string {
       'watermark',
       'live',
       'unwritten',
+      'memory',
       'rows',
       'provisional',
       'rejects',
@@ -193,6 +214,7 @@ export function formatStatus(status: JobStatus): string {
       formatWatermark(p.watermark),
       dash(p.liveSessions),
       dash(p.unwrittenSessions),
+      formatBytes(p.stateBytes),
       dash(p.rowsWritten),
       dash(p.provisionalRows),
       formatRejects(p.rejects),

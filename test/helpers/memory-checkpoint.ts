@@ -5,15 +5,17 @@ import {
   committedItem,
   decodePartition,
   EMPTY_MANIFEST,
+  type EncodedImage,
   emptyStoreStats,
   freshPartition,
   type ImageRef,
   type PartitionCheckpoint,
+  pieceExpiresAt,
   pieceKey,
   type RecordedSettings,
+  type StoredImage,
   type StoreStats,
   type TableMeta,
-  toPieces,
 } from '../../lib/checkpoint/index.ts';
 import { CheckpointConflictError, CheckpointLostError } from '../../lib/errors.ts';
 
@@ -38,6 +40,10 @@ export class MemoryStore implements CheckpointStore {
   meta: TableMeta | null = null;
   readonly partitions = new Map<string, PartitionCheckpoint>();
   readonly pieces = new Map<string, Buffer>();
+  /** Each piece's `expiresAt` (epoch seconds), as DynamoDB's TTL reads it (expire). */
+  readonly expiries = new Map<string, number>();
+  /** The TTL its pieces record (it deletes none): the pipeline tests' STATE_TTL_DAYS. */
+  stateTtlDays = 2;
   /** Called after each step; throw Crash from it to simulate a crash. */
   afterStep: (step: Step) => void = () => undefined;
 
@@ -59,6 +65,20 @@ export class MemoryStore implements CheckpointStore {
       this.meta = { ...this.meta, settings };
     }
     return this.meta;
+  }
+
+  async recordPartitions(generation: string, partitions: number): Promise<number | undefined | null> {
+    if (this.meta === null || this.meta.generation !== generation) return null;
+    const before = this.meta.partitions;
+    this.meta = { ...this.meta, partitions };
+    return before;
+  }
+
+  async readTopic(
+    topic: string,
+    partitions: readonly number[],
+  ): Promise<{ meta: TableMeta | null; partitions: (PartitionCheckpoint | null)[] }> {
+    return { meta: this.meta, partitions: await this.readPartitions(topic, partitions) };
   }
 
   async hasLegacyItems(): Promise<boolean> {
@@ -101,7 +121,7 @@ export class MemoryStore implements CheckpointStore {
     return claimed;
   }
 
-  async readImages(checkpoint: PartitionCheckpoint): Promise<Buffer[]> {
+  async readImages(checkpoint: PartitionCheckpoint): Promise<StoredImage[]> {
     const { topic, partition, lineage, manifest } = checkpoint;
     const refs = [manifest.snapshot, ...manifest.journal].filter((r): r is ImageRef => r !== null);
     return refs.map((r) => {
@@ -111,18 +131,29 @@ export class MemoryStore implements CheckpointStore {
           throw new CheckpointLostError(`missing piece ${i} of ${r.version}.${r.epoch}`);
         return piece;
       });
-      return Buffer.concat(pieces);
+      return { format: r.format, pieces };
     });
   }
 
-  async writeImage(claimed: PartitionCheckpoint, image: Buffer, nowMs: number): Promise<ImageRef> {
+  async writeImage(claimed: PartitionCheckpoint, image: EncodedImage, nowMs: number): Promise<ImageRef> {
     const { topic, partition, lineage, version, epoch } = claimed;
-    const pieces = toPieces(image);
+    const { pieces } = image;
+    const expiresAt = pieceExpiresAt(nowMs, this.stateTtlDays);
     for (const [i, piece] of pieces.entries()) {
-      this.pieces.set(pieceKey(topic, partition, lineage, version + 1, epoch, i), Buffer.from(piece));
+      const key = pieceKey(topic, partition, lineage, version + 1, epoch, i);
+      this.pieces.set(key, Buffer.from(piece));
+      this.expiries.set(key, expiresAt);
       this.afterStep('piece');
     }
-    return { version: version + 1, epoch, pieces: pieces.length, bytes: image.length, writtenAt: nowMs };
+    return {
+      version: version + 1,
+      epoch,
+      pieces: pieces.length,
+      bytes: image.bytes,
+      writtenAt: nowMs,
+      format: image.format,
+      expiresAt,
+    };
   }
 
   async commit(claimed: PartitionCheckpoint, commit: Commit): Promise<PartitionCheckpoint> {
@@ -135,6 +166,15 @@ export class MemoryStore implements CheckpointStore {
     this.partitions.set(key, committed);
     this.afterStep('commit');
     return committed;
+  }
+
+  /** Deletes the pieces whose `expiresAt` has passed at `nowMs`, as DynamoDB's TTL does. */
+  expire(nowMs: number): void {
+    for (const [key, expiresAt] of this.expiries) {
+      if (expiresAt * 1000 > nowMs) continue;
+      this.pieces.delete(key);
+      this.expiries.delete(key);
+    }
   }
 
   /** Forgets a partition, as a table that lost its item would. */

@@ -26,7 +26,8 @@ export const IDLE_TIMEOUT_MS = 5_000;
 export class RecordingTicker implements Ticker {
   readonly sent: { topic: string; partition: number; kind: TickKind }[] = [];
   readonly ends = new Map<number, number>();
-  constructor(private readonly partitionCount = 1) {}
+  /** The topic's partition count (a test may add partitions). */
+  constructor(public partitionCount = 1) {}
   async partitions(): Promise<number[]> {
     return Array.from({ length: this.partitionCount }, (_, i) => i);
   }
@@ -35,6 +36,15 @@ export class RecordingTicker implements Ticker {
   }
   async send(topic: string, partitions: readonly number[], kind: TickKind = 'idle'): Promise<void> {
     for (const partition of partitions) this.sent.push({ topic, partition, kind });
+  }
+  /** The `partitions` control records the sweep appended (to partition 0): their counts. */
+  readonly partitionCounts: number[] = [];
+  /** Appends at partition 0's log end (`ends`), which it moves on. */
+  async sendPartitionCount(_topic: string, count: number): Promise<number> {
+    this.partitionCounts.push(count);
+    const offset = this.ends.get(0) ?? 0;
+    this.ends.set(0, offset + 1);
+    return offset;
   }
 }
 

@@ -3,11 +3,12 @@ import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DynamoCheckpointStore,
-  decodeImage,
   EMPTY_MANIFEST,
   encodeImage,
+  IMAGE_FORMAT,
   LAYOUT,
   PIECE_BYTES,
+  readImageUsers,
 } from '../../lib/checkpoint/index.ts';
 import type { Session, UserState } from '../../lib/engine/index.ts';
 import { CheckpointConflictError, CheckpointLostError } from '../../lib/errors.ts';
@@ -91,7 +92,8 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     // Assess
     expect(committed).toMatchObject({ version: 1, epoch: 1, claim: null, lineage: 'lin1', state: STATE });
     expect(read).toEqual(committed);
-    expect(images.map((b) => decodeImage(b, 'test'))).toEqual([users]);
+    expect(readImageUsers(images, 'test')).toEqual(users);
+    expect(images.map((i) => i.format)).toEqual([IMAGE_FORMAT]);
     expect(await store.readPartitions('t1', [3, 4])).toEqual([committed, null]);
   });
 
@@ -142,11 +144,11 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     const users = Array.from({ length: 20_000 }, (_, i) =>
       user(randomBytes(48).toString('base64'), [session(i * 10, 1)]),
     );
-    const bytes = encodeImage(users);
+    const image = encodeImage(users);
     const claimed = await store.claim('t3', 0, null, { epoch: 1, at: 1 }, 'lin3');
 
     // Act
-    const ref = await store.writeImage(claimed, bytes, Date.now());
+    const ref = await store.writeImage(claimed, image, Date.now());
     const committed = await store.commit(claimed, {
       state: STATE,
       manifest: { snapshot: ref, journal: [] },
@@ -157,9 +159,10 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     const [read] = await store.readImages(committed);
 
     // Assess
-    expect(bytes.length).toBeGreaterThan(2 * PIECE_BYTES);
-    expect(ref.pieces).toBe(Math.ceil(bytes.length / PIECE_BYTES));
-    expect(read?.equals(bytes)).toBe(true);
+    expect(image.bytes).toBeGreaterThan(2 * PIECE_BYTES);
+    expect(ref.pieces).toBe(Math.ceil(image.bytes / PIECE_BYTES));
+    expect(read?.pieces.map((p) => Buffer.from(p))).toEqual(image.pieces);
+    expect(readImageUsers(read === undefined ? [] : [read], 'test')).toEqual(users);
   });
 
   it('reports a manifest whose pieces are missing as lost state', async () => {
@@ -167,7 +170,18 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     const claimed = await store.claim('t4', 0, null, { epoch: 1, at: 1 }, 'lin4');
     const committed = await store.commit(claimed, {
       state: STATE,
-      manifest: { snapshot: { version: 1, epoch: 1, pieces: 1, bytes: 10, writtenAt: 1 }, journal: [] },
+      manifest: {
+        snapshot: {
+          version: 1,
+          epoch: 1,
+          pieces: 1,
+          bytes: 10,
+          writtenAt: 1,
+          format: IMAGE_FORMAT,
+          expiresAt: 2,
+        },
+        journal: [],
+      },
       stats: STATS,
       committedAt: 1,
       lastRecordAt: 1,
@@ -198,11 +212,11 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     // Prepare
     const before = { ...store.stats };
     const users = Array.from({ length: 500 }, (_, i) => user(`u${i}`, [session(i, 1)]));
-    const bytes = encodeImage(users);
+    const image = encodeImage(users);
     const claimed = await store.claim('t5', 0, null, { epoch: 1, at: 1 }, 'lin5');
 
     // Act
-    const ref = await store.writeImage(claimed, bytes, Date.now());
+    const ref = await store.writeImage(claimed, image, Date.now());
     await store.commit(claimed, {
       state: STATE,
       manifest: { snapshot: ref, journal: [] },
@@ -212,7 +226,7 @@ describe('DynamoCheckpointStore against DynamoDB Local', () => {
     });
 
     // Assess: claim 1 + piece ceil(KB) + commit 1.
-    expect(store.stats.writeUnits - before.writeUnits).toBe(2 + Math.ceil((bytes.length + 60) / 1024));
+    expect(store.stats.writeUnits - before.writeUnits).toBe(2 + Math.ceil((image.bytes + 60) / 1024));
     expect(store.stats.itemsWritten - before.itemsWritten).toBe(3);
   });
 });

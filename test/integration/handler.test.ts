@@ -16,6 +16,9 @@ import {
   tickRecord,
 } from '../helpers/pipeline.ts';
 
+/** The sweep finds no partition count in the checkpoint (the recording ticker appends no control record). */
+const UNRECORDED = { from: undefined, to: 1 };
+
 type Pipeline = Awaited<ReturnType<typeof createTestPipeline>>;
 
 const seedBatch = JSON.parse(readFileSync(new URL('../../events/seed-batch.json', import.meta.url), 'utf8'));
@@ -62,9 +65,27 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
     );
 
     // Assess: the row is written early (provisional); the records' watermark has not moved.
-    expect(early).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
-    expect(unread).toEqual({ topic: SEED_TOPIC, idle: [], refresh: [] });
-    expect(idle).toEqual({ topic: SEED_TOPIC, idle: [0], refresh: [] });
+    expect(early).toEqual({
+      topic: SEED_TOPIC,
+      idle: [],
+      refresh: [],
+      expiring: [],
+      partitionCount: UNRECORDED,
+    });
+    expect(unread).toEqual({
+      topic: SEED_TOPIC,
+      idle: [],
+      refresh: [],
+      expiring: [],
+      partitionCount: UNRECORDED,
+    });
+    expect(idle).toEqual({
+      topic: SEED_TOPIC,
+      idle: [0],
+      refresh: [],
+      expiring: [],
+      partitionCount: UNRECORDED,
+    });
     expect(p.ticker.sent).toEqual([{ topic: SEED_TOPIC, partition: 0, kind: 'idle' }]);
     expect(outcome).toMatchObject({ records: 1, ticks: 1, emitted: 1, earlyFired: 1, watermark: 7999 });
     expect(await p.rows()).toEqual([FIRST_ROW, SECOND_ROW]);
@@ -72,6 +93,8 @@ describe('the sessionize handler against DynamoDB Local and PostgreSQL', () => {
       topic: SEED_TOPIC,
       idle: [],
       refresh: [],
+      expiring: [],
+      partitionCount: UNRECORDED,
     });
   });
 

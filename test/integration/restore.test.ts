@@ -16,7 +16,7 @@ import {
   recordedSettings,
 } from '../../lib/pipeline/index.ts';
 import { chunkBySize } from '../../lib/shared/index.ts';
-import { adoptTable, startNewGeneration } from '../../scripts/checkpoint/recovery.ts';
+import { adoptTable, restartPartition, startNewGeneration } from '../../scripts/checkpoint/recovery.ts';
 import { createTestPipeline, mskEvent, record, STORE_TTL_DAYS } from '../helpers/pipeline.ts';
 import { createCheckpointTable } from '../helpers/services.ts';
 
@@ -232,7 +232,9 @@ describe('a checkpoint table recreated empty while PostgreSQL holds fences', () 
       p.clock.now(),
       settings,
     );
-    const [first] = await handleKafkaEvent(container(), deliver({ 0: [4, 6], 1: [2, 4] }));
+    // (Outcomes come in the order the partitions finished: partition 0's is looked up.)
+    const outcomes = await handleKafkaEvent(container(), deliver({ 0: [4, 6], 1: [2, 4] }));
+    const first = outcomes.find((o) => o.partition === 0);
 
     // Assess 2: accepted; user_A's open session was lost, so 8000 opens a new one (counted from here).
     expect(meta.origin).toBe('new-generation');
@@ -288,5 +290,109 @@ describe('changing the gap with `checkpoint new-generation` (docs/OPERATIONS.md,
       count: 1,
       end: '1970-01-01 00:00:40.000',
     });
+  });
+});
+
+describe('one partition whose state is lost (`checkpoint new-generation --partition`)', () => {
+  let p: Pipeline;
+  let reference: Pipeline;
+  beforeEach(async () => {
+    p = await createTestPipeline();
+    reference = await createTestPipeline();
+  });
+  afterEach(async () => {
+    await p.cleanup();
+    await reference.cleanup();
+  });
+
+  /** Deletes the state pieces of partition 0 (what TTL does after a pause longer than STATE_TTL_DAYS). */
+  async function losePiecesOf0(): Promise<void> {
+    const pieces = (await scanAll(p.dynamo, p.table)).filter((i) => i.pk?.S?.startsWith(`s#${TOPIC}#0#`));
+    for (const batch of batchesOf25(pieces)) {
+      await p.dynamo.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [p.table]: batch.map((i) => ({ DeleteRequest: { Key: { pk: i.pk as AttributeValue } } })),
+          },
+        }),
+      );
+    }
+  }
+
+  it('is refused alone, then goes on from its offset without its open sessions; the other partition and the warm container go on undisturbed', async () => {
+    // Prepare: both partitions run to 4 and 2 (user_A's [1000, 7000) open on 0); 0's pieces expire.
+    await handleKafkaEvent(p.deps, deliver({ 0: [0, 4], 1: [0, 2] }));
+    await handleKafkaEvent(reference.deps, deliver({ 0: [0, 4], 1: [0, 2] }));
+    await losePiecesOf0();
+    const generation = (await p.store.readMeta())?.generation;
+    const cold = (): PipelineDeps => ({ ...p.deps, warm: createWarmState() });
+
+    // Act 1: a new container (its partition 0 is read cold) and the warm one (partition 1).
+    const refused = await handleKafkaEvent(cold(), deliver({ 0: [4, 6] })).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    const [other] = await handleKafkaEvent(p.deps, deliver({ 1: [2, 4] }));
+
+    // Assess 1: partition 0 refused, naming its own recovery; partition 1 went on warm.
+    expect(refused).toBeInstanceOf(CheckpointLostError);
+    expect((refused as Error).message).toMatch(/new-generation --partition 0/);
+    expect(other).toMatchObject({ partition: 1, state: 'warm', commits: 1 });
+
+    // Act 2: the loss of partition 0 accepted; the same warm container goes on with both.
+    p.clock.advance(60_000);
+    const restart = await restartPartition(p.dynamo, p.store, p.table, TOPIC, 0, p.clock.now());
+    const [zero] = await handleKafkaEvent(p.deps, deliver({ 0: [4, end(0)] }));
+    const [one] = await handleKafkaEvent(p.deps, deliver({ 1: [4, end(1)] }));
+    await handleKafkaEvent(reference.deps, deliver({ 0: [4, end(0)], 1: [2, end(1)] }));
+
+    // Assess 2: the generation is the same; partition 1's rows are exactly the undisturbed run's;
+    // partition 0 counted from offset 4 on: user_A's open session (1000, 2000) was lost, so its
+    // 8000 and 9500 make a session of two, where the undisturbed run has one row of four.
+    // (Epoch 2: the refused batch had claimed it.)
+    expect(restart).toEqual({ partition: 0, offset: 4, epoch: 2, lostSessions: 2 });
+    expect((await p.store.readMeta())?.generation).toBe(generation);
+    expect([zero?.state, one?.state]).toEqual(['cold', 'warm']);
+    const byPartition = async (pipeline: Pipeline, partition: number) =>
+      (await sinkTables(pipeline.pool)).sessions.filter((s) => s.kafka_partition === partition);
+    expect(await byPartition(p, 1)).toEqual(await byPartition(reference, 1));
+    const rows = await p.rows();
+    expect(rows).toContainEqual({
+      group_key: 'user_A|1970-01-01T00:00:08.000Z',
+      count: 2,
+      end: '1970-01-01 00:00:14.500',
+    });
+    expect(await reference.rows()).toContainEqual({
+      group_key: 'user_A|1970-01-01T00:00:01.000Z',
+      count: 2,
+      end: '1970-01-01 00:00:07.000',
+    });
+  });
+
+  it('takes the epoch the sink saw when the partition item itself is gone (--after-epoch)', async () => {
+    // Prepare: partition 0 ran (two claims: the sink saw epoch 2); then its item is deleted, and the
+    // job's next batch is refused, naming that epoch.
+    await handleKafkaEvent(p.deps, deliver({ 0: [0, 2] }));
+    await handleKafkaEvent(p.deps, deliver({ 0: [2, 4] }));
+    await p.dynamo.send(
+      new BatchWriteItemCommand({
+        RequestItems: { [p.table]: [{ DeleteRequest: { Key: { pk: { S: `p#${TOPIC}#0` } } } }] },
+      }),
+    );
+    const cold = (): PipelineDeps => ({ ...p.deps, warm: createWarmState() });
+    const refused = await handleKafkaEvent(cold(), deliver({ 0: [4, 6] })).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    const sinkEpoch = Number(/PostgreSQL was last written by generation \S+, epoch (\d+)/.exec(refused)?.[1]);
+
+    // Act: the partition's loss accepted with the epoch the message named; the job goes on.
+    const restart = await restartPartition(p.dynamo, p.store, p.table, TOPIC, 0, p.clock.now(), sinkEpoch);
+    const [next] = await handleKafkaEvent(cold(), deliver({ 0: [4, 6] }));
+
+    // Assess
+    expect(sinkEpoch).toBe(2);
+    expect(restart).toMatchObject({ partition: 0, epoch: 2 });
+    expect(next).toMatchObject({ partition: 0, commits: 1, state: 'cold' });
   });
 });

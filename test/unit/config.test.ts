@@ -220,6 +220,53 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the warm cache bound (WARM_CACHE_MB, docs/DEPLOY.md "Sizing")', () => {
+  const MB = 2 ** 20;
+
+  it.each([
+    {
+      what: 'half the function memory Lambda sets',
+      env: { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' },
+      limit: 1024,
+      cache: 512,
+    },
+    {
+      what: 'what it is set to',
+      env: { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '10240', WARM_CACHE_MB: '6000' },
+      limit: 10240,
+      cache: 6000,
+    },
+  ])('is $what', ({ env, limit, cache }) => {
+    // Act
+    const { memory } = loadConfig(env);
+
+    // Assess
+    expect(memory).toEqual({ limitBytes: limit * MB, warmCacheBytes: cache * MB });
+  });
+
+  it('is half the V8 heap limit outside Lambda', () => {
+    // Act
+    const { memory } = loadConfig({});
+
+    // Assess
+    expect(memory.warmCacheBytes).toBe(Math.floor(memory.limitBytes / 2));
+    expect(memory.limitBytes).toBeGreaterThan(100 * MB);
+  });
+
+  it('is refused, in the one message with every other bad setting, when not a size or not below the memory', () => {
+    // Act
+    const notANumber = messageOf(() => loadConfig({ WARM_CACHE_MB: 'lots', SESSION_GAP_MS: '0' }));
+    const tooBig = messageOf(() =>
+      loadConfig({ WARM_CACHE_MB: '2048', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' }),
+    );
+
+    // Assess
+    expect(notANumber).toMatch(/WARM_CACHE_MB="lots": must be a whole number >= 1/);
+    expect(notANumber).toMatch(/SESSION_GAP_MS="0"/);
+    expect(tooBig).toMatch(/WARM_CACHE_MB="2048": must be below the function's memory \(1024 MB\)/);
+  });
+});
+
 describe('loadLocalConfig (npm start)', () => {
   it('accepts the defaults and well-formed local settings', () => {
     // Act

@@ -12,7 +12,7 @@ import { type Packaged, packageService, REPO } from './support/package.ts';
 import type { JsonObject } from './support/template.ts';
 
 // Every example params file (examples/params.prod*.yml) packaged as an operator would: each gives
-// the dashboard, the six alarms, least-privilege roles, and a sweep that reaches the brokers the
+// the dashboard, the seven alarms, least-privilege roles, and a sweep that reaches the brokers the
 // way the event source mapping does. Then what MSK with SASL/SCRAM (examples/params.prod-msk-
 // scram.yml) changes: a param, not an edit of serverless.yml.
 
@@ -55,12 +55,12 @@ describe('every example params file', () => {
   });
 
   describe.each(EXAMPLES)('%s', (name) => {
-    it('packages a template with the dashboard and the six alarms', () => {
+    it('packages a template with the dashboard and the seven alarms', () => {
       const pkg = pkgOf(name);
       expect(pkg.template.ofType('AWS::CloudWatch::Dashboard').map((d) => d.id)).toEqual([
         'SessionizerDashboard',
       ]);
-      expect(pkg.template.ofType('AWS::CloudWatch::Alarm')).toHaveLength(6);
+      expect(pkg.template.ofType('AWS::CloudWatch::Alarm')).toHaveLength(7);
     });
 
     it('has least-privilege roles: sessionize with the network interfaces its event source mapping needs', () => {

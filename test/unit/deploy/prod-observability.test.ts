@@ -165,6 +165,9 @@ describe('serverless.yml, prod stage: the dashboard', () => {
     ['PostgreSQL time', 'PostgresTime'],
     ['failed batches', 'FailedBatches'],
     ['lost checkpoints', 'CheckpointLost'],
+    ['partitions too large for the memory', 'PartitionMemoryExceeded'],
+    ['the warm cache', 'WarmCacheBytes'],
+    ['partitions the warm cache forgot', 'WarmCacheEvictions'],
   ])('sessionize: %s (%s, EMF)', (_, metric) => {
     // Prepare
     const found = graphed(section(dashboard(plain), SESSIONIZE)).filter((l) => l.name === metric);
@@ -233,7 +236,7 @@ describe('serverless.yml, prod stage: the dashboard', () => {
 });
 
 describe('serverless.yml, prod stage: the alarms', () => {
-  it('are the six of docs/DEPLOY.md, named after the stack', () => {
+  it('are the seven of docs/DEPLOY.md, named after the stack', () => {
     expect(
       alarms(plain)
         .map((a) => String(a.properties.AlarmName))
@@ -243,6 +246,7 @@ describe('serverless.yml, prod stage: the alarms', () => {
         'checkpoint-lost',
         'failed-batches',
         'late-records',
+        'memory-exceeded',
         'offset-lag-growing',
         'sweep-errors',
         'watermark-lag',
@@ -347,6 +351,16 @@ describe('serverless.yml, prod stage: the alarms', () => {
   it('checkpoint lost: at the first refused batch', () => {
     expect(alarm(plain, 'CheckpointLostAlarm')).toMatchObject({
       MetricName: 'CheckpointLost',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+    });
+  });
+
+  it('memory exceeded: at the first partition refused for its size', () => {
+    expect(alarm(plain, 'MemoryExceededAlarm')).toMatchObject({
+      MetricName: 'PartitionMemoryExceeded',
       Statistic: 'Sum',
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,

@@ -45,6 +45,7 @@ const STATUS: JobStatus = {
       watermark: 7999,
       liveSessions: 1,
       unwrittenSessions: 1,
+      stateBytes: 25_400,
       rowsWritten: 1,
       provisionalRows: 0,
       rejects: { late: 2, bad_json: 1 },
@@ -59,6 +60,7 @@ const STATUS: JobStatus = {
       watermark: null,
       liveSessions: null,
       unwrittenSessions: null,
+      stateBytes: null,
       rowsWritten: null,
       provisionalRows: null,
       rejects: {},
@@ -75,12 +77,12 @@ describe('formatStatus', () => {
     // Assess
     expect(lines[0]).toBe('topic user_activity on 127.0.0.1:9092, group sessionizer-dev: running (1 member)');
     expect(lines[3]).toMatch(
-      /^partition {2}committed {2}log end {2}lag {2}watermark +live {2}unwritten {2}rows {2}provisional {2}rejects +last batch$/,
+      /^partition {2}committed {2}log end {2}lag {2}watermark +live {2}unwritten {2}memory +rows {2}provisional {2}rejects +last batch$/,
     );
     expect(lines[4]).toMatch(
-      /^ +0 +3 +3 +0 {2}1970-01-01T00:00:07\.999Z +1 +1 +1 +0 {2}late:2 bad_json:1 {2}\d\d:\d\d:06 \(4 s ago\)$/,
+      /^ +0 +3 +3 +0 {2}1970-01-01T00:00:07\.999Z +1 +1 {2}25 KB +1 +0 {2}late:2 bad_json:1 {2}\d\d:\d\d:06 \(4 s ago\)$/,
     );
-    expect(lines[5]).toMatch(/^ +1 +- +12 +- {2}- +- +- +- +- {2}0 +-$/);
+    expect(lines[5]).toMatch(/^ +1 +- +12 +- {2}- +- +- {2}- +- +- {2}0 +-$/);
     const header = lines[3] ?? '';
     // Numbers end under the end of their heading.
     expect(lines[4]?.indexOf('3') ?? 0).toBeLessThan(header.indexOf('committed') + 'committed'.length);
