@@ -14,7 +14,7 @@ import pg from 'pg';
 import { serviceSettings, servicesUp } from '../services/index.ts';
 import { paths } from '../services/paths.ts';
 import { startChild } from './children.ts';
-import { type E2eResult, runE2e } from './e2e.ts';
+import { type E2eResult, type FlinkResult, runE2e } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
 import { fmt, ProgressLine } from './progress.ts';
 import type { TierRow } from './protocol.ts';
@@ -25,7 +25,9 @@ import { renderTable } from './table.ts';
 const HELP = `npm run bench [-- options]
 
   --quick                 small sizes: the whole run takes under a minute
-  --tiers LIST            engine,handler,reload,e2e (default: all four)
+  --tiers LIST            engine,handler,reload,e2e,flink (default: all five); flink runs the
+                          reference Flink job after each full-speed end-to-end run, on the same
+                          stream (it needs e2e)
   --users N               users in every generated stream (default 10000)
   --engine-events N       engine tier events (default 1000000; quick 300000)
   --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
@@ -47,7 +49,7 @@ const HELP = `npm run bench [-- options]
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    tiers: { type: 'string', default: 'engine,handler,reload,e2e' },
+    tiers: { type: 'string', default: 'engine,handler,reload,e2e,flink' },
     users: { type: 'string' },
     'engine-events': { type: 'string' },
     'handler-events': { type: 'string' },
@@ -82,10 +84,14 @@ function whole(name: string, raw: string | undefined, fallback: number, min = 1)
 const quick = args.quick;
 const tiers = new Set(args.tiers.split(',').map((t) => t.trim()));
 for (const t of tiers) {
-  if (!['engine', 'handler', 'reload', 'e2e'].includes(t)) {
-    process.stderr.write(`bench: --tiers takes engine, handler, reload, e2e; got "${t}"\n`);
+  if (!['engine', 'handler', 'reload', 'e2e', 'flink'].includes(t)) {
+    process.stderr.write(`bench: --tiers takes engine, handler, reload, e2e, flink; got "${t}"\n`);
     process.exit(2);
   }
+}
+if (tiers.has('flink') && !tiers.has('e2e')) {
+  process.stderr.write('bench: the flink tier runs on the end-to-end streams: add e2e to --tiers\n');
+  process.exit(2);
 }
 const users = whole('users', args.users, 10_000);
 const seed = whole('seed', args.seed, 1, 0);
@@ -146,6 +152,19 @@ async function machine(): Promise<string> {
 }
 
 const rows: TierRow[] = [];
+
+/** The reference Flink job's row, right under the job's run on the same stream. */
+function flinkRow(run: string, f: FlinkResult): TierRow {
+  return {
+    tier: 'flink',
+    detail: `${run}, local mode, parallelism 1, ${sizes.partitions} partitions`,
+    events: f.events,
+    seconds: f.seconds,
+    eventsPerSecond: f.events / f.seconds,
+    costPer1k: null,
+    peakRssMb: f.peakRssMb,
+  };
+}
 const results: Record<string, unknown> = { sizes, users, seed, quick };
 
 if (tiers.has('engine')) {
@@ -188,8 +207,9 @@ if (tiers.has('e2e')) {
     windowMs: sizes.windowMs,
     seconds: sizes.pacedSeconds,
   };
+  const flink = tiers.has('flink');
   full = await runE2e(
-    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: false },
+    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: false, flink },
     ui,
   );
   rows.push({
@@ -201,8 +221,9 @@ if (tiers.has('e2e')) {
     costPer1k: full.pipeline.costPer1k,
     peakRssMb: full.pipeline.peakRssMb,
   });
+  if (full.flink) rows.push(flinkRow('produced while read', full.flink));
   drain = await runE2e(
-    { ...common, name: 'drain', mode: 'drain', events: sizes.e2eEvents, rate: 0, consumeFloor: true },
+    { ...common, name: 'drain', mode: 'drain', events: sizes.e2eEvents, rate: 0, consumeFloor: true, flink },
     ui,
   );
   rows.push({
@@ -214,6 +235,7 @@ if (tiers.has('e2e')) {
     costPer1k: drain.pipeline.costPer1k,
     peakRssMb: drain.pipeline.peakRssMb,
   });
+  if (drain.flink) rows.push(flinkRow('drain (all in Kafka first)', drain.flink));
   const combos = sizes.pacedWindows.flatMap((windowMs) =>
     sizes.pacedRates.map((rate) => ({ windowMs, rate })),
   );
@@ -230,6 +252,7 @@ if (tiers.has('e2e')) {
         events: 0,
         rate,
         consumeFloor: false,
+        flink: false,
       },
       ui,
     );
