@@ -6,47 +6,81 @@ import {
   SinkRejectedError,
   SinkUnavailableError,
 } from '../errors.ts';
+import { chunkBySize } from '../shared/index.ts';
 import type { ConnectionSource } from './database-pool.ts';
-import { sessionRows } from './rows.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from './types.ts';
+import { type DeletedRows, type SessionRows, sessionRows } from './rows.ts';
+import type { Sink, SinkBatch, SinkFence, SinkResult, WriteMode, WriteOptions } from './types.ts';
 
-/*
- * One statement per kind of row and table, with array parameters and unnest: the protocol allows
- * 65,535 bind parameters, so one parameter per value would cap a batch; a few arrays never do.
+/**
+ * Rows per statement. A batch of the event source (10,000 records at most) fits in one; an idle
+ * tick that fires every open session, or a partition with many sessions kept by allowed lateness,
+ * can fire far more, and is written in statements of this size inside its one transaction, so that
+ * no statement comes near statement_timeout (DATABASE_QUERY_TIMEOUT_MS, 20 s by default: 10,000
+ * rows take about 0.1-0.3 s here) and no parameter grows without bound.
+ */
+export const ROWS_PER_STATEMENT = 10_000;
+/** And at most this many bytes of rejected records' raw values per statement (a value may be 1 MB). */
+const BYTES_PER_STATEMENT = 16 * 1024 * 1024;
+/**
+ * After a write found rows already there (see write()), the partition's next writes go straight to
+ * the upsert: a replay or a rewrite of provisional rows usually comes with more of the same.
+ */
+const UPSERTS_AFTER_CONFLICT = 16;
+
+/**
+ * The sessions of a batch, both tables in one statement: the array parameters are sent and parsed
+ * once, and one CTE feeds both inserts. Times arrive as epoch milliseconds and become TIMESTAMP
+ * (aggregated_counts) and TIMESTAMPTZ (user_sessions) by exact integer arithmetic
+ * (epoch_ms_to_utc); duration_ms is a generated column. Topic and partition are the transaction's
+ * own (the fence's), scalar parameters. One statement per chunk, not one parameter per value: the
+ * protocol allows 65,535 bind parameters; a few arrays never hit that.
  *
- * The update is guarded so a replay (or a zombie invocation) never replaces a newer result with
- * an older one: for one group_key a later emission always has a later end, or the same end and
- * a larger count (see docs/STATE.md), so (window_end_time, count_value) only grows.
+ * 'insert' adds rows that are not there yet, with plain inserts: no ON CONFLICT, whose speculative
+ * insertion first searches the primary key for a conflict and then inserts into it again (a third
+ * of PostgreSQL's time in the sink, docs/BENCHMARKS.md). A row that is there already makes it fail
+ * with unique_violation, and the transaction is redone with 'upsert'.
+ *
+ * 'upsert' is guarded so a replay (or a zombie invocation) never replaces a newer result with an
+ * older one: for one group_key a later emission always has a later end, or the same end and a
+ * larger count (see docs/STATE.md), so (window_end_time, count_value) only grows.
  */
-const UPSERT_SESSIONS = `
-  INSERT INTO aggregated_counts (group_key, count_value, window_end_time)
-  SELECT r.group_key, r.count_value, epoch_ms_to_utc(r.end_ms)
-    FROM unnest($1::varchar[], $2::bigint[], $3::bigint[]) AS r(group_key, count_value, end_ms)
-  ON CONFLICT (group_key) DO UPDATE
-     SET count_value = EXCLUDED.count_value, window_end_time = EXCLUDED.window_end_time
-   WHERE aggregated_counts.window_end_time IS NULL
-      OR aggregated_counts.count_value IS NULL
-      OR (aggregated_counts.window_end_time, aggregated_counts.count_value)
-         < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
-
-/*
- * The same sessions with their times (docs/DESIGN.md section 1: the duration), under the same key and
- * the same guard, in the same transaction. Times arrive as epoch milliseconds and become
- * TIMESTAMPTZ here; duration_ms is a generated column. The topic and partition are the
- * transaction's own (the fence's), scalar parameters.
- */
-const UPSERT_USER_SESSIONS = `
+function sessionsStatement(mode: WriteMode): string {
+  const counts =
+    mode === 'insert'
+      ? ''
+      : `ON CONFLICT (group_key) DO UPDATE
+            SET count_value = EXCLUDED.count_value, window_end_time = EXCLUDED.window_end_time
+          WHERE c.window_end_time IS NULL OR c.count_value IS NULL
+             OR (c.window_end_time, c.count_value) < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
+  const sessions =
+    mode === 'insert'
+      ? ''
+      : `ON CONFLICT (group_key) DO UPDATE
+        SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
+            event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
+      WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
+  return `
+  WITH r AS MATERIALIZED (
+    SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+             AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
+  ), counts AS (
+    INSERT INTO aggregated_counts AS c (group_key, count_value, window_end_time)
+    SELECT group_key, event_count, epoch_ms_to_utc(end_ms) FROM r
+    ${counts}
+  )
   INSERT INTO user_sessions AS s
     (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
-  SELECT r.group_key, r.user_id, epoch_ms_to_utc(r.start_ms) AT TIME ZONE 'UTC',
-         epoch_ms_to_utc(r.last_ms) AT TIME ZONE 'UTC', epoch_ms_to_utc(r.end_ms) AT TIME ZONE 'UTC',
-         r.event_count, $7::varchar, $8::int
-    FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-         AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
-  ON CONFLICT (group_key) DO UPDATE
-     SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
-         event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
-   WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
+  SELECT group_key, user_id, epoch_ms_to_utc(start_ms) AT TIME ZONE 'UTC',
+         epoch_ms_to_utc(last_ms) AT TIME ZONE 'UTC', epoch_ms_to_utc(end_ms) AT TIME ZONE 'UTC',
+         event_count, $7::varchar, $8::int
+    FROM r
+  ${sessions}`;
+}
+
+const WRITE_SESSIONS: Record<WriteMode, string> = {
+  insert: sessionsStatement('insert'),
+  upsert: sessionsStatement('upsert'),
+};
 
 /*
  * Takes the partition's fence row lock for the transaction (ON CONFLICT locks the row even when its
@@ -68,8 +102,20 @@ const READ_FENCE = 'SELECT generation, epoch FROM sink_fences WHERE topic = $1 A
 
 const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE topic = $1';
 
-const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
-const DELETE_SUPERSEDED_USER_SESSIONS = 'DELETE FROM user_sessions WHERE group_key = ANY($1::varchar[])';
+/**
+ * The rows of superseded sessions (docs/DESIGN.md section 3, rule 7), from both tables in one
+ * statement: aggregated_counts by group_key, user_sessions by (user_id, session_start).
+ */
+const DELETE_SUPERSEDED = `
+  WITH d AS MATERIALIZED (
+    SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::bigint[]) AS d(group_key, user_id, start_ms)
+  ), counts AS (
+    DELETE FROM aggregated_counts c USING d WHERE c.group_key = d.group_key RETURNING 1
+  ), sessions AS (
+    DELETE FROM user_sessions s USING d
+     WHERE s.user_id = d.user_id AND s.session_start = epoch_ms_to_utc(d.start_ms) AT TIME ZONE 'UTC'
+  )
+  SELECT count(*)::int AS deleted FROM counts`;
 
 /** 294276-12-31T23:59:59.999Z, the last millisecond a PostgreSQL TIMESTAMP holds. */
 const MAX_TIMESTAMP_MS = '9224318015999999';
@@ -91,6 +137,9 @@ const INSERT_REJECTIONS = `
          AS r(topic, kafka_partition, kafka_offset, ts_ms, raw_value, raw_encoding, reason, detail)
   ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
 
+/** SQLSTATE unique_violation: in the 'insert' mode, a row that is there already. */
+const UNIQUE_VIOLATION = '23505';
+
 /**
  * A SQLSTATE: five characters, the class first (00-5x with letters too, like 0A or 3D, then F0, HV,
  * P0, XX), as opposed to a Node network error code like ECONNREFUSED or EPIPE (no class starts with E).
@@ -102,6 +151,9 @@ const RETRYABLE_SQLSTATE = /^(08|53|57|40|55P03|58)/;
 const DATA_SQLSTATE = /^(22|23|54)/;
 
 export class PostgresSink implements Sink {
+  /** Per partition ("topic-partition"): how many more writes go straight to the upsert. */
+  readonly #upsertFirst = new Map<string, number>();
+
   /** A pool, or one still being built (the database secret is read at the first write). */
   constructor(private readonly pool: ConnectionSource | (() => Promise<ConnectionSource>)) {}
 
@@ -112,6 +164,14 @@ export class PostgresSink implements Sink {
     });
   }
 
+  /**
+   * One transaction: the fence, the rule-7 deletes, the sessions, the rejections, each in
+   * statements of at most ROWS_PER_STATEMENT rows. Rows are first written with plain inserts: on a
+   * stream that is read once, with no allowed lateness and no idle flush, every session is new.
+   * When one is not (a replay after a crash, a zombie's rows, a provisional row rewritten, a join
+   * within the allowed lateness), unique_violation rolls the transaction back and it is written
+   * again with the guarded upserts; nothing of the first attempt stays.
+   */
   async write(batch: SinkBatch, fence: SinkFence, options: WriteOptions = {}): Promise<SinkResult> {
     let rows: ReturnType<typeof sessionRows>;
     let rejections: RejectionRows;
@@ -121,71 +181,99 @@ export class PostgresSink implements Sink {
     } catch (error) {
       throw encodeError(error);
     }
-    const { upserts, deletes } = rows;
+    const label = `${fence.topic}-${fence.partition}`;
     return this.withClient(async (client) => {
-      let statements = 0;
-      await client.query('BEGIN');
-      const fenced = await client.query(FENCE, [
-        fence.topic,
-        fence.partition,
-        fence.generation,
-        fence.epoch,
-        fence.watermark,
-        fence.allowedLatenessMs,
-      ]);
-      if (fenced.rowCount === 0) {
-        const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
-        const row = rows[0] as { generation: string; epoch: string };
-        throw new SinkFencedError(
-          `Sink write of ${fence.topic}-${fence.partition} (generation ${fence.generation}, epoch ` +
-            `${fence.epoch}) refused: PostgreSQL was last written by generation ${row.generation}, epoch ${row.epoch}`,
-          row.generation,
-          Number(row.epoch),
-        );
+      const sent = { statements: 0 };
+      const upsertsLeft = this.#upsertFirst.get(label) ?? 0;
+      if (upsertsLeft > 0) {
+        this.#upsertFirst.set(label, upsertsLeft - 1);
+      } else if (rows.upserts.keys.length > 0) {
+        try {
+          return await this.#transaction(client, 'insert', rows, rejections, fence, options, sent);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+          await client.query('ROLLBACK');
+          sent.statements++;
+          this.#upsertFirst.set(label, UPSERTS_AFTER_CONFLICT);
+        }
       }
-      let deleted = 0;
-      if (deletes.length > 0) {
-        deleted = (await client.query(DELETE_SUPERSEDED, [deletes])).rowCount ?? 0;
-        await client.query(DELETE_SUPERSEDED_USER_SESSIONS, [deletes]);
-        statements += 2;
-      }
-      if (upserts.keys.length > 0) {
-        await client.query(UPSERT_SESSIONS, [upserts.keys, upserts.counts, upserts.ends]);
-        await client.query(UPSERT_USER_SESSIONS, [
-          upserts.keys,
-          upserts.userIds,
-          upserts.starts,
-          upserts.lasts,
-          upserts.ends,
-          upserts.counts,
-          fence.topic,
-          fence.partition,
-        ]);
-        statements += 2;
-      }
-      if (rejections.topics.length > 0) {
-        await client.query(INSERT_REJECTIONS, [
-          rejections.topics,
-          rejections.partitions,
-          rejections.offsets,
-          rejections.timestamps,
-          rejections.rawValues,
-          rejections.rawEncodings,
-          rejections.reasons,
-          rejections.details,
-        ]);
-        statements++;
-      }
-      // A dry run (lib/pipeline/isolate.ts) only asks whether PostgreSQL would take the batch.
-      await client.query(options.dryRun === true ? 'ROLLBACK' : 'COMMIT');
-      // + BEGIN, fence, COMMIT
-      return {
-        upserted: upserts.keys.length,
-        deleted,
-        rejected: rejections.topics.length,
-        statements: statements + 3,
-      };
+      return this.#transaction(client, 'upsert', rows, rejections, fence, options, sent);
     });
+  }
+
+  async #transaction(
+    client: pg.PoolClient,
+    mode: WriteMode,
+    { upserts, deletes }: { upserts: SessionRows; deletes: DeletedRows },
+    rejections: RejectionRows,
+    fence: SinkFence,
+    options: WriteOptions,
+    sent: { statements: number },
+  ): Promise<SinkResult> {
+    const query = (text: string, values?: unknown[]) => {
+      sent.statements++;
+      return client.query(text, values);
+    };
+    await query('BEGIN');
+    const fenced = await query(FENCE, [
+      fence.topic,
+      fence.partition,
+      fence.generation,
+      fence.epoch,
+      fence.watermark,
+      fence.allowedLatenessMs,
+    ]);
+    if (fenced.rowCount === 0) {
+      const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
+      const row = rows[0] as { generation: string; epoch: string };
+      throw new SinkFencedError(
+        `Sink write of ${fence.topic}-${fence.partition} (generation ${fence.generation}, epoch ` +
+          `${fence.epoch}) refused: PostgreSQL was last written by generation ${row.generation}, epoch ${row.epoch}`,
+        row.generation,
+        Number(row.epoch),
+      );
+    }
+    let deleted = 0;
+    const deleteColumns = [deletes.keys, deletes.userIds, deletes.starts];
+    for (const range of chunkRanges(deletes.keys.length)) {
+      const { rows } = await query(DELETE_SUPERSEDED, rowsOf(deleteColumns, range));
+      deleted += (rows[0] as { deleted: number }).deleted;
+    }
+    const sessionColumns = [
+      upserts.keys,
+      upserts.userIds,
+      upserts.starts,
+      upserts.lasts,
+      upserts.ends,
+      upserts.counts,
+    ];
+    for (const range of chunkRanges(upserts.keys.length)) {
+      await query(WRITE_SESSIONS[mode], [...rowsOf(sessionColumns, range), fence.topic, fence.partition]);
+    }
+    const r = rejections;
+    const rejectionColumns = [
+      r.topics,
+      r.partitions,
+      r.offsets,
+      r.timestamps,
+      r.rawValues,
+      r.rawEncodings,
+      r.reasons,
+      r.details,
+    ];
+    const rejectionBytes = (i: number) => (r.rawValues[i] as string).length + (r.details[i] as string).length;
+    for (const range of chunkRanges(r.topics.length, rejectionBytes)) {
+      await query(INSERT_REJECTIONS, rowsOf(rejectionColumns, range));
+    }
+    // A dry run (lib/pipeline/isolate.ts) only asks whether PostgreSQL would take the batch.
+    await query(options.dryRun === true ? 'ROLLBACK' : 'COMMIT');
+    return {
+      upserted: upserts.keys.length,
+      deleted,
+      rejected: rejections.topics.length,
+      statements: sent.statements,
+      mode,
+    };
   }
 
   /**
@@ -275,6 +363,23 @@ export function mapPgError(error: unknown): Error {
     return new SinkRejectedError(`PostgreSQL refused the write (${code}): ${message}`, error);
   }
   return new SinkUnavailableError(`PostgreSQL write failed: ${message}`, error);
+}
+
+/**
+ * [from, to) ranges of rows covering `length` rows in order, each of at most ROWS_PER_STATEMENT
+ * rows and, by `bytes`, at most BYTES_PER_STATEMENT (a single larger row still goes, alone).
+ */
+function chunkRanges(length: number, bytes: (row: number) => number = () => 0): [number, number][] {
+  const rows = Array.from({ length }, (_, i) => i);
+  return chunkBySize(rows, ROWS_PER_STATEMENT, BYTES_PER_STATEMENT, bytes).map((chunk) => {
+    const from = chunk[0] as number;
+    return [from, from + chunk.length];
+  });
+}
+
+/** Rows [from, to) of every column: one statement's array parameters. */
+function rowsOf(columns: readonly (readonly unknown[])[], [from, to]: [number, number]): unknown[][] {
+  return columns.map((column) => column.slice(from, to));
 }
 
 /** Building a statement's parameters threw: the batch holds a value the sink cannot encode. */

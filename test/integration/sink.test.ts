@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmittedSession } from '../../lib/engine/index.ts';
-import { SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
+import { SinkDataError, SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/parse/index.ts';
-import { PostgresSink } from '../../lib/sink/index.ts';
+import { PostgresSink, ROWS_PER_STATEMENT } from '../../lib/sink/index.ts';
 import { createSchema } from '../helpers/services.ts';
 import { readSessions } from '../helpers/session-rows.ts';
 
@@ -223,7 +223,7 @@ describe('PostgresSink', () => {
     ]);
   });
 
-  it('writes 10,000 sessions with one statement of array parameters per session table', async () => {
+  it('writes 10,000 sessions with one statement of array parameters for both session tables', async () => {
     // Prepare
     const many = Array.from({ length: 10_000 }, (_, i) =>
       session(`user_${i}`, i * 1000, i * 1000 + 5000, 1 + (i % 7)),
@@ -234,7 +234,7 @@ describe('PostgresSink', () => {
 
     // Assess
     expect(result.upserted).toBe(10_000);
-    expect(result.statements).toBe(5); // BEGIN, fence, upsert of each session table, COMMIT
+    expect(result.statements).toBe(4); // BEGIN, fence, the sessions of both tables, COMMIT
     const { rows: total } = await pool.query(
       'SELECT count(*)::int AS n, sum(count_value)::int AS events FROM aggregated_counts',
     );
@@ -243,6 +243,71 @@ describe('PostgresSink', () => {
       'SELECT count(*)::int AS n, sum(event_count)::int AS events FROM user_sessions',
     );
     expect(sessions).toEqual(total);
+  });
+
+  it(`writes more sessions than one statement carries in chunks of ${ROWS_PER_STATEMENT.toLocaleString('en-US')}, in one transaction`, async () => {
+    // Prepare: two statements' worth and one session more, the last one refused by user_sessions'
+    // CHECK (its last event is not before its end), so the third statement fails.
+    const many = Array.from({ length: 2 * ROWS_PER_STATEMENT + 1 }, (_, i) =>
+      session(`user_${i}`, i * 1000, i * 1000 + 5000, 1),
+    );
+    const refused = { ...session('user_last', 0, 5000, 1), last: 5000 };
+
+    // Act
+    const written = await sink.write({ emitted: many, superseded: [], rejections: [] }, fence(1));
+    const failed = sink.write({ emitted: [...many, refused], superseded: [], rejections: [] }, fence(2));
+
+    // Assess: three statements of sessions; the failed write left nothing of its first two.
+    expect(written).toMatchObject({ upserted: many.length, statements: 6 });
+    await expect(failed).rejects.toBeInstanceOf(SinkDataError);
+    const { rows: counts } = await pool.query(
+      `SELECT (SELECT count(*)::int FROM aggregated_counts) AS counts,
+              (SELECT count(*)::int FROM user_sessions) AS sessions,
+              (SELECT epoch::int FROM sink_fences) AS epoch`,
+    );
+    expect(counts).toEqual([{ counts: many.length, sessions: many.length, epoch: 1 }]);
+  });
+
+  it('writes new sessions with plain inserts, and a batch whose rows are there already with the guarded upserts', async () => {
+    // Prepare
+    const first = [session('user_A', 1000, 9000, 3), session('user_B', 0, 5000, 1)];
+    const inserted = await sink.write({ emitted: first, superseded: [], rejections: [] }, fence(1));
+
+    // Act: a replay of the same rows with an older emission of user_A, and a new session.
+    const replayed = await sink.write(
+      {
+        emitted: [
+          session('user_A', 1000, 7000, 2),
+          session('user_B', 0, 5000, 1),
+          session('user_C', 0, 5000, 4),
+        ],
+        superseded: [],
+        rejections: [],
+      },
+      fence(2),
+    );
+    // The partition's next write goes straight to the upsert (rows that were there come in runs).
+    const next = await sink.write(
+      { emitted: [session('user_D', 0, 5000, 1)], superseded: [], rejections: [] },
+      fence(3),
+    );
+
+    // Assess: the first attempt of the replay (BEGIN, fence, sessions) was rolled back and redone.
+    expect(inserted).toMatchObject({ mode: 'insert', statements: 4 });
+    expect(replayed).toMatchObject({ mode: 'upsert', upserted: 3, statements: 8 });
+    expect(next).toMatchObject({ mode: 'upsert', statements: 4 });
+    expect(await rows()).toEqual([
+      { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 3, end_time: '1970-01-01T00:00:09.000' },
+      { group_key: 'user_B|1970-01-01T00:00:00.000Z', count: 1, end_time: '1970-01-01T00:00:05.000' },
+      { group_key: 'user_C|1970-01-01T00:00:00.000Z', count: 4, end_time: '1970-01-01T00:00:05.000' },
+      { group_key: 'user_D|1970-01-01T00:00:00.000Z', count: 1, end_time: '1970-01-01T00:00:05.000' },
+    ]);
+    expect((await sessionRows()).map((r) => [r.group_key, r.count])).toEqual([
+      ['user_A|1970-01-01T00:00:01.000Z', 3],
+      ['user_B|1970-01-01T00:00:00.000Z', 1],
+      ['user_C|1970-01-01T00:00:00.000Z', 4],
+      ['user_D|1970-01-01T00:00:00.000Z', 1],
+    ]);
   });
 
   describe('user_sessions', () => {
@@ -348,7 +413,8 @@ describe('PostgresSink', () => {
       );
 
       // Assess
-      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 7 });
+      // BEGIN, fence, the deletes of both tables, the sessions of both tables, COMMIT
+      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 5 });
       expect(await sessionRows()).toMatchObject([
         { group_key: 'user_A|1970-01-01T00:00:00.500Z', start: 500, last: 9000, count: 5, durationMs: 8500 },
       ]);
