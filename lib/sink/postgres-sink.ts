@@ -55,7 +55,7 @@ function sessionsStatement(mode: WriteMode): string {
   const sessions =
     mode === 'insert'
       ? ''
-      : `ON CONFLICT (group_key) DO UPDATE
+      : `ON CONFLICT (user_id, session_start) DO UPDATE
         SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
             event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
       WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
@@ -104,7 +104,7 @@ const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE top
 
 /**
  * The rows of superseded sessions (docs/DESIGN.md section 3, rule 7), from both tables in one
- * statement: aggregated_counts by group_key, user_sessions by (user_id, session_start).
+ * statement, each by its key: group_key, and (user_id, session_start).
  */
 const DELETE_SUPERSEDED = `
   WITH d AS MATERIALIZED (

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmittedSession } from '../../lib/engine/index.ts';
 import { SinkDataError, SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/parse/index.ts';
-import { PostgresSink, ROWS_PER_STATEMENT } from '../../lib/sink/index.ts';
-import { createSchema } from '../helpers/services.ts';
+import { migrate, PostgresSink, ROWS_PER_STATEMENT } from '../../lib/sink/index.ts';
+import { uniqueName } from '../helpers/names.ts';
+import { createSchema, settings } from '../helpers/services.ts';
 import { readSessions } from '../helpers/session-rows.ts';
 
 const session = (userId: string, start: number, end: number, count: number): EmittedSession => ({
@@ -474,6 +476,56 @@ describe('PostgresSink', () => {
           last_activity: '00:00:03.000',
         },
       ]);
+    });
+  });
+
+  describe('schema.sql over the tables of release 0.1.0', () => {
+    const oldSchema = readFileSync(new URL('../fixtures/upgrade/schema-0.1.0.sql', import.meta.url), 'utf8');
+    const indexes = `SELECT c.relname AS name, am.amname AS method,
+                            pg_get_indexdef(c.oid) LIKE '%(user_id, session_start)%' AS user_start
+                       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+                      WHERE i.indrelid = to_regclass('user_sessions') ORDER BY 1`;
+
+    it('rekeys user_sessions by (user_id, session_start) and makes window_end a BRIN index, in place and once', async () => {
+      // Prepare: 0.1.0's tables (user_sessions keyed by group_key, two btree indexes) and a row.
+      const old = uniqueName('t');
+      const admin = new pg.Client({ connectionString: settings.databaseUrl });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE SCHEMA ${admin.escapeIdentifier(old)}`);
+        await admin.query(`SET search_path TO ${admin.escapeIdentifier(old)}`);
+        await admin.query(oldSchema);
+        await admin.query(
+          `INSERT INTO user_sessions (group_key, user_id, session_start, last_event_time, window_end_time,
+                                      event_count, topic, kafka_partition)
+           VALUES ('user_A|1970-01-01T00:00:01.000Z', 'user_A', 'epoch'::timestamptz + interval '1 s',
+                   'epoch'::timestamptz + interval '2 s', 'epoch'::timestamptz + interval '7 s', 2, 't', 0)`,
+        );
+        const before = (await admin.query(indexes)).rows;
+
+        // Act
+        await migrate(admin, old);
+        await migrate(admin, old);
+
+        // Assess
+        await admin.query(`SET search_path TO ${admin.escapeIdentifier(old)}`);
+        expect(before).toEqual([
+          { name: 'user_sessions_pkey', method: 'btree', user_start: false },
+          { name: 'user_sessions_user', method: 'btree', user_start: true },
+          { name: 'user_sessions_window_end', method: 'btree', user_start: false },
+        ]);
+        expect((await admin.query(indexes)).rows).toEqual([
+          { name: 'user_sessions_pkey', method: 'btree', user_start: true },
+          { name: 'user_sessions_window_end', method: 'brin', user_start: false },
+        ]);
+        const { rows: kept } = await admin.query(
+          'SELECT group_key, event_count::int AS count FROM user_sessions',
+        );
+        expect(kept).toEqual([{ group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2 }]);
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(old)} CASCADE`);
+        await admin.end();
+      }
     });
   });
 
