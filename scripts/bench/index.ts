@@ -21,19 +21,21 @@ import type { TierRow } from './protocol.ts';
 import type { ReloadResult } from './reload-tier.ts';
 import { BENCH_ENGINE } from './stream.ts';
 import { renderTable } from './table.ts';
+import type { TickResult } from './tick-tier.ts';
 
 const HELP = `npm run bench [-- options]
 
   --quick                 small sizes: the whole run takes under a minute
-  --tiers LIST            engine,handler,reload,e2e,flink (default: all five); flink runs the
-                          reference Flink job after each full-speed end-to-end run, on the same
-                          stream (it needs e2e)
+  --tiers LIST            engine,handler,reload,tick,e2e,flink (default: all six); flink runs
+                          the reference Flink job after each full-speed end-to-end run, on the
+                          same stream (it needs e2e)
   --users N               users in every generated stream (default 10000)
   --engine-events N       engine tier events (default 1000000; quick 300000)
   --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
                           quick 100:1000,1000:3000,10000:10000)
   --events N              end-to-end events, produced while read and drained (default 1000000; quick 50000)
   --reload-users N        live users of the partition a cold container reloads (default 100000; quick 20000)
+  --tick-users N          users whose sessions one idle tick fires at once (default 1000000; quick 20000)
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
@@ -49,12 +51,13 @@ const HELP = `npm run bench [-- options]
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    tiers: { type: 'string', default: 'engine,handler,reload,e2e,flink' },
+    tiers: { type: 'string', default: 'engine,handler,reload,tick,e2e,flink' },
     users: { type: 'string' },
     'engine-events': { type: 'string' },
     'handler-events': { type: 'string' },
     events: { type: 'string' },
     'reload-users': { type: 'string' },
+    'tick-users': { type: 'string' },
     'batch-size': { type: 'string', default: '10000' },
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
@@ -84,8 +87,8 @@ function whole(name: string, raw: string | undefined, fallback: number, min = 1)
 const quick = args.quick;
 const tiers = new Set(args.tiers.split(',').map((t) => t.trim()));
 for (const t of tiers) {
-  if (!['engine', 'handler', 'reload', 'e2e', 'flink'].includes(t)) {
-    process.stderr.write(`bench: --tiers takes engine, handler, reload, e2e, flink; got "${t}"\n`);
+  if (!['engine', 'handler', 'reload', 'tick', 'e2e', 'flink'].includes(t)) {
+    process.stderr.write(`bench: --tiers takes engine, handler, reload, tick, e2e, flink; got "${t}"\n`);
     process.exit(2);
   }
 }
@@ -111,6 +114,7 @@ const sizes = {
   engineEvents: whole('engine-events', args['engine-events'], quick ? 300_000 : 1_000_000),
   e2eEvents: whole('events', args.events, quick ? 50_000 : 1_000_000),
   reloadUsers: whole('reload-users', args['reload-users'], quick ? 20_000 : 100_000),
+  tickUsers: whole('tick-users', args['tick-users'], quick ? 20_000 : 1_000_000),
   batchSize: whole('batch-size', args['batch-size'], 10_000),
   windowMs: whole('window-ms', args['window-ms'], 500, 0),
   partitions: whole('partitions', args.partitions, 3),
@@ -195,6 +199,21 @@ if (tiers.has('reload')) {
   results.reload = reload;
 }
 
+let tick: TickResult | undefined;
+if (tiers.has('tick')) {
+  tick = await startChild<TickResult>('tick-tier.ts', { users: sizes.tickUsers }, (p) => ui.update(p)).result;
+  rows.push({
+    tier: 'tick',
+    detail: `one idle tick fires ${fmt(tick.sessions)} sessions, one transaction`,
+    events: tick.sessions,
+    seconds: tick.tickMs / 1000,
+    eventsPerSecond: tick.sessions / (tick.tickMs / 1000),
+    costPer1k: null,
+    peakRssMb: tick.peakRssMb,
+  });
+  results.tick = tick;
+}
+
 let full: E2eResult | undefined;
 let drain: E2eResult | undefined;
 const paced: E2eResult[] = [];
@@ -271,7 +290,7 @@ if (tiers.has('e2e')) {
 }
 ui.clear();
 
-const output = renderTable(rows, { handler, full, drain, paced, reload, engineTarget: 2_000_000 });
+const output = renderTable(rows, { handler, full, drain, paced, reload, tick, engineTarget: 2_000_000 });
 const header = [
   `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   `date: ${new Date(started).toISOString()}, total ${fmt((Date.now() - started) / 1000, 1)} s`,

@@ -3,6 +3,7 @@ import type { HandlerRun } from './handler-tier.ts';
 import { fmt } from './progress.ts';
 import { dollarsPerMillionEvents, PRICE, type TierRow } from './protocol.ts';
 import type { ReloadResult } from './reload-tier.ts';
+import type { TickResult } from './tick-tier.ts';
 
 export interface TableContext {
   readonly handler: readonly HandlerRun[];
@@ -10,6 +11,7 @@ export interface TableContext {
   readonly drain: E2eResult | undefined;
   readonly paced: readonly E2eResult[];
   readonly reload: ReloadResult | undefined;
+  readonly tick: TickResult | undefined;
   readonly engineTarget: number;
 }
 
@@ -111,6 +113,17 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
         `${ms(reload.cold.ms)} (DynamoDB ${ms(reload.cold.dynamodbMs)}), ${fmt(reload.cold.itemsRead)} items, ` +
         `${fmt(reload.cold.kbRead)} KB, ${fmt(reload.cold.readUnits)} read units; the warm container's: ` +
         `${ms(reload.warm.ms)}, ${fmt(reload.warm.readUnits)} read units`,
+    );
+  }
+  const tick = ctx.tick;
+  if (tick) {
+    const chunks = tick.statements - 3;
+    notes.push(
+      `tick: ${fmt(tick.users)} users, one event each (loaded in ${fmt(tick.loadMs / 1000, 1)} s), then one idle tick: ` +
+        `its transition took ${ms(tick.tickMs)} and wrote ${fmt(tick.sessions)} sessions into both tables in one ` +
+        `transaction of ${fmt(tick.statements)} statements (${fmt(chunks)} of at most ${fmt(Math.ceil(tick.sessions / chunks))} ` +
+        `sessions), PostgreSQL ${ms(tick.postgresMs)}, ${fmt(tick.postgresMs / chunks)} ms per statement on average ` +
+        `(statement_timeout ${ms(tick.statementTimeoutMs)})`,
     );
   }
   notes.push(
@@ -247,6 +260,15 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
       `${fmt(ratio, 2)} x (${fmt((1000 * h.postgresMs) / h.rows, 1)} us per row, the floor ${fmt((1000 * h.floorMs) / h.rows, 1)})`,
       ratio <= limit,
       limit / ratio,
+    );
+  }
+  if (tick) {
+    const chunks = tick.statements - 3;
+    targets.push(
+      `| a tick that fires ${fmt(tick.sessions)} sessions is written in bounded chunks inside its one transaction | ` +
+        `${fmt(chunks)} statements of at most ${fmt(Math.ceil(tick.sessions / chunks))} sessions, ` +
+        `${fmt(tick.postgresMs / chunks)} ms each on average (statement_timeout ${ms(tick.statementTimeoutMs)}); ` +
+        `the transition ${ms(tick.tickMs)} | met |`,
     );
   }
   if (reload) {
