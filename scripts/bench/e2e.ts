@@ -120,6 +120,7 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
         group: `bench_${stamp}`,
         batchSize: options.batchSize,
         windowMs: options.windowMs,
+        partitions: options.partitions,
         expectedEvents,
         samplesFile: join(dir, 'samples.bin'),
       },
@@ -269,6 +270,13 @@ async function runFlink(
             ).result
           : undefined;
       done = await job.done;
+      ui.update({
+        type: 'progress',
+        phase: 'flink: rows',
+        done: expected.size,
+        total: expected.size,
+        unit: 'rows',
+      });
     } finally {
       clearInterval(watch);
       if (job.process.exitCode === null) job.process.kill();

@@ -69,7 +69,8 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
       `handler, batch ${fmt(h.batchSize)}, ${h.memory}: ${fmt(h.batches)} batches; time in DynamoDB ${pct(h.dynamodbMs, wall)}, ` +
         `PostgreSQL ${pct(h.postgresMs, wall)} (the two overlap: the sink and the state image are written in parallel); ` +
         `${fmt(h.avgUsersPerBatch, 1)} users changed and ${fmt(h.avgItemsWrittenPerBatch, 1)} items written per batch, ` +
-        `${fmt(h.snapshots)} snapshots; DynamoDB time by call: ${h.storeTime}`,
+        `${fmt(h.snapshots)} snapshots; sink transactions with sessions: ${fmt(h.insertWrites)} by plain inserts, ` +
+        `${fmt(h.upsertWrites)} by upserts; DynamoDB time by call: ${h.storeTime}`,
     );
   }
   const e2eNote = (name: string, e: E2eResult) => {
@@ -79,6 +80,7 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
         `${fmt(e.produceSeconds, 1)} s; ${fmt(j.invocations)} invocations, up to ${fmt(j.maxRecordsPerInvocation)} records; ` +
         `handler time ${ms(j.handlerMs)}: DynamoDB ${pct(j.dynamodbMs, j.handlerMs)}, PostgreSQL ${pct(j.postgresMs, j.handlerMs)} ` +
         `(summed over partitions in parallel; ${fmt((1000 * j.postgresMs) / Math.max(1, e.rows), 1)} us per row); ` +
+        `sink transactions with sessions: ${fmt(j.insertWrites)} by plain inserts, ${fmt(j.upsertWrites)} by upserts; ` +
         `DynamoDB time by call: ${j.storeTime}` +
         (e.options.mode === 'full' ? `; last row ${ms(e.lastRowAfterLastSendMs)} after the last send` : ''),
     );
