@@ -119,7 +119,7 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
   }
   const tick = ctx.tick;
   if (tick) {
-    const chunks = tick.statements - 3;
+    const chunks = tick.chunks;
     notes.push(
       `tick: ${fmt(tick.users)} users, one event each (loaded in ${fmt(tick.loadMs / 1000, 1)} s), then one idle tick: ` +
         `its transition took ${ms(tick.tickMs)} and wrote ${fmt(tick.sessions)} sessions into both tables in one ` +
@@ -265,7 +265,7 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
     );
   }
   if (tick) {
-    const chunks = tick.statements - 3;
+    const chunks = tick.chunks;
     targets.push(
       `| a tick that fires ${fmt(tick.sessions)} sessions is written in bounded chunks inside its one transaction | ` +
         `${fmt(chunks)} statements of at most ${fmt(Math.ceil(tick.sessions / chunks))} sessions, ` +

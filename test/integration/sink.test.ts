@@ -236,7 +236,7 @@ describe('PostgresSink', () => {
 
     // Assess
     expect(result.upserted).toBe(10_000);
-    expect(result.statements).toBe(4); // BEGIN, fence, the sessions of both tables, COMMIT
+    expect(result.statements).toBe(1); // the fence and the sessions of both tables: one transaction
     const { rows: total } = await pool.query(
       'SELECT count(*)::int AS n, sum(count_value)::int AS events FROM aggregated_counts',
     );
@@ -259,8 +259,8 @@ describe('PostgresSink', () => {
     const written = await sink.write({ emitted: many, superseded: [], rejections: [] }, fence(1));
     const failed = sink.write({ emitted: [...many, refused], superseded: [], rejections: [] }, fence(2));
 
-    // Assess: three statements of sessions; the failed write left nothing of its first two.
-    expect(written).toMatchObject({ upserted: many.length, statements: 6 });
+    // Assess: BEGIN, three statements, COMMIT; the failed write left nothing of its first two.
+    expect(written).toMatchObject({ upserted: many.length, statements: 5 });
     await expect(failed).rejects.toBeInstanceOf(SinkDataError);
     const { rows: counts } = await pool.query(
       `SELECT (SELECT count(*)::int FROM aggregated_counts) AS counts,
@@ -294,10 +294,10 @@ describe('PostgresSink', () => {
       fence(3),
     );
 
-    // Assess: the first attempt of the replay (BEGIN, fence, sessions) was rolled back and redone.
-    expect(inserted).toMatchObject({ mode: 'insert', statements: 4 });
-    expect(replayed).toMatchObject({ mode: 'upsert', upserted: 3, statements: 8 });
-    expect(next).toMatchObject({ mode: 'upsert', statements: 4 });
+    // Assess: the replay's first statement failed, wrote nothing, and was redone as upserts.
+    expect(inserted).toMatchObject({ mode: 'insert', statements: 1 });
+    expect(replayed).toMatchObject({ mode: 'upsert', upserted: 3, statements: 2 });
+    expect(next).toMatchObject({ mode: 'upsert', statements: 1 });
     expect(await rows()).toEqual([
       { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 3, end_time: '1970-01-01T00:00:09.000' },
       { group_key: 'user_B|1970-01-01T00:00:00.000Z', count: 1, end_time: '1970-01-01T00:00:05.000' },
@@ -415,8 +415,8 @@ describe('PostgresSink', () => {
       );
 
       // Assess
-      // BEGIN, fence, the deletes of both tables, the sessions of both tables, COMMIT
-      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 5 });
+      // The fence, the deletes and the sessions of both tables: one statement.
+      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 1 });
       expect(await sessionRows()).toMatchObject([
         { group_key: 'user_A|1970-01-01T00:00:00.500Z', start: 500, last: 9000, count: 5, durationMs: 8500 },
       ]);
@@ -433,6 +433,28 @@ describe('PostgresSink', () => {
       // Assess
       await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
       expect(await sessionRows()).toMatchObject([{ group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2 }]);
+    });
+
+    it('deletes, writes and rejects nothing when the fence refuses the write', async () => {
+      // Prepare
+      await emit(5, timed('user_A', 1000, 2000, 2));
+
+      // Act: an older claim's write, with a delete, a session and a rejection.
+      const stale = sink.write(
+        {
+          emitted: [timed('user_B', 0, 0, 1)],
+          superseded: [{ userId: 'user_A', start: 1000 }],
+          rejections: [rejection(7)],
+        },
+        fence(4),
+      );
+
+      // Assess
+      await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
+      expect((await sessionRows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
+      expect((await rows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
+      const { rows: rejected } = await pool.query('SELECT count(*)::int AS n FROM rejected_events');
+      expect(rejected).toEqual([{ n: 0 }]);
     });
 
     it('totals per user in user_session_totals', async () => {
