@@ -6,6 +6,6 @@ export {
 export { type ConnectionSource, DatabasePool, isAuthFailure } from './database-pool.ts';
 export { ensureDatabase, migrate } from './migrate.ts';
 export { createPool } from './pool.ts';
-export { mapPgError, PostgresSink } from './postgres-sink.ts';
+export { mapPgError, PostgresSink, ROWS_PER_STATEMENT } from './postgres-sink.ts';
 export { sessionRows } from './rows.ts';
-export type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from './types.ts';
+export type { Sink, SinkBatch, SinkFence, SinkResult, WriteMode, WriteOptions } from './types.ts';

@@ -6,90 +6,150 @@ import {
   SinkRejectedError,
   SinkUnavailableError,
 } from '../errors.ts';
+import { chunkBySize } from '../shared/index.ts';
 import type { ConnectionSource } from './database-pool.ts';
-import { sessionRows } from './rows.ts';
-import type { Sink, SinkBatch, SinkFence, SinkResult, WriteOptions } from './types.ts';
+import { type DeletedRows, type SessionRows, sessionRows } from './rows.ts';
+import type { Sink, SinkBatch, SinkFence, SinkResult, WriteMode, WriteOptions } from './types.ts';
 
-/*
- * One statement per kind of row and table, with array parameters and unnest: the protocol allows
- * 65,535 bind parameters, so one parameter per value would cap a batch; a few arrays never do.
+/**
+ * Rows per statement. A batch of the event source (10,000 records at most) fits in one; an idle
+ * tick that fires every open session, or a partition with many sessions kept by allowed lateness,
+ * can fire far more, and is written in statements of this size inside its one transaction, so that
+ * no statement comes near statement_timeout (DATABASE_QUERY_TIMEOUT_MS, 20 s by default: 10,000
+ * rows take about 0.1-0.3 s here) and no parameter grows without bound.
+ */
+export const ROWS_PER_STATEMENT = 10_000;
+/** And at most this many bytes of rejected records' raw values per statement (a value may be 1 MB). */
+const BYTES_PER_STATEMENT = 16 * 1024 * 1024;
+/**
+ * After a write found rows already there (see write()), the partition's next writes go straight to
+ * the upsert: a replay or a rewrite of provisional rows usually comes with more of the same.
+ */
+const UPSERTS_AFTER_CONFLICT = 16;
+
+/** 294276-12-31T23:59:59.999Z, the last millisecond a PostgreSQL TIMESTAMP holds. */
+const MAX_TIMESTAMP_MS = '9224318015999999';
+
+/**
+ * A write's statement: one chunk of each kind of row, both session tables fed by one CTE each, so
+ * the array parameters are sent and parsed once. The first statement of a write also takes the
+ * fence, and every row of it is conditional on the fence's verdict; a write that fits in one
+ * statement (every batch of the event source does) is one statement in all: one round trip, one
+ * transaction, one commit.
  *
- * The update is guarded so a replay (or a zombie invocation) never replaces a newer result with
- * an older one: for one group_key a later emission always has a later end, or the same end and
- * a larger count (see docs/STATE.md), so (window_end_time, count_value) only grows.
+ * The fence takes the partition's fence row lock (ON CONFLICT locks the row even when its WHERE
+ * refuses the update) and accepts only a newer generation, or the same one with a higher epoch
+ * (docs/STATE.md section 5). Generations are "<ISO time>/<random>": compared byte-wise (COLLATE
+ * "C"), a later one sorts later whatever the database's collation. The other parts read the fence's
+ * result before they produce a row, so the row lock is taken before anything is written, as when it
+ * was a statement of its own; refused, the statement writes nothing.
+ *
+ * Then the rows of superseded sessions (docs/DESIGN.md section 3, rule 7), each table by its key:
+ * group_key, and (user_id, session_start). They are never the keys of the rows written next to
+ * them (lib/sink/rows.ts), so the deletes and the inserts of one statement touch different rows.
+ *
+ * Then the sessions. Times arrive as epoch milliseconds and become TIMESTAMP (aggregated_counts)
+ * and TIMESTAMPTZ (user_sessions) by exact integer arithmetic (epoch_ms_to_utc); duration_ms is a
+ * generated column. Topic and partition are the fence's. Arrays, not a parameter per value: the
+ * protocol allows 65,535 bind parameters; a few arrays never hit that.
+ * - 'insert' adds rows that are not there yet, with plain inserts: no ON CONFLICT, whose speculative
+ *   insertion first searches the primary key for a conflict and then inserts into it again (a third
+ *   of PostgreSQL's time in the sink, docs/BENCHMARKS.md). A row that is there already makes it
+ *   fail with unique_violation, and the write is redone with 'upsert'.
+ * - 'upsert' is guarded so a replay (or a zombie invocation) never replaces a newer result with an
+ *   older one: for one group_key a later emission always has a later end, or the same end and a
+ *   larger count (see docs/STATE.md), so (window_end_time, count_value) only grows.
+ *
+ * Then the rejected records. The Kafka timestamp arrives as epoch milliseconds, kept as it is in
+ * kafka_timestamp_ms and as a TIMESTAMP where it has one: brokers accept any long, and a record
+ * stamped beyond what a TIMESTAMP (or a JavaScript Date) holds must still be diverted, not stall its
+ * partition. Keyed by the record's coordinates: a replay adds nothing.
  */
-const UPSERT_SESSIONS = `
-  INSERT INTO aggregated_counts (group_key, count_value, window_end_time)
-  SELECT r.group_key, r.count_value, epoch_ms_to_utc(r.end_ms)
-    FROM unnest($1::varchar[], $2::bigint[], $3::bigint[]) AS r(group_key, count_value, end_ms)
-  ON CONFLICT (group_key) DO UPDATE
-     SET count_value = EXCLUDED.count_value, window_end_time = EXCLUDED.window_end_time
-   WHERE aggregated_counts.window_end_time IS NULL
-      OR aggregated_counts.count_value IS NULL
-      OR (aggregated_counts.window_end_time, aggregated_counts.count_value)
-         < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
+function writeStatement(mode: WriteMode, withFence: boolean): string {
+  let n = 0;
+  const p = (type: string) => `$${++n}::${type}`;
+  const topic = p('varchar');
+  const partition = p('int');
+  const fence = withFence
+    ? `fence AS (
+    INSERT INTO sink_fences (topic, kafka_partition, generation, epoch, records_watermark, allowed_lateness_ms)
+    VALUES (${topic}, ${partition}, ${p('varchar')}, ${p('bigint')}, ${p('bigint')}, ${p('bigint')})
+    ON CONFLICT (topic, kafka_partition) DO UPDATE
+       SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch,
+           records_watermark = EXCLUDED.records_watermark, allowed_lateness_ms = EXCLUDED.allowed_lateness_ms
+     WHERE sink_fences.generation COLLATE "C" < EXCLUDED.generation COLLATE "C"
+        OR (sink_fences.generation = EXCLUDED.generation AND sink_fences.epoch < EXCLUDED.epoch)
+    RETURNING epoch
+  ), `
+    : '';
+  const accepted = withFence ? 'WHERE EXISTS (SELECT FROM fence)' : '';
+  const counts =
+    mode === 'insert'
+      ? ''
+      : `ON CONFLICT (group_key) DO UPDATE
+       SET count_value = EXCLUDED.count_value, window_end_time = EXCLUDED.window_end_time
+     WHERE c.window_end_time IS NULL OR c.count_value IS NULL
+        OR (c.window_end_time, c.count_value) < (EXCLUDED.window_end_time, EXCLUDED.count_value)`;
+  const sessions =
+    mode === 'insert'
+      ? ''
+      : `ON CONFLICT (user_id, session_start) DO UPDATE
+       SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
+           event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
+     WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
+  return `
+  WITH ${fence}d AS MATERIALIZED (
+    SELECT * FROM unnest(${p('varchar[]')}, ${p('varchar[]')}, ${p('bigint[]')}) AS d(group_key, user_id, start_ms)
+    ${accepted}
+  ), deleted_counts AS (
+    DELETE FROM aggregated_counts c USING d WHERE c.group_key = d.group_key RETURNING 1
+  ), deleted_sessions AS (
+    DELETE FROM user_sessions s USING d
+     WHERE s.user_id = d.user_id AND s.session_start = epoch_ms_to_utc(d.start_ms) AT TIME ZONE 'UTC'
+  ), r AS MATERIALIZED (
+    SELECT * FROM unnest(${p('varchar[]')}, ${p('varchar[]')}, ${p('bigint[]')}, ${p('bigint[]')}, ${p('bigint[]')},
+                         ${p('bigint[]')}) AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
+    ${accepted}
+  ), counts AS (
+    INSERT INTO aggregated_counts AS c (group_key, count_value, window_end_time)
+    SELECT group_key, event_count, epoch_ms_to_utc(end_ms) FROM r
+    ${counts}
+  ), sessions AS (
+    INSERT INTO user_sessions AS s
+      (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
+    SELECT group_key, user_id, epoch_ms_to_utc(start_ms) AT TIME ZONE 'UTC',
+           epoch_ms_to_utc(last_ms) AT TIME ZONE 'UTC', epoch_ms_to_utc(end_ms) AT TIME ZONE 'UTC',
+           event_count, ${topic}, ${partition}
+      FROM r
+    ${sessions}
+  ), rejected AS (
+    INSERT INTO rejected_events
+      (topic, kafka_partition, kafka_offset, kafka_timestamp_ms, kafka_timestamp, raw_value, raw_encoding,
+       reason, detail)
+    SELECT x.topic, x.kafka_partition, x.kafka_offset, x.ts_ms,
+           CASE WHEN x.ts_ms BETWEEN 0 AND ${MAX_TIMESTAMP_MS} THEN epoch_ms_to_utc(x.ts_ms) END,
+           x.raw_value, x.raw_encoding, x.reason, x.detail
+      FROM unnest(${p('varchar[]')}, ${p('int[]')}, ${p('bigint[]')}, ${p('bigint[]')}, ${p('text[]')},
+                  ${p('varchar[]')}, ${p('varchar[]')}, ${p('text[]')})
+           AS x(topic, kafka_partition, kafka_offset, ts_ms, raw_value, raw_encoding, reason, detail)
+     ${accepted}
+    ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING
+  )
+  SELECT ${withFence ? '(SELECT count(*) FROM fence)' : '1'}::int AS accepted,
+         (SELECT count(*) FROM deleted_counts)::int AS deleted`;
+}
 
-/*
- * The same sessions with their times (docs/DESIGN.md section 1: the duration), under the same key and
- * the same guard, in the same transaction. Times arrive as epoch milliseconds and become
- * TIMESTAMPTZ here; duration_ms is a generated column. The topic and partition are the
- * transaction's own (the fence's), scalar parameters.
- */
-const UPSERT_USER_SESSIONS = `
-  INSERT INTO user_sessions AS s
-    (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
-  SELECT r.group_key, r.user_id, epoch_ms_to_utc(r.start_ms) AT TIME ZONE 'UTC',
-         epoch_ms_to_utc(r.last_ms) AT TIME ZONE 'UTC', epoch_ms_to_utc(r.end_ms) AT TIME ZONE 'UTC',
-         r.event_count, $7::varchar, $8::int
-    FROM unnest($1::varchar[], $2::varchar[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
-         AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
-  ON CONFLICT (group_key) DO UPDATE
-     SET last_event_time = EXCLUDED.last_event_time, window_end_time = EXCLUDED.window_end_time,
-         event_count = EXCLUDED.event_count, topic = EXCLUDED.topic, kafka_partition = EXCLUDED.kafka_partition
-   WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
-
-/*
- * Takes the partition's fence row lock for the transaction (ON CONFLICT locks the row even when its
- * WHERE refuses the update) and accepts only a newer generation, or the same one with a higher epoch
- * (docs/STATE.md section 5). Generations are "<ISO time>/<random>": compared byte-wise (COLLATE "C"),
- * a later one sorts later whatever the database's collation.
- */
-const FENCE = `
-  INSERT INTO sink_fences (topic, kafka_partition, generation, epoch, records_watermark, allowed_lateness_ms)
-  VALUES ($1, $2, $3, $4, $5, $6)
-  ON CONFLICT (topic, kafka_partition) DO UPDATE
-     SET generation = EXCLUDED.generation, epoch = EXCLUDED.epoch,
-         records_watermark = EXCLUDED.records_watermark, allowed_lateness_ms = EXCLUDED.allowed_lateness_ms
-   WHERE sink_fences.generation COLLATE "C" < EXCLUDED.generation COLLATE "C"
-      OR (sink_fences.generation = EXCLUDED.generation AND sink_fences.epoch < EXCLUDED.epoch)
-  RETURNING epoch`;
+const WRITE: Record<WriteMode, { first: string; next: string }> = {
+  insert: { first: writeStatement('insert', true), next: writeStatement('insert', false) },
+  upsert: { first: writeStatement('upsert', true), next: writeStatement('upsert', false) },
+};
 
 const READ_FENCE = 'SELECT generation, epoch FROM sink_fences WHERE topic = $1 AND kafka_partition = $2';
 
 const FENCE_GENERATIONS = 'SELECT DISTINCT generation FROM sink_fences WHERE topic = $1';
 
-const DELETE_SUPERSEDED = 'DELETE FROM aggregated_counts WHERE group_key = ANY($1::varchar[])';
-const DELETE_SUPERSEDED_USER_SESSIONS = 'DELETE FROM user_sessions WHERE group_key = ANY($1::varchar[])';
-
-/** 294276-12-31T23:59:59.999Z, the last millisecond a PostgreSQL TIMESTAMP holds. */
-const MAX_TIMESTAMP_MS = '9224318015999999';
-
-/*
- * The Kafka timestamp arrives as epoch milliseconds, kept as it is in kafka_timestamp_ms and as a
- * TIMESTAMP where it has one: brokers accept any long, and a record stamped beyond what a
- * TIMESTAMP (or a JavaScript Date) holds must still be diverted, not stall its partition.
- */
-const INSERT_REJECTIONS = `
-  INSERT INTO rejected_events
-    (topic, kafka_partition, kafka_offset, kafka_timestamp_ms, kafka_timestamp, raw_value, raw_encoding,
-     reason, detail)
-  SELECT r.topic, r.kafka_partition, r.kafka_offset, r.ts_ms,
-         CASE WHEN r.ts_ms BETWEEN 0 AND ${MAX_TIMESTAMP_MS} THEN epoch_ms_to_utc(r.ts_ms) END,
-         r.raw_value, r.raw_encoding, r.reason, r.detail
-    FROM unnest($1::varchar[], $2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::varchar[],
-                $7::varchar[], $8::text[])
-         AS r(topic, kafka_partition, kafka_offset, ts_ms, raw_value, raw_encoding, reason, detail)
-  ON CONFLICT (topic, kafka_partition, kafka_offset) DO NOTHING`;
+/** SQLSTATE unique_violation: in the 'insert' mode, a row that is there already. */
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * A SQLSTATE: five characters, the class first (00-5x with letters too, like 0A or 3D, then F0, HV,
@@ -102,6 +162,9 @@ const RETRYABLE_SQLSTATE = /^(08|53|57|40|55P03|58)/;
 const DATA_SQLSTATE = /^(22|23|54)/;
 
 export class PostgresSink implements Sink {
+  /** Per partition ("topic-partition"): how many more writes go straight to the upsert. */
+  readonly #upsertFirst = new Map<string, number>();
+
   /** A pool, or one still being built (the database secret is read at the first write). */
   constructor(private readonly pool: ConnectionSource | (() => Promise<ConnectionSource>)) {}
 
@@ -112,6 +175,16 @@ export class PostgresSink implements Sink {
     });
   }
 
+  /**
+   * One transaction: the fence, the rule-7 deletes, the sessions, the rejections, in statements of
+   * at most ROWS_PER_STATEMENT rows of each kind; a batch that fits in one statement is that one
+   * statement (a transaction of its own), a larger one or a dry run is wrapped in BEGIN and
+   * COMMIT (or ROLLBACK). Rows are first written with plain inserts: on a stream that is read once,
+   * with no allowed lateness and no idle flush, every session is new. When one is not (a replay
+   * after a crash, a zombie's rows, a provisional row rewritten, a join within the allowed
+   * lateness), unique_violation rolls the write back and it is written again with the guarded
+   * upserts; nothing of the first attempt stays.
+   */
   async write(batch: SinkBatch, fence: SinkFence, options: WriteOptions = {}): Promise<SinkResult> {
     let rows: ReturnType<typeof sessionRows>;
     let rejections: RejectionRows;
@@ -121,21 +194,56 @@ export class PostgresSink implements Sink {
     } catch (error) {
       throw encodeError(error);
     }
-    const { upserts, deletes } = rows;
+    const statements = chunked(rows, rejections);
+    const label = `${fence.topic}-${fence.partition}`;
     return this.withClient(async (client) => {
-      let statements = 0;
-      await client.query('BEGIN');
-      const fenced = await client.query(FENCE, [
+      const sent = { statements: 0 };
+      const upsertsLeft = this.#upsertFirst.get(label) ?? 0;
+      if (upsertsLeft > 0) {
+        this.#upsertFirst.set(label, upsertsLeft - 1);
+      } else if (rows.upserts.keys.length > 0) {
+        try {
+          return await this.#write(client, 'insert', statements, fence, options, sent);
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+          if (inTransaction(statements, options)) {
+            await client.query('ROLLBACK');
+            sent.statements++;
+          }
+          this.#upsertFirst.set(label, UPSERTS_AFTER_CONFLICT);
+        }
+      }
+      return this.#write(client, 'upsert', statements, fence, options, sent);
+    });
+  }
+
+  async #write(
+    client: pg.PoolClient,
+    mode: WriteMode,
+    statements: Statements,
+    fence: SinkFence,
+    options: WriteOptions,
+    sent: { statements: number },
+  ): Promise<SinkResult> {
+    const query = (text: string, values?: unknown[]) => {
+      sent.statements++;
+      return client.query(text, values);
+    };
+    const transaction = inTransaction(statements, options);
+    if (transaction) await query('BEGIN');
+    let deleted = 0;
+    for (const [i, values] of statements.values.entries()) {
+      const first = i === 0;
+      const { rows } = await query(first ? WRITE[mode].first : WRITE[mode].next, [
         fence.topic,
         fence.partition,
-        fence.generation,
-        fence.epoch,
-        fence.watermark,
-        fence.allowedLatenessMs,
+        ...(first ? [fence.generation, fence.epoch, fence.watermark, fence.allowedLatenessMs] : []),
+        ...values,
       ]);
-      if (fenced.rowCount === 0) {
-        const { rows } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
-        const row = rows[0] as { generation: string; epoch: string };
+      const result = rows[0] as { accepted: number; deleted: number };
+      if (result.accepted === 0) {
+        const { rows: last } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
+        const row = last[0] as { generation: string; epoch: string };
         throw new SinkFencedError(
           `Sink write of ${fence.topic}-${fence.partition} (generation ${fence.generation}, epoch ` +
             `${fence.epoch}) refused: PostgreSQL was last written by generation ${row.generation}, epoch ${row.epoch}`,
@@ -143,49 +251,17 @@ export class PostgresSink implements Sink {
           Number(row.epoch),
         );
       }
-      let deleted = 0;
-      if (deletes.length > 0) {
-        deleted = (await client.query(DELETE_SUPERSEDED, [deletes])).rowCount ?? 0;
-        await client.query(DELETE_SUPERSEDED_USER_SESSIONS, [deletes]);
-        statements += 2;
-      }
-      if (upserts.keys.length > 0) {
-        await client.query(UPSERT_SESSIONS, [upserts.keys, upserts.counts, upserts.ends]);
-        await client.query(UPSERT_USER_SESSIONS, [
-          upserts.keys,
-          upserts.userIds,
-          upserts.starts,
-          upserts.lasts,
-          upserts.ends,
-          upserts.counts,
-          fence.topic,
-          fence.partition,
-        ]);
-        statements += 2;
-      }
-      if (rejections.topics.length > 0) {
-        await client.query(INSERT_REJECTIONS, [
-          rejections.topics,
-          rejections.partitions,
-          rejections.offsets,
-          rejections.timestamps,
-          rejections.rawValues,
-          rejections.rawEncodings,
-          rejections.reasons,
-          rejections.details,
-        ]);
-        statements++;
-      }
-      // A dry run (lib/pipeline/isolate.ts) only asks whether PostgreSQL would take the batch.
-      await client.query(options.dryRun === true ? 'ROLLBACK' : 'COMMIT');
-      // + BEGIN, fence, COMMIT
-      return {
-        upserted: upserts.keys.length,
-        deleted,
-        rejected: rejections.topics.length,
-        statements: statements + 3,
-      };
-    });
+      deleted += result.deleted;
+    }
+    // A dry run (lib/pipeline/isolate.ts) only asks whether PostgreSQL would take the batch.
+    if (transaction) await query(options.dryRun === true ? 'ROLLBACK' : 'COMMIT');
+    return {
+      upserted: statements.upserted,
+      deleted,
+      rejected: statements.rejected,
+      statements: sent.statements,
+      mode,
+    };
   }
 
   /**
@@ -275,6 +351,56 @@ export function mapPgError(error: unknown): Error {
     return new SinkRejectedError(`PostgreSQL refused the write (${code}): ${message}`, error);
   }
   return new SinkUnavailableError(`PostgreSQL write failed: ${message}`, error);
+}
+
+/** A write's statements: the array parameters of each (deletes, sessions, rejections). */
+interface Statements {
+  readonly values: unknown[][];
+  readonly upserted: number;
+  readonly rejected: number;
+}
+
+/**
+ * Cuts a batch's rows into statements: statement i carries chunk i of each kind (at most
+ * ROWS_PER_STATEMENT rows, and rejections at most BYTES_PER_STATEMENT of raw values; a single larger
+ * one still goes, alone). There is always a first statement: the fence is written even when the
+ * batch has nothing else.
+ */
+function chunked(
+  { upserts, deletes }: { upserts: SessionRows; deletes: DeletedRows },
+  r: RejectionRows,
+): Statements {
+  const ranges = (length: number, bytes: (row: number) => number = () => 0): [number, number][] =>
+    chunkBySize(
+      Array.from({ length }, (_, i) => i),
+      ROWS_PER_STATEMENT,
+      BYTES_PER_STATEMENT,
+      bytes,
+    ).map((chunk) => [chunk[0] as number, (chunk[0] as number) + chunk.length]);
+  const kinds: [readonly (readonly unknown[])[], [number, number][]][] = [
+    [[deletes.keys, deletes.userIds, deletes.starts], ranges(deletes.keys.length)],
+    [
+      [upserts.keys, upserts.userIds, upserts.starts, upserts.lasts, upserts.ends, upserts.counts],
+      ranges(upserts.keys.length),
+    ],
+    [
+      [r.topics, r.partitions, r.offsets, r.timestamps, r.rawValues, r.rawEncodings, r.reasons, r.details],
+      ranges(r.topics.length, (i) => (r.rawValues[i] as string).length + (r.details[i] as string).length),
+    ],
+  ];
+  const count = Math.max(1, ...kinds.map(([, chunks]) => chunks.length));
+  const values = Array.from({ length: count }, (_, i) =>
+    kinds.flatMap(([columns, chunks]) => {
+      const [from, to] = chunks[i] ?? [0, 0];
+      return columns.map((column) => column.slice(from, to));
+    }),
+  );
+  return { values, upserted: upserts.keys.length, rejected: r.topics.length };
+}
+
+/** One statement is a transaction of its own; several, or a dry run, need BEGIN and COMMIT (or ROLLBACK). */
+function inTransaction(statements: Statements, options: WriteOptions): boolean {
+  return statements.values.length > 1 || options.dryRun === true;
 }
 
 /** Building a statement's parameters threw: the batch holds a value the sink cannot encode. */

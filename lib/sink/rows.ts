@@ -15,18 +15,34 @@ export interface SessionRows {
   readonly ends: number[];
 }
 
+/** The rows of superseded sessions, index-aligned: aggregated_counts is keyed by group_key, user_sessions by (user, start). */
+export interface DeletedRows {
+  readonly keys: string[];
+  readonly userIds: string[];
+  readonly starts: number[];
+}
+
 /**
- * The rows one statement per table upserts and deletes. A statement may not update the same row
- * twice, so emissions are deduplicated by group_key keeping the last. The engine lists a key in
+ * The rows the batch upserts and deletes. A statement may not update the same row twice, so
+ * emissions are deduplicated by group_key keeping the last. The engine lists a key in
  * `superseded` only when a delete was its last operation in the batch (a later re-emission
  * cancels the delete), so a key in both lists is deleted.
  */
-export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: string[] } {
-  const deletes = new Set(batch.superseded.map((s) => groupKey(s.userId, s.start)));
+export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: DeletedRows } {
+  const deletes: DeletedRows = { keys: [], userIds: [], starts: [] };
+  const deleted = new Set<string>();
+  for (const s of batch.superseded) {
+    const key = groupKey(s.userId, s.start);
+    if (deleted.has(key)) continue;
+    deleted.add(key);
+    deletes.keys.push(key);
+    deletes.userIds.push(s.userId);
+    deletes.starts.push(s.start);
+  }
   const last = new Map<string, EmittedSession>();
   for (const session of batch.emitted) {
     const key = groupKey(session.userId, session.start);
-    if (!deletes.has(key)) last.set(key, session);
+    if (!deleted.has(key)) last.set(key, session);
   }
   const upserts: SessionRows = { keys: [], userIds: [], counts: [], starts: [], lasts: [], ends: [] };
   for (const [key, session] of last) {
@@ -37,5 +53,5 @@ export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: 
     upserts.lasts.push(session.last);
     upserts.ends.push(session.end);
   }
-  return { upserts, deletes: [...deletes] };
+  return { upserts, deletes };
 }

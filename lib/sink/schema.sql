@@ -67,7 +67,7 @@ CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
 -- the right answer; a TIMESTAMP holding UTC is silently shifted whenever it meets a TIMESTAMPTZ.
 -- Both take 8 bytes and keep microseconds (millisecond event times are exact).
 CREATE TABLE IF NOT EXISTS user_sessions (
-  group_key       VARCHAR(255) PRIMARY KEY,
+  group_key       VARCHAR(255) NOT NULL,
   user_id         VARCHAR(255) NOT NULL,
   session_start   TIMESTAMPTZ  NOT NULL,
   last_event_time TIMESTAMPTZ  NOT NULL,
@@ -79,13 +79,51 @@ CREATE TABLE IF NOT EXISTS user_sessions (
   topic           VARCHAR(249) NOT NULL,
   kafka_partition INTEGER      NOT NULL,
   CONSTRAINT user_sessions_times_ordered
-    CHECK (session_start <= last_event_time AND last_event_time < window_end_time)
+    CHECK (session_start <= last_event_time AND last_event_time < window_end_time),
+  -- The session's key: group_key is "<user_id>|<session_start>", so (user_id, session_start) is
+  -- unique exactly when group_key is. Keyed this way, one index serves both the upsert and "the
+  -- sessions of a user, in time order" (and user_session_totals' GROUP BY user_id): every index
+  -- costs a descent and a WAL record per session written (docs/BENCHMARKS.md, "What bounds each
+  -- tier"), and the key was indexed twice, as group_key and as (user_id, session_start).
+  CONSTRAINT user_sessions_pkey PRIMARY KEY (user_id, session_start)
 );
 
--- "Sessions of a user", in time order; also serves user_session_totals' GROUP BY user_id.
-CREATE INDEX IF NOT EXISTS user_sessions_user ON user_sessions (user_id, session_start);
--- "Sessions ending in a time range" (window_end_time BETWEEN ...), e.g. for a report per hour.
-CREATE INDEX IF NOT EXISTS user_sessions_window_end ON user_sessions (window_end_time);
+-- Releases before 2026-12 keyed user_sessions by group_key, with a second index on (user_id,
+-- session_start): rekeyed once, in place (the new primary key is built from the table; until this
+-- transaction commits, writes to user_sessions wait).
+DO $$
+DECLARE
+  key_columns TEXT;
+BEGIN
+  SELECT string_agg(a.attname, ',' ORDER BY k.n) INTO key_columns
+    FROM pg_constraint c
+    CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+   WHERE c.conrelid = format('%I.user_sessions', current_schema())::regclass AND c.contype = 'p';
+  IF key_columns = 'group_key' THEN
+    EXECUTE format('ALTER TABLE %I.user_sessions DROP CONSTRAINT user_sessions_pkey', current_schema());
+    EXECUTE format('ALTER TABLE %I.user_sessions ADD CONSTRAINT user_sessions_pkey PRIMARY KEY (user_id, session_start)',
+                   current_schema());
+  END IF;
+  EXECUTE format('DROP INDEX IF EXISTS %I.user_sessions_user', current_schema());
+END $$;
+-- "Sessions ending in a time range" (window_end_time BETWEEN ...), e.g. for a report per hour. A
+-- BRIN index: sessions are written about in the order they end (each partition's rows fire as its
+-- watermark passes their end), so the table's page ranges hold narrow ranges of window_end_time,
+-- and a BRIN index keeps one summary per 128 pages instead of one entry per row: a btree here cost
+-- a descent and a WAL record per session written (docs/BENCHMARKS.md, "What bounds each tier").
+-- autosummarize: a filled page range is summarised by autovacuum, not only by the next VACUUM.
+-- Releases before 2026-12 built it as a btree, under the same name: that one is replaced, once.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+              WHERE c.relname = 'user_sessions_window_end' AND am.amname = 'btree'
+                AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())) THEN
+    EXECUTE format('DROP INDEX %I.user_sessions_window_end', current_schema());
+  END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS user_sessions_window_end ON user_sessions USING brin (window_end_time)
+  WITH (autosummarize = on);
 
 COMMENT ON TABLE user_sessions IS
   'One row per event-time session (gap G): the same sessions as aggregated_counts, with their times and duration. Idempotent: a replay never duplicates or regresses a row; a session superseded by a merge (a provisional row joined, or allowed lateness > 0) is deleted here and in aggregated_counts in one transaction. session_status says which rows are final.';
@@ -123,8 +161,8 @@ SELECT s.group_key, s.user_id, s.session_start, s.last_event_time, s.window_end_
 COMMENT ON VIEW session_status IS
   'user_sessions with status final (the records watermark of its partition has passed window_end_time - 1 ms + allowed lateness: no record can change the row) or provisional (written early by the idle flush, or within the allowed lateness: an on-time record may still update or merge it).';
 
--- Per-user totals over user_sessions. A plain view: always current, and user_sessions_user makes it
--- cheap per user (WHERE user_id = ...). Every session with a row, final or provisional.
+-- Per-user totals over user_sessions. A plain view: always current, and the primary key (user_id,
+-- session_start) makes it cheap per user (WHERE user_id = ...). Every session with a row, final or provisional.
 CREATE OR REPLACE VIEW user_session_totals AS
 SELECT user_id,
        count(*)                         AS sessions,

@@ -10,12 +10,20 @@ export interface SinkBatch {
   readonly rejections: readonly Rejection[];
 }
 
+/**
+ * How a write put its sessions: 'insert' when none of its rows was there yet (plain inserts),
+ * 'upsert' when some were, or may have been (the guarded upserts).
+ */
+export type WriteMode = 'insert' | 'upsert';
+
 export interface SinkResult {
   readonly upserted: number;
   readonly deleted: number;
   readonly rejected: number;
-  /** Statements sent, for the benchmark's cost per 1,000 events. */
+  /** Statements sent, a write redone included, for the benchmark's cost per 1,000 events. */
   readonly statements: number;
+  /** Absent from sinks that do not tell. */
+  readonly mode?: WriteMode;
 }
 
 /**

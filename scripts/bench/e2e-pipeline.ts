@@ -22,6 +22,7 @@ export interface PipelineOptions {
   readonly group: string;
   readonly batchSize: number;
   readonly windowMs: number;
+  readonly partitions: number;
   readonly expectedEvents: number;
   /** Where to write the visibility samples: Float64 triples (partition, session end, committed at). */
   readonly samplesFile: string;
@@ -40,23 +41,35 @@ export interface PipelineResult {
   readonly costPer1k: Cost;
   readonly peakRssMb: number;
   readonly storeTime: string;
+  /** Sink transactions that wrote sessions with plain inserts, and with the guarded upserts. */
+  readonly insertWrites: number;
+  readonly upsertWrites: number;
 }
 
 const options = childOptions<PipelineOptions>();
 let samples = new Float64Array(3 * 65_536);
 let sampleCount = 0;
 let lastCommitAt = 0;
-const ws = await openWorkspace(options.name, (batch, fence, committedAt) => {
-  lastCommitAt = committedAt;
-  for (const session of batch.emitted) {
-    if (3 * (sampleCount + 1) > samples.length) {
-      const grown = new Float64Array(samples.length * 2);
-      grown.set(samples);
-      samples = grown;
+// One PostgreSQL connection per partition: this process runs every partition's invocations, which
+// on AWS (and under serverless offline, whose concurrent invocations get worker threads of their
+// own) run in containers of their own, each with its own pool (DATABASE_POOL_SIZE, 2). With the
+// default 2 here, one partition's sink would wait for another's transaction to end.
+const poolPerPartition = { DATABASE_POOL_SIZE: String(options.partitions) };
+const ws = await openWorkspace(
+  options.name,
+  (batch, fence, committedAt) => {
+    lastCommitAt = committedAt;
+    for (const session of batch.emitted) {
+      if (3 * (sampleCount + 1) > samples.length) {
+        const grown = new Float64Array(samples.length * 2);
+        grown.set(samples);
+        samples = grown;
+      }
+      samples.set([fence.partition, session.end, committedAt], 3 * sampleCount++);
     }
-    samples.set([fence.partition, session.end, committedAt], 3 * sampleCount++);
-  }
-});
+  },
+  poolPerPartition,
+);
 
 let records = 0;
 let invocations = 0;
@@ -132,6 +145,8 @@ process.on('message', async (message: { type?: string }) => {
     costPer1k: costPer1k(emptyStoreStats(), stats, records, ws.sink.statements),
     peakRssMb: peakRssMb(),
     storeTime: describeStoreTime(ws.storeTime),
+    insertWrites: ws.sink.insertWrites,
+    upsertWrites: ws.sink.upsertWrites,
   };
   await ws.close();
   process.send?.({ type: 'result', result }, () => process.exit(0));

@@ -15,8 +15,18 @@ import { startChild } from './children.ts';
 import type { ConsumeResult } from './consume-floor.ts';
 import type { PipelineResult } from './e2e-pipeline.ts';
 import type { ProducerResult } from './e2e-producer.ts';
+import { dropSchema, ensureFlinkJob, prepareFlinkSchema, startFlinkJob } from './flink.ts';
 import type { ProgressLine } from './progress.ts';
-import { expectedRows, loadStream, WatermarkSteps } from './stream.ts';
+import {
+  BENCH_ENGINE,
+  expectedRows,
+  foldStream,
+  generate,
+  loadStream,
+  partitionOf,
+  type Stream,
+  WatermarkSteps,
+} from './stream.ts';
 import { compareRows, schemaUrl, settings, writtenRows } from './workspace.ts';
 
 export interface E2eOptions {
@@ -32,6 +42,11 @@ export interface E2eOptions {
   readonly windowMs: number;
   /** Also measure kafkajs consume-only on the same topic afterwards. */
   readonly consumeFloor: boolean;
+  /**
+   * Also run the reference Flink job on the same stream (the flink tier), right after the job:
+   * a drain reads the very same topic, a full-speed run a new topic the producer fills again.
+   */
+  readonly flink: boolean;
 }
 
 export interface Latency {
@@ -48,9 +63,28 @@ export interface E2eResult {
   /** First send to the last row visible (drain: first invocation to the last row visible). */
   readonly seconds: number;
   readonly produceSeconds: number;
+  /** Last row visible minus the producer's last acknowledged send (negative: the drain's backlog). */
+  readonly lastRowAfterLastSendMs: number;
   readonly pipeline: PipelineResult;
   readonly latency: Latency;
   readonly floor: ConsumeResult | null;
+  readonly flink: FlinkResult | null;
+}
+
+/** The reference Flink job on the same stream (docs/BENCHMARKS.md, "The flink tier"). */
+export interface FlinkResult {
+  readonly events: number;
+  /** Rows it wrote: the sessions the watermarks closed, then those its end of input fired. */
+  readonly rows: number;
+  readonly endOfInputRows: number;
+  /** As the job's: first send (drain: first record read) to the last row visible. */
+  readonly seconds: number;
+  readonly produceSeconds: number;
+  /** Last row visible minus the producer's last acknowledged send (full speed only). */
+  readonly lastRowAfterLastSendMs: number | null;
+  /** Over the sessions the watermarks closed (the end of input's rows have no such moment). */
+  readonly latency: Latency;
+  readonly peakRssMb: number;
 }
 
 const kafka = new Kafka({ clientId: 'bench', brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -86,6 +120,7 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
         group: `bench_${stamp}`,
         batchSize: options.batchSize,
         windowMs: options.windowMs,
+        partitions: options.partitions,
         expectedEvents,
         samplesFile: join(dir, 'samples.bin'),
       },
@@ -125,6 +160,9 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
           (p) => ui.update(p),
         ).result
       : null;
+    const flink = options.flink
+      ? await runFlink(options, stamp, dir, ui, options.mode === 'drain' ? { topic, stream } : undefined)
+      : null;
     return {
       options,
       events: stream.user.length,
@@ -132,9 +170,11 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
       seconds:
         (job.lastCommitAt - (options.mode === 'drain' ? job.firstInvokeAt : produced.firstSendAt)) / 1000,
       produceSeconds: (produced.lastAckAt - produced.firstSendAt) / 1000,
+      lastRowAfterLastSendMs: job.lastCommitAt - produced.lastAckAt,
       pipeline: job,
       latency,
       floor,
+      flink,
     };
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
@@ -156,6 +196,143 @@ async function waitUntil(done: () => boolean, died: Promise<unknown>, what: stri
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * The reference Flink job on the same stream: on `drained`, the topic the job has just drained;
+ * otherwise on a new topic, started (every task running) before the producer fills it with the
+ * same seeded stream. Its rows must be the engine's, plus the sessions its end of input fires.
+ */
+async function runFlink(
+  options: E2eOptions,
+  stamp: string,
+  dir: string,
+  ui: ProgressLine,
+  drained?: { topic: string; stream: Stream },
+): Promise<FlinkResult> {
+  const classpath = ensureFlinkJob((line) => ui.say(line));
+  const schema = `bench_flink_${stamp}`;
+  const topic = drained?.topic ?? `bench_${stamp}_flink`;
+  // The stream is seeded: the parent knows how many records each partition gets before they are sent.
+  const planned = drained?.stream ?? generate(options);
+  const endOffsets = Array.from({ length: options.partitions }, () => 0);
+  for (const p of planned.partition) endOffsets[p] = (endOffsets[p] as number) + 1;
+  await prepareFlinkSchema(settings.databaseUrl, schema);
+  const admin = kafka.admin();
+  await admin.connect();
+  const pool = new pg.Pool({ connectionString: schemaUrl(schema), max: 1 });
+  try {
+    if (drained === undefined) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: options.partitions }],
+      });
+    }
+    const { closed, open } = foldStream(planned, options.partitions);
+    const expected = new Map([...closed, ...open]);
+    const job = startFlinkJob(classpath, settings.kafkaBrokers, settings.databaseUrl, {
+      topic,
+      endOffsets,
+      schema,
+      gapMs: BENCH_ENGINE.gapMs,
+      outOfOrdernessMs: BENCH_ENGINE.outOfOrdernessMs,
+      jdbcBatchSize: FLINK_JDBC.batchSize,
+      jdbcBatchIntervalMs: FLINK_JDBC.batchIntervalMs,
+    });
+    // Progress from PostgreSQL's own counters (no query on the table while Flink writes it).
+    const watch = setInterval(() => {
+      pool
+        .query<{ n: string }>(
+          `SELECT n_tup_ins AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'aggregated_counts'`,
+          [schema],
+        )
+        .then(({ rows }) =>
+          ui.update({
+            type: 'progress',
+            phase: 'flink: rows',
+            done: Number(rows[0]?.n ?? 0),
+            total: expected.size,
+            unit: 'rows',
+          }),
+        )
+        .catch(() => undefined);
+    }, 2000);
+    let produced: ProducerResult | undefined;
+    let done: Awaited<typeof job.done>;
+    try {
+      await job.ready;
+      const file = join(dir, 'flink-stream.bin');
+      produced =
+        drained === undefined
+          ? await startChild<ProducerResult>(
+              'e2e-producer.ts',
+              { ...options, mode: 'full', topic, file },
+              (p) => ui.update({ ...p, phase: `flink ${p.phase}` }),
+            ).result
+          : undefined;
+      done = await job.done;
+      ui.update({
+        type: 'progress',
+        phase: 'flink: rows',
+        done: expected.size,
+        total: expected.size,
+        unit: 'rows',
+      });
+    } finally {
+      clearInterval(watch);
+      if (job.process.exitCode === null) job.process.kill();
+    }
+    const stream = drained?.stream ?? (await loadStream(join(dir, 'flink-stream.bin')));
+    const { rows } = await pool.query<{
+      group_key: string;
+      count: string;
+      end_ms: string;
+      written_ms: string;
+    }>(
+      `SELECT group_key, count_value AS count,
+              (EXTRACT(EPOCH FROM window_end_time AT TIME ZONE 'UTC') * 1000)::bigint AS end_ms,
+              (EXTRACT(EPOCH FROM written_at) * 1000)::bigint AS written_ms
+         FROM aggregated_counts`,
+    );
+    const written = new Map(
+      rows.map((r) => [r.group_key, { count: Number(r.count), end: Number(r.end_ms) }]),
+    );
+    const problems = compareRows(written, expected);
+    if (problems.length > 0) throw new Error(`flink ${options.name}: ${problems.join('; ')}`);
+    const samples = new Float64Array(3 * rows.length);
+    let n = 0;
+    let lastRowAt = 0;
+    for (const r of rows) {
+      const writtenAt = Number(r.written_ms);
+      lastRowAt = Math.max(lastRowAt, writtenAt);
+      if (!closed.has(r.group_key)) continue;
+      // group_key = "user_<index>|<start>": the partition is the user's.
+      const user = Number(r.group_key.slice(5, r.group_key.indexOf('|')));
+      samples.set([partitionOf(user, options.partitions), Number(r.end_ms), writtenAt], 3 * n++);
+    }
+    const started = produced?.firstSendAt ?? done.firstRecordAt;
+    return {
+      events: stream.user.length,
+      rows: written.size,
+      endOfInputRows: open.size,
+      seconds: (lastRowAt - started) / 1000,
+      produceSeconds: produced === undefined ? 0 : (produced.lastAckAt - produced.firstSendAt) / 1000,
+      lastRowAfterLastSendMs: produced === undefined ? null : lastRowAt - produced.lastAckAt,
+      latency: latencies(samples.subarray(0, 3 * n), new WatermarkSteps(stream, options.partitions)),
+      peakRssMb: done.peakRssMb,
+    };
+  } finally {
+    await pool.end();
+    if (drained === undefined) await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await dropSchema(settings.databaseUrl, schema);
+  }
+}
+
+/**
+ * The lab job's JdbcExecutionOptions: JdbcSink's default batch of 5,000 rows, and a partial batch
+ * flushed after 200 ms (the default, 0, would hold the last rows until the job ends).
+ */
+const FLINK_JDBC = { batchSize: 5000, batchIntervalMs: 200 } as const;
 
 function latencies(samples: Float64Array, steps: WatermarkSteps): Latency {
   const values: number[] = [];

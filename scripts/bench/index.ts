@@ -14,24 +14,28 @@ import pg from 'pg';
 import { serviceSettings, servicesUp } from '../services/index.ts';
 import { paths } from '../services/paths.ts';
 import { startChild } from './children.ts';
-import { type E2eResult, runE2e } from './e2e.ts';
+import { type E2eResult, type FlinkResult, runE2e } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
 import { fmt, ProgressLine } from './progress.ts';
 import type { TierRow } from './protocol.ts';
 import type { ReloadResult } from './reload-tier.ts';
 import { BENCH_ENGINE } from './stream.ts';
 import { renderTable } from './table.ts';
+import type { TickResult } from './tick-tier.ts';
 
 const HELP = `npm run bench [-- options]
 
   --quick                 small sizes: the whole run takes under a minute
-  --tiers LIST            engine,handler,reload,e2e (default: all four)
+  --tiers LIST            engine,handler,reload,tick,e2e,flink (default: all six); flink runs
+                          the reference Flink job after each full-speed end-to-end run, on the
+                          same stream (it needs e2e)
   --users N               users in every generated stream (default 10000)
   --engine-events N       engine tier events (default 1000000; quick 300000)
   --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
                           quick 100:1000,1000:3000,10000:10000)
   --events N              end-to-end events, produced while read and drained (default 1000000; quick 50000)
   --reload-users N        live users of the partition a cold container reloads (default 100000; quick 20000)
+  --tick-users N          users whose sessions one idle tick fires at once (default 1000000; quick 20000)
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
@@ -47,12 +51,13 @@ const HELP = `npm run bench [-- options]
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    tiers: { type: 'string', default: 'engine,handler,reload,e2e' },
+    tiers: { type: 'string', default: 'engine,handler,reload,tick,e2e,flink' },
     users: { type: 'string' },
     'engine-events': { type: 'string' },
     'handler-events': { type: 'string' },
     events: { type: 'string' },
     'reload-users': { type: 'string' },
+    'tick-users': { type: 'string' },
     'batch-size': { type: 'string', default: '10000' },
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
@@ -82,10 +87,14 @@ function whole(name: string, raw: string | undefined, fallback: number, min = 1)
 const quick = args.quick;
 const tiers = new Set(args.tiers.split(',').map((t) => t.trim()));
 for (const t of tiers) {
-  if (!['engine', 'handler', 'reload', 'e2e'].includes(t)) {
-    process.stderr.write(`bench: --tiers takes engine, handler, reload, e2e; got "${t}"\n`);
+  if (!['engine', 'handler', 'reload', 'tick', 'e2e', 'flink'].includes(t)) {
+    process.stderr.write(`bench: --tiers takes engine, handler, reload, tick, e2e, flink; got "${t}"\n`);
     process.exit(2);
   }
+}
+if (tiers.has('flink') && !tiers.has('e2e')) {
+  process.stderr.write('bench: the flink tier runs on the end-to-end streams: add e2e to --tiers\n');
+  process.exit(2);
 }
 const users = whole('users', args.users, 10_000);
 const seed = whole('seed', args.seed, 1, 0);
@@ -105,6 +114,7 @@ const sizes = {
   engineEvents: whole('engine-events', args['engine-events'], quick ? 300_000 : 1_000_000),
   e2eEvents: whole('events', args.events, quick ? 50_000 : 1_000_000),
   reloadUsers: whole('reload-users', args['reload-users'], quick ? 20_000 : 100_000),
+  tickUsers: whole('tick-users', args['tick-users'], quick ? 20_000 : 1_000_000),
   batchSize: whole('batch-size', args['batch-size'], 10_000),
   windowMs: whole('window-ms', args['window-ms'], 500, 0),
   partitions: whole('partitions', args.partitions, 3),
@@ -146,6 +156,19 @@ async function machine(): Promise<string> {
 }
 
 const rows: TierRow[] = [];
+
+/** The reference Flink job's row, right under the job's run on the same stream. */
+function flinkRow(run: string, f: FlinkResult): TierRow {
+  return {
+    tier: 'flink',
+    detail: `${run}, local mode, parallelism 1, ${sizes.partitions} partitions`,
+    events: f.events,
+    seconds: f.seconds,
+    eventsPerSecond: f.events / f.seconds,
+    costPer1k: null,
+    peakRssMb: f.peakRssMb,
+  };
+}
 const results: Record<string, unknown> = { sizes, users, seed, quick };
 
 if (tiers.has('engine')) {
@@ -176,6 +199,21 @@ if (tiers.has('reload')) {
   results.reload = reload;
 }
 
+let tick: TickResult | undefined;
+if (tiers.has('tick')) {
+  tick = await startChild<TickResult>('tick-tier.ts', { users: sizes.tickUsers }, (p) => ui.update(p)).result;
+  rows.push({
+    tier: 'tick',
+    detail: `one idle tick fires ${fmt(tick.sessions)} sessions, one transaction`,
+    events: tick.sessions,
+    seconds: tick.tickMs / 1000,
+    eventsPerSecond: tick.sessions / (tick.tickMs / 1000),
+    costPer1k: null,
+    peakRssMb: tick.peakRssMb,
+  });
+  results.tick = tick;
+}
+
 let full: E2eResult | undefined;
 let drain: E2eResult | undefined;
 const paced: E2eResult[] = [];
@@ -188,8 +226,9 @@ if (tiers.has('e2e')) {
     windowMs: sizes.windowMs,
     seconds: sizes.pacedSeconds,
   };
+  const flink = tiers.has('flink');
   full = await runE2e(
-    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: false },
+    { ...common, name: 'full', mode: 'full', events: sizes.e2eEvents, rate: 0, consumeFloor: false, flink },
     ui,
   );
   rows.push({
@@ -201,8 +240,9 @@ if (tiers.has('e2e')) {
     costPer1k: full.pipeline.costPer1k,
     peakRssMb: full.pipeline.peakRssMb,
   });
+  if (full.flink) rows.push(flinkRow('produced while read', full.flink));
   drain = await runE2e(
-    { ...common, name: 'drain', mode: 'drain', events: sizes.e2eEvents, rate: 0, consumeFloor: true },
+    { ...common, name: 'drain', mode: 'drain', events: sizes.e2eEvents, rate: 0, consumeFloor: true, flink },
     ui,
   );
   rows.push({
@@ -214,6 +254,7 @@ if (tiers.has('e2e')) {
     costPer1k: drain.pipeline.costPer1k,
     peakRssMb: drain.pipeline.peakRssMb,
   });
+  if (drain.flink) rows.push(flinkRow('drain (all in Kafka first)', drain.flink));
   const combos = sizes.pacedWindows.flatMap((windowMs) =>
     sizes.pacedRates.map((rate) => ({ windowMs, rate })),
   );
@@ -230,6 +271,7 @@ if (tiers.has('e2e')) {
         events: 0,
         rate,
         consumeFloor: false,
+        flink: false,
       },
       ui,
     );
@@ -248,7 +290,7 @@ if (tiers.has('e2e')) {
 }
 ui.clear();
 
-const output = renderTable(rows, { handler, full, drain, paced, reload, engineTarget: 2_000_000 });
+const output = renderTable(rows, { handler, full, drain, paced, reload, tick, engineTarget: 2_000_000 });
 const header = [
   `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   `date: ${new Date(started).toISOString()}, total ${fmt((Date.now() - started) / 1000, 1)} s`,

@@ -124,7 +124,20 @@ export function expectedRows(
   partitions: number,
   config = BENCH_ENGINE,
 ): Map<string, ExpectedRow> {
-  const rows = new Map<string, ExpectedRow>();
+  return foldStream(stream, partitions, config).closed;
+}
+
+/**
+ * The same fold, with the sessions still open when the stream ends: the rows a bounded Flink job
+ * writes in addition, when its end of input fires every window (the flink tier).
+ */
+export function foldStream(
+  stream: Stream,
+  partitions: number,
+  config = BENCH_ENGINE,
+): { closed: Map<string, ExpectedRow>; open: Map<string, ExpectedRow> } {
+  const closed = new Map<string, ExpectedRow>();
+  const open = new Map<string, ExpectedRow>();
   for (let p = 0; p < partitions; p++) {
     const records = partitionRecords(stream, p);
     const result = fold({
@@ -134,9 +147,13 @@ export function expectedRows(
       records,
       endOffset: records.length,
     });
-    for (const s of result.emitted) rows.set(groupKey(s.userId, s.start), { count: s.count, end: s.end });
+    for (const s of result.emitted) closed.set(groupKey(s.userId, s.start), { count: s.count, end: s.end });
+    // One fold from nothing: every user with a live session changed, so `users` holds them all.
+    for (const user of result.users.values()) {
+      for (const s of user.sessions) open.set(groupKey(user.userId, s.start), { count: s.count, end: s.end });
+    }
   }
-  return rows;
+  return { closed, open };
 }
 
 /**

@@ -18,6 +18,9 @@ export interface SinkCounters {
   writes: number;
   statements: number;
   upserted: number;
+  /** Transactions that wrote sessions with plain inserts, and with the guarded upserts. */
+  insertWrites: number;
+  upsertWrites: number;
 }
 
 /** Milliseconds spent in each checkpoint-store method (which DynamoDB call dominates). */
@@ -48,7 +51,12 @@ export function schemaUrl(schema: string): string {
 /** Called after each sink transaction committed (its rows are visible from then on). */
 export type OnCommit = (batch: SinkBatch, fence: SinkFence, committedAt: number) => void;
 
-export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<Workspace> {
+/** `env`: settings of the job's runtime beyond the run's own table, schema and engine settings. */
+export async function openWorkspace(
+  name: string,
+  onCommit?: OnCommit,
+  env: Record<string, string> = {},
+): Promise<Workspace> {
   const id = `${name}_${Date.now().toString(36)}_${process.pid}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
   const table = `bench-${id}`;
   const schema = `bench_${id}`;
@@ -67,8 +75,9 @@ export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<
     SESSION_GAP_MS: String(BENCH_ENGINE.gapMs),
     OUT_OF_ORDERNESS_MS: String(BENCH_ENGINE.outOfOrdernessMs),
     ALLOWED_LATENESS_MS: String(BENCH_ENGINE.allowedLatenessMs),
+    ...env,
   });
-  const counters: SinkCounters = { writes: 0, statements: 0, upserted: 0 };
+  const counters: SinkCounters = { writes: 0, statements: 0, upserted: 0, insertWrites: 0, upsertWrites: 0 };
   const inner = runtime.deps.sink;
   const storeTime: StoreTime = {};
   const store = runtime.deps.store;
@@ -97,6 +106,8 @@ export async function openWorkspace(name: string, onCommit?: OnCommit): Promise<
         counters.writes++;
         counters.statements += result.statements;
         counters.upserted += result.upserted;
+        if (result.upserted > 0 && result.mode === 'insert') counters.insertWrites++;
+        if (result.upserted > 0 && result.mode === 'upsert') counters.upsertWrites++;
         return result;
       },
     },

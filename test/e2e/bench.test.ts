@@ -27,6 +27,8 @@ describe('npm run bench', () => {
       '6000',
       '--reload-users',
       '3000',
+      '--tick-users',
+      '25000',
       '--paced-rates',
       '60',
       '--paced-seconds',
@@ -56,12 +58,19 @@ describe('npm run bench', () => {
       '| handler | batch 1,000, warm |',
       '| handler | batch 1,000, cold |',
       '| end-to-end | produced while read',
+      '| flink | produced while read, local mode, parallelism 1, 3 partitions |',
       '| end-to-end | drain',
+      '| flink | drain (all in Kafka first), local mode, parallelism 1, 3 partitions |',
+      '| tick | one idle tick fires 25,000 sessions, one transaction |',
     ]) {
       expect(stdout).toContain(row);
     }
     expect(stdout).toContain('kafkajs consume-only');
     expect(stdout).toContain('bare unnest upserts');
+    expect(stdout).toMatch(/\| the reference Flink job, drain, same stream, same run \| [\d,]+ events\/s/);
+    expect(stdout).toMatch(
+      /\| end to end, drain >= 1.5 x the reference Flink job's drain \(same stream, same run\) \| /,
+    );
     expect(stdout).toMatch(/\| DynamoDB write units per 1,000 events at batch 1,000 <= 60 \| [\d.]+ /);
     expect(stdout).toMatch(
       /\| a cold container's reload of a partition with 3,000 live users: measured \| [\d,]+ ms, [\d,]+ read units/,
@@ -74,5 +83,10 @@ describe('npm run bench', () => {
     expect(result.reload.liveSessions).toBe(3000);
     expect(result.reload.cold.readUnits).toBeGreaterThan(result.reload.warm.readUnits);
     expect(result.handler.map((h: { memory: string }) => h.memory)).toEqual(['warm', 'warm', 'cold', 'cold']);
+    // Flink's rows are the job's plus the sessions its end of input fires (checked row by row).
+    expect(result.e2e.drain.flink.rows).toBe(result.e2e.drain.rows + result.e2e.drain.flink.endOfInputRows);
+    expect(result.e2e.full.flink.events).toBe(6000);
+    // 25,000 sessions in one transaction: BEGIN, 3 statements of at most 10,000, COMMIT.
+    expect(result.tick).toMatchObject({ sessions: 25_000, chunks: 3, statements: 5 });
   }, 300_000);
 });

@@ -166,7 +166,6 @@ describe('PostgreSQL', () => {
       );
       expect(indexes.rows.map((r) => r.indexname)).toEqual([
         'user_sessions_pkey',
-        'user_sessions_user',
         'user_sessions_window_end',
       ]);
     } finally {

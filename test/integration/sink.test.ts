@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EmittedSession } from '../../lib/engine/index.ts';
-import { SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
+import { SinkDataError, SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/parse/index.ts';
-import { PostgresSink } from '../../lib/sink/index.ts';
-import { createSchema } from '../helpers/services.ts';
+import { migrate, PostgresSink, ROWS_PER_STATEMENT } from '../../lib/sink/index.ts';
+import { uniqueName } from '../helpers/names.ts';
+import { createSchema, settings } from '../helpers/services.ts';
 import { readSessions } from '../helpers/session-rows.ts';
 
 const session = (userId: string, start: number, end: number, count: number): EmittedSession => ({
@@ -223,7 +225,7 @@ describe('PostgresSink', () => {
     ]);
   });
 
-  it('writes 10,000 sessions with one statement of array parameters per session table', async () => {
+  it('writes 10,000 sessions with one statement of array parameters for both session tables', async () => {
     // Prepare
     const many = Array.from({ length: 10_000 }, (_, i) =>
       session(`user_${i}`, i * 1000, i * 1000 + 5000, 1 + (i % 7)),
@@ -234,7 +236,7 @@ describe('PostgresSink', () => {
 
     // Assess
     expect(result.upserted).toBe(10_000);
-    expect(result.statements).toBe(5); // BEGIN, fence, upsert of each session table, COMMIT
+    expect(result.statements).toBe(1); // the fence and the sessions of both tables: one transaction
     const { rows: total } = await pool.query(
       'SELECT count(*)::int AS n, sum(count_value)::int AS events FROM aggregated_counts',
     );
@@ -243,6 +245,71 @@ describe('PostgresSink', () => {
       'SELECT count(*)::int AS n, sum(event_count)::int AS events FROM user_sessions',
     );
     expect(sessions).toEqual(total);
+  });
+
+  it(`writes more sessions than one statement carries in chunks of ${ROWS_PER_STATEMENT.toLocaleString('en-US')}, in one transaction`, async () => {
+    // Prepare: two statements' worth and one session more, the last one refused by user_sessions'
+    // CHECK (its last event is not before its end), so the third statement fails.
+    const many = Array.from({ length: 2 * ROWS_PER_STATEMENT + 1 }, (_, i) =>
+      session(`user_${i}`, i * 1000, i * 1000 + 5000, 1),
+    );
+    const refused = { ...session('user_last', 0, 5000, 1), last: 5000 };
+
+    // Act
+    const written = await sink.write({ emitted: many, superseded: [], rejections: [] }, fence(1));
+    const failed = sink.write({ emitted: [...many, refused], superseded: [], rejections: [] }, fence(2));
+
+    // Assess: BEGIN, three statements, COMMIT; the failed write left nothing of its first two.
+    expect(written).toMatchObject({ upserted: many.length, statements: 5 });
+    await expect(failed).rejects.toBeInstanceOf(SinkDataError);
+    const { rows: counts } = await pool.query(
+      `SELECT (SELECT count(*)::int FROM aggregated_counts) AS counts,
+              (SELECT count(*)::int FROM user_sessions) AS sessions,
+              (SELECT epoch::int FROM sink_fences) AS epoch`,
+    );
+    expect(counts).toEqual([{ counts: many.length, sessions: many.length, epoch: 1 }]);
+  });
+
+  it('writes new sessions with plain inserts, and a batch whose rows are there already with the guarded upserts', async () => {
+    // Prepare
+    const first = [session('user_A', 1000, 9000, 3), session('user_B', 0, 5000, 1)];
+    const inserted = await sink.write({ emitted: first, superseded: [], rejections: [] }, fence(1));
+
+    // Act: a replay of the same rows with an older emission of user_A, and a new session.
+    const replayed = await sink.write(
+      {
+        emitted: [
+          session('user_A', 1000, 7000, 2),
+          session('user_B', 0, 5000, 1),
+          session('user_C', 0, 5000, 4),
+        ],
+        superseded: [],
+        rejections: [],
+      },
+      fence(2),
+    );
+    // The partition's next write goes straight to the upsert (rows that were there come in runs).
+    const next = await sink.write(
+      { emitted: [session('user_D', 0, 5000, 1)], superseded: [], rejections: [] },
+      fence(3),
+    );
+
+    // Assess: the replay's first statement failed, wrote nothing, and was redone as upserts.
+    expect(inserted).toMatchObject({ mode: 'insert', statements: 1 });
+    expect(replayed).toMatchObject({ mode: 'upsert', upserted: 3, statements: 2 });
+    expect(next).toMatchObject({ mode: 'upsert', statements: 1 });
+    expect(await rows()).toEqual([
+      { group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 3, end_time: '1970-01-01T00:00:09.000' },
+      { group_key: 'user_B|1970-01-01T00:00:00.000Z', count: 1, end_time: '1970-01-01T00:00:05.000' },
+      { group_key: 'user_C|1970-01-01T00:00:00.000Z', count: 4, end_time: '1970-01-01T00:00:05.000' },
+      { group_key: 'user_D|1970-01-01T00:00:00.000Z', count: 1, end_time: '1970-01-01T00:00:05.000' },
+    ]);
+    expect((await sessionRows()).map((r) => [r.group_key, r.count])).toEqual([
+      ['user_A|1970-01-01T00:00:01.000Z', 3],
+      ['user_B|1970-01-01T00:00:00.000Z', 1],
+      ['user_C|1970-01-01T00:00:00.000Z', 4],
+      ['user_D|1970-01-01T00:00:00.000Z', 1],
+    ]);
   });
 
   describe('user_sessions', () => {
@@ -348,7 +415,8 @@ describe('PostgresSink', () => {
       );
 
       // Assess
-      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 7 });
+      // The fence, the deletes and the sessions of both tables: one statement.
+      expect(result).toMatchObject({ upserted: 1, deleted: 2, statements: 1 });
       expect(await sessionRows()).toMatchObject([
         { group_key: 'user_A|1970-01-01T00:00:00.500Z', start: 500, last: 9000, count: 5, durationMs: 8500 },
       ]);
@@ -365,6 +433,28 @@ describe('PostgresSink', () => {
       // Assess
       await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
       expect(await sessionRows()).toMatchObject([{ group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2 }]);
+    });
+
+    it('deletes, writes and rejects nothing when the fence refuses the write', async () => {
+      // Prepare
+      await emit(5, timed('user_A', 1000, 2000, 2));
+
+      // Act: an older claim's write, with a delete, a session and a rejection.
+      const stale = sink.write(
+        {
+          emitted: [timed('user_B', 0, 0, 1)],
+          superseded: [{ userId: 'user_A', start: 1000 }],
+          rejections: [rejection(7)],
+        },
+        fence(4),
+      );
+
+      // Assess
+      await expect(stale).rejects.toBeInstanceOf(SinkFencedError);
+      expect((await sessionRows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
+      expect((await rows()).map((r) => r.group_key)).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
+      const { rows: rejected } = await pool.query('SELECT count(*)::int AS n FROM rejected_events');
+      expect(rejected).toEqual([{ n: 0 }]);
     });
 
     it('totals per user in user_session_totals', async () => {
@@ -408,6 +498,56 @@ describe('PostgresSink', () => {
           last_activity: '00:00:03.000',
         },
       ]);
+    });
+  });
+
+  describe('schema.sql over the tables of release 0.1.0', () => {
+    const oldSchema = readFileSync(new URL('../fixtures/upgrade/schema-0.1.0.sql', import.meta.url), 'utf8');
+    const indexes = `SELECT c.relname AS name, am.amname AS method,
+                            pg_get_indexdef(c.oid) LIKE '%(user_id, session_start)%' AS user_start
+                       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+                      WHERE i.indrelid = to_regclass('user_sessions') ORDER BY 1`;
+
+    it('rekeys user_sessions by (user_id, session_start) and makes window_end a BRIN index, in place and once', async () => {
+      // Prepare: 0.1.0's tables (user_sessions keyed by group_key, two btree indexes) and a row.
+      const old = uniqueName('t');
+      const admin = new pg.Client({ connectionString: settings.databaseUrl });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE SCHEMA ${admin.escapeIdentifier(old)}`);
+        await admin.query(`SET search_path TO ${admin.escapeIdentifier(old)}`);
+        await admin.query(oldSchema);
+        await admin.query(
+          `INSERT INTO user_sessions (group_key, user_id, session_start, last_event_time, window_end_time,
+                                      event_count, topic, kafka_partition)
+           VALUES ('user_A|1970-01-01T00:00:01.000Z', 'user_A', 'epoch'::timestamptz + interval '1 s',
+                   'epoch'::timestamptz + interval '2 s', 'epoch'::timestamptz + interval '7 s', 2, 't', 0)`,
+        );
+        const before = (await admin.query(indexes)).rows;
+
+        // Act
+        await migrate(admin, old);
+        await migrate(admin, old);
+
+        // Assess
+        await admin.query(`SET search_path TO ${admin.escapeIdentifier(old)}`);
+        expect(before).toEqual([
+          { name: 'user_sessions_pkey', method: 'btree', user_start: false },
+          { name: 'user_sessions_user', method: 'btree', user_start: true },
+          { name: 'user_sessions_window_end', method: 'btree', user_start: false },
+        ]);
+        expect((await admin.query(indexes)).rows).toEqual([
+          { name: 'user_sessions_pkey', method: 'btree', user_start: true },
+          { name: 'user_sessions_window_end', method: 'brin', user_start: false },
+        ]);
+        const { rows: kept } = await admin.query(
+          'SELECT group_key, event_count::int AS count FROM user_sessions',
+        );
+        expect(kept).toEqual([{ group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2 }]);
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(old)} CASCADE`);
+        await admin.end();
+      }
     });
   });
 

@@ -34,7 +34,7 @@ describe('sessionRows', () => {
       lasts: [4500, 0],
       ends: [9500, 5000],
     });
-    expect(deletes).toEqual([]);
+    expect(deletes).toEqual({ keys: [], userIds: [], starts: [] });
   });
 
   it('deletes a superseded key and leaves it out of the upserts', () => {
@@ -46,7 +46,11 @@ describe('sessionRows', () => {
     });
 
     // Assess
-    expect(deletes).toEqual(['user_A|1970-01-01T00:00:03.000Z']);
+    expect(deletes).toEqual({
+      keys: ['user_A|1970-01-01T00:00:03.000Z'],
+      userIds: ['user_A'],
+      starts: [3000],
+    });
     expect(upserts.keys).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
     expect(upserts.lasts).toEqual([3000]);
   });
