@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../lib/config.ts';
 import { type Packaged, PackageError, packageService, REPO, runOsls } from './support/package.ts';
 import type { JsonObject } from './support/template.ts';
 
@@ -27,6 +28,18 @@ const variables = (id: string) =>
   (dev.template.resource(id).properties.Environment as JsonObject).Variables as Record<string, string>;
 
 describe('serverless.yml, dev stage (local)', () => {
+  it.each(['SessionizeLambdaFunction', 'SweepLambdaFunction'])(
+    '%s gets an environment the job accepts (no unset param turned into "null")',
+    (id) => {
+      // Act: what loadConfig makes of it, as the function's cold start would.
+      const load = () => loadConfig(variables(id));
+
+      // Assess
+      expect(load).not.toThrow();
+      expect(Object.entries(variables(id)).filter(([, v]) => v === 'null' || v === 'undefined')).toEqual([]);
+    },
+  );
+
   it('sessionize talks to DynamoDB Local and PostgreSQL on 127.0.0.1, outside any VPC', () => {
     // Assess
     expect(variables('SessionizeLambdaFunction')).toMatchObject({
