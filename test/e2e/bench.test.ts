@@ -73,7 +73,10 @@ describe('npm run bench', () => {
     );
     expect(stdout).toMatch(/\| DynamoDB write units per 1,000 events at batch 1,000 <= 60 \| [\d.]+ /);
     expect(stdout).toMatch(
-      /\| a cold container's reload of a partition with 3,000 live users: measured \| [\d,]+ ms, [\d,]+ read units/,
+      /\| a cold container reloads a partition of 3,000 live users in under 2,000 ms \(heap limit [\d,]+ MB;[^|]*\| [\d,]+ ms \(DynamoDB [\d,]+ ms\), [\d,]+ read units \|/,
+    );
+    expect(stdout).toMatch(
+      /\| memory per live session at rest, after a full GC \(V8 heap \+ typed arrays\) \| [\d,]+ bytes/,
     );
     const result = JSON.parse(readFileSync(json, 'utf8'));
     expect(result.e2e.full.rows).toBeGreaterThan(100);
