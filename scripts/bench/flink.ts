@@ -4,12 +4,13 @@
  * parallelism 1) on the same Kafka topic and PostgreSQL as the job, into a schema of its own so its
  * rows can be compared with the engine's. docs/BENCHMARKS.md, "The flink tier".
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../lib/sink/index.ts';
+import { runMaven } from '../services/maven.ts';
 import { ROOT, SERVICES_DIR } from '../services/paths.ts';
 
 const SOURCE = path.join(ROOT, 'scripts/bench/flink');
@@ -39,27 +40,11 @@ export function ensureFlinkJob(say: (line: string) => void): string {
   const classpath = `${path.join(BUILD, 'flink-session-job-1.jar')}${path.delimiter}${path.join(BUILD, 'libs', '*')}`;
   if (existsSync(marker) && readFileSync(marker, 'utf8') === digest) return classpath;
   say(`flink: building the reference job with Maven into ${BUILD} (first run only)`);
-  const result = spawnSync(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      '-Dstyle.color=never',
-      '-f',
-      path.join(SOURCE, 'pom.xml'),
-      `-Dflink.build.dir=${BUILD}`,
-      'package',
-      'dependency:copy-dependencies',
-    ],
-    // Quiet unless it fails (its output would break the progress line and the summary on stdout).
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  if (result.error) throw new Error(`Cannot run Maven (mvn) to build the Flink job: ${result.error.message}`);
-  if (result.status !== 0) {
-    throw new Error(
-      `Maven failed (exit ${result.status}) building the Flink job:\n${result.stdout}${result.stderr}`,
-    );
-  }
+  runMaven('building the Flink job', path.join(SOURCE, 'pom.xml'), [
+    `-Dflink.build.dir=${BUILD}`,
+    'package',
+    'dependency:copy-dependencies',
+  ]);
   writeFileSync(marker, digest);
   return classpath;
 }

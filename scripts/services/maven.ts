@@ -16,27 +16,29 @@ export function ensureJars(name: string, pom: string, libsDir: string): void {
   console.log(`Fetching ${name} from Maven Central into ${libsDir} (first run only)...`);
   rmSync(libsDir, { recursive: true, force: true });
   mkdirSync(libsDir, { recursive: true });
-  const result = spawnSync(
-    'mvn',
-    [
-      '-B',
-      '-q',
-      '-Dstyle.color=never',
-      '-f',
-      pom,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${libsDir}`,
-      '-DincludeScope=runtime',
-    ],
-    { stdio: 'inherit' },
+  runMaven(
+    `fetching ${name}`,
+    pom,
+    ['dependency:copy-dependencies', `-DoutputDirectory=${libsDir}`, '-DincludeScope=runtime'],
+    true,
   );
-  if (result.error) {
-    throw new Error(
-      `Cannot run Maven (mvn) to fetch ${name}: ${result.error.message}. Install Apache Maven.`,
-    );
-  }
-  if (result.status !== 0) {
-    throw new Error(`Maven failed (exit ${result.status}) fetching ${name}; see its output above.`);
-  }
   writeFileSync(marker, hash);
+}
+
+/**
+ * Runs Maven in batch mode, quietly, on `pom` with `goals`. `inherit`: its output goes to this
+ * process's (a first fetch shows what it downloads); otherwise it is kept and shown only when it
+ * fails (the bench's progress line and summary stay clean).
+ */
+export function runMaven(what: string, pom: string, goals: readonly string[], inherit = false): void {
+  const result = spawnSync('mvn', ['-B', '-q', '-Dstyle.color=never', '-f', pom, ...goals], {
+    encoding: 'utf8',
+    stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+  });
+  if (result.error)
+    throw new Error(`Cannot run Maven (mvn) ${what}: ${result.error.message}. Install Apache Maven.`);
+  if (result.status !== 0) {
+    const output = inherit ? 'see its output above' : `\n${result.stdout}${result.stderr}`;
+    throw new Error(`Maven failed (exit ${result.status}) ${what}: ${output}`);
+  }
 }
