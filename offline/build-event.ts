@@ -3,6 +3,7 @@ import type {
   KafkaEventRecord,
   KafkaEventRecordHeader,
   KafkaEventSource,
+  KafkaHeader,
   KafkaRecord,
 } from '../lib/decode/index.ts';
 
@@ -31,11 +32,24 @@ export interface BuildKafkaEventInput {
  */
 export function buildKafkaEvent(input: BuildKafkaEventInput): KafkaEvent {
   const records: Record<string, KafkaEventRecord[]> = {};
+  // The group of the previous record, reused while the topic and partition stay the same (the
+  // trigger hands one partition per event): building "<topic>-<partition>" and looking it up per
+  // record cost more than encoding a small record.
+  let group: KafkaEventRecord[] | undefined;
+  let topic: string | undefined;
+  let partition = -1;
   for (const record of input.records) {
-    const label = `${record.topic}-${record.partition}`;
-    const group = records[label];
-    if (group === undefined) records[label] = [encodeRecord(record)];
-    else group.push(encodeRecord(record));
+    if (group === undefined || record.topic !== topic || record.partition !== partition) {
+      const label = `${record.topic}-${record.partition}`;
+      group = records[label];
+      if (group === undefined) {
+        group = [];
+        records[label] = group;
+      }
+      topic = record.topic;
+      partition = record.partition;
+    }
+    group.push(encodeRecord(record));
   }
   const bootstrapServers = input.bootstrapServers.join(',');
   if (input.eventSource === 'aws:kafka') {
@@ -52,28 +66,58 @@ export function buildKafkaEvent(input: BuildKafkaEventInput): KafkaEvent {
 
 function encodeRecord(record: KafkaRecord): KafkaEventRecord {
   const headers: KafkaEventRecordHeader[] = [];
-  for (const header of record.headers) {
-    // A computed key defines an own property even for "__proto__", so any header name round-trips.
-    headers.push({ [header.key]: toSignedBytes(header.value) });
+  for (let i = 0; i < record.headers.length; i++) {
+    const header = record.headers[i] as KafkaHeader;
+    headers.push(oneHeader(header.key, toSignedBytes(header.value)));
   }
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    timestamp: record.timestamp,
-    timestampType: record.timestampType,
-    ...(record.key === null ? {} : { key: record.key.toString('base64') }),
-    ...(record.value === null ? {} : { value: record.value.toString('base64') }),
-    headers,
-  };
+  const { topic, partition, offset, timestamp, timestampType, key, value } = record;
+  // One literal per case rather than conditional spreads, which allocate a throwaway object per
+  // record and build the result property by property. The properties keep the AWS example's order.
+  if (key !== null && value !== null) {
+    return {
+      topic,
+      partition,
+      offset,
+      timestamp,
+      timestampType,
+      key: key.toString('base64'),
+      value: value.toString('base64'),
+      headers,
+    };
+  }
+  if (value !== null) {
+    return { topic, partition, offset, timestamp, timestampType, value: value.toString('base64'), headers };
+  }
+  if (key !== null) {
+    return { topic, partition, offset, timestamp, timestampType, key: key.toString('base64'), headers };
+  }
+  return { topic, partition, offset, timestamp, timestampType, headers };
 }
 
-/** Java's byte is signed: 0x80..0xff are -128..-1 on the wire. */
+/**
+ * `{ [key]: bytes }`: a computed key in a literal is a runtime call per header, plain assignment
+ * an inline cache, and both define an own data property - except for "__proto__", which assignment
+ * would take as the prototype, so that one name keeps the literal (any header name round-trips).
+ */
+function oneHeader(key: string, bytes: number[]): KafkaEventRecordHeader {
+  if (key === '__proto__') return { [key]: bytes };
+  const header: KafkaEventRecordHeader = {};
+  header[key] = bytes;
+  return header;
+}
+
+/**
+ * Java's byte is signed: 0x80..0xff are -128..-1 on the wire. Pushed onto [] rather than written
+ * into `new Array(n)`: that array is "holey" for good, and V8's structured clone (how
+ * serverless-offline hands the event to the function's worker thread) writes a holey array as a
+ * sparse one, key by key, and reads it back as one: several times the cost of a packed array, on
+ * both threads, for every header of every record.
+ */
 function toSignedBytes(bytes: Buffer): number[] {
-  const signed = new Array<number>(bytes.length);
+  const signed: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;
-    signed[i] = byte > 127 ? byte - 256 : byte;
+    signed.push(byte > 127 ? byte - 256 : byte);
   }
   return signed;
 }

@@ -11,12 +11,17 @@ import { MAX_EVENT_BYTES, type TriggerDefinition } from './definition.ts';
 /** kafkajs's message (key/value/headers as Buffers) as the project's KafkaRecord. */
 export function toKafkaRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
   const headers: KafkaHeader[] = [];
-  for (const [key, value] of Object.entries(message.headers ?? {})) {
-    // kafkajs folds repeated header keys into an array; the wire had one header per element.
-    const values = Array.isArray(value) ? value : [value];
-    for (const v of values) {
-      if (v === undefined) continue;
-      headers.push({ key, value: Buffer.isBuffer(v) ? v : Buffer.from(String(v)) });
+  const raw = message.headers;
+  if (raw !== undefined && raw !== null) {
+    // Object.keys and indexed loops: Object.entries would allocate a [key, value] pair per header,
+    // and wrapping a single value in an array one more array, for every record of every batch.
+    const keys = Object.keys(raw);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const value = raw[key];
+      // kafkajs folds repeated header keys into an array; the wire had one header per element.
+      if (!Array.isArray(value)) pushHeader(headers, key, value);
+      else for (let j = 0; j < value.length; j++) pushHeader(headers, key, value[j]);
     }
   }
   return {
@@ -30,6 +35,11 @@ export function toKafkaRecord(topic: string, partition: number, message: KafkaMe
     value: message.value ?? null,
     headers,
   };
+}
+
+function pushHeader(headers: KafkaHeader[], key: string, value: Buffer | string | undefined): void {
+  if (value === undefined) return;
+  headers.push({ key, value: Buffer.isBuffer(value) ? value : Buffer.from(String(value)) });
 }
 
 export function buildEvent(

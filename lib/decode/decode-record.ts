@@ -14,52 +14,56 @@ class FieldFault extends Error {}
  * with `envelopeFault` set and becomes one `bad_envelope` rejection, so one odd record never fails
  * the event and stalls its partitions. A bad payload is parse.ts's business and never throws either.
  *
- * `where` names the record in messages, e.g. `records["user_activity-0"][3]`.
+ * `group` and `index` name the record in messages, e.g. `Kafka event records["user_activity-0"]`
+ * and 3 for `Kafka event records["user_activity-0"][3]`; the name is built only for a message, not
+ * for every record.
  */
-export function decodeRecord(raw: unknown, where: string): KafkaRecord {
+export function decodeRecord(raw: unknown, group: string, index: number): KafkaRecord {
   if (!isPlainObject(raw))
-    throw new EventShapeError(`${where} is ${describeValue(raw)}, expected a record object`);
+    throw new EventShapeError(`${group}[${index}] is ${describeValue(raw)}, expected a record object`);
   const { topic, partition, offset, timestamp, timestampType } = raw;
   if (typeof topic !== 'string' || topic === '') {
-    throw new EventShapeError(`${where} has no topic (got ${describeValue(topic)})`);
+    throw new EventShapeError(`${group}[${index}] has no topic (got ${describeValue(topic)})`);
   }
   if (!isNonNegativeInteger(partition)) {
-    throw new EventShapeError(`${where} has no valid partition (got ${describeValue(partition)})`);
+    throw new EventShapeError(`${group}[${index}] has no valid partition (got ${describeValue(partition)})`);
   }
   if (!isNonNegativeInteger(offset)) {
-    throw new EventShapeError(`${where} has no valid offset (got ${describeValue(offset)})`);
+    throw new EventShapeError(`${group}[${index}] has no valid offset (got ${describeValue(offset)})`);
   }
-  // One small closure and nothing else on the path of a well-formed record: this runs for every record.
+  // No closure and no string on the path of a well-formed record: this runs for every record.
   let faults: string[] | undefined;
-  const fault = (message: string): void => {
-    faults = faults === undefined ? [message] : [...faults, message];
-  };
   let time = -1;
   // Any whole number: Kafka writes -1 for "no timestamp", and a broker accepts any long, which
   // JSON gives us as the nearest double (9223372036854775807 arrives as 2^63). The fold never
   // needs it; where it would (EVENT_TIME_SOURCE=kafka) the parser rejects what is out of range.
   if (typeof timestamp === 'number' && Number.isInteger(timestamp)) time = timestamp;
-  else fault(`timestamp is ${describeValue(timestamp)}, expected epoch milliseconds`);
+  else faults = withFault(faults, `timestamp is ${describeValue(timestamp)}, expected epoch milliseconds`);
   let type: TimestampType = 'CREATE_TIME';
   if (timestampType === 'CREATE_TIME' || timestampType === 'LOG_APPEND_TIME') type = timestampType;
-  else fault(`timestampType is ${describeValue(timestampType)}, expected "CREATE_TIME" or "LOG_APPEND_TIME"`);
+  else {
+    faults = withFault(
+      faults,
+      `timestampType is ${describeValue(timestampType)}, expected "CREATE_TIME" or "LOG_APPEND_TIME"`,
+    );
+  }
   let key: Buffer | null = null;
   let value: Buffer | null = null;
-  let headers: KafkaHeader[] = [];
+  let headers: KafkaHeader[] | undefined;
   try {
     key = decodeBase64(raw.key, 'key');
   } catch (error) {
-    fault(faultOf(error));
+    faults = withFault(faults, faultOf(error));
   }
   try {
     value = decodeBase64(raw.value, 'value');
   } catch (error) {
-    fault(faultOf(error));
+    faults = withFault(faults, faultOf(error));
   }
   try {
-    headers = decodeHeaders(raw.headers, 'headers');
+    headers = decodeHeaders(raw.headers);
   } catch (error) {
-    fault(faultOf(error));
+    faults = withFault(faults, faultOf(error));
   }
   const record: KafkaRecord = {
     topic,
@@ -69,10 +73,16 @@ export function decodeRecord(raw: unknown, where: string): KafkaRecord {
     timestampType: type,
     key,
     value,
-    headers,
+    headers: headers ?? [],
   };
   if (faults === undefined) return record;
-  return { ...record, envelopeFault: `${where}: ${faults.join('; ')}` };
+  return { ...record, envelopeFault: `${group}[${index}]: ${faults.join('; ')}` };
+}
+
+function withFault(faults: string[] | undefined, message: string): string[] {
+  if (faults === undefined) return [message];
+  faults.push(message);
+  return faults;
 }
 
 function faultOf(error: unknown): string {
@@ -98,33 +108,41 @@ function decodeBase64(field: unknown, name: string): Buffer | null {
 /**
  * Headers arrive as `[{"k": [104, -61, ...]}, ...]`: Java's signed bytes. Unsigned 128..255 are
  * accepted too (each still names exactly one byte). A header whose value is null (Kafka allows it)
- * becomes an empty Buffer.
+ * becomes an empty Buffer. A fault names the header, e.g. `headers[0]["k"][1]`; that name is built
+ * only then, not for every header.
  */
-function decodeHeaders(field: unknown, name: string): KafkaHeader[] {
+function decodeHeaders(field: unknown): KafkaHeader[] {
   if (field === undefined || field === null) return [];
-  if (!Array.isArray(field)) throw new FieldFault(`${name} is ${describeValue(field)}, expected an array`);
+  if (!Array.isArray(field)) throw new FieldFault(`headers is ${describeValue(field)}, expected an array`);
   const headers: KafkaHeader[] = [];
   for (let i = 0; i < field.length; i++) {
     const header: unknown = field[i];
     if (!isPlainObject(header)) {
-      throw new FieldFault(`${name}[${i}] is ${describeValue(header)}, expected {"<key>": [bytes]}`);
+      throw new FieldFault(`headers[${i}] is ${describeValue(header)}, expected {"<key>": [bytes]}`);
     }
-    for (const key of Object.keys(header)) {
-      headers.push({ key, value: decodeSignedBytes(header[key], `${name}[${i}]["${key}"]`) });
+    // for-in over own properties: Object.keys' names in Object.keys' order, without its array.
+    for (const key in header) {
+      if (!Object.hasOwn(header, key)) continue;
+      headers.push({ key, value: decodeSignedBytes(header[key], i, key) });
     }
   }
   return headers;
 }
 
-function decodeSignedBytes(field: unknown, name: string): Buffer {
+function decodeSignedBytes(field: unknown, header: number, key: string): Buffer {
   if (field === null) return Buffer.alloc(0);
-  if (!Array.isArray(field))
-    throw new FieldFault(`${name} is ${describeValue(field)}, expected an array of bytes`);
+  if (!Array.isArray(field)) {
+    throw new FieldFault(
+      `headers[${header}]["${key}"] is ${describeValue(field)}, expected an array of bytes`,
+    );
+  }
   const bytes = Buffer.allocUnsafe(field.length);
   for (let i = 0; i < field.length; i++) {
     const byte: unknown = field[i];
     if (typeof byte !== 'number' || !Number.isInteger(byte) || byte < -128 || byte > 255) {
-      throw new FieldFault(`${name}[${i}] is ${describeValue(byte)}, expected a byte (-128..127)`);
+      throw new FieldFault(
+        `headers[${header}]["${key}"][${i}] is ${describeValue(byte)}, expected a byte (-128..127)`,
+      );
     }
     bytes[i] = byte & 0xff;
   }

@@ -391,6 +391,54 @@ describe('decodeKafkaEvent: envelope errors', () => {
     expect(records[2]?.envelopeFault).toBeUndefined();
   });
 
+  it('names every fault of a record in one envelopeFault, in field order, with the exact text', () => {
+    // Prepare
+    const bad = wireRecord({
+      offset: 1,
+      timestamp: 1.5,
+      timestampType: 'X',
+      key: 'a',
+      value: 7,
+      headers: [{ a: [1] }, { b: [2], c: [3, -129] }],
+    });
+    const event = mskEvent({ 'user_activity-0': [wireRecord(), bad] });
+
+    // Act
+    const records = decodeKafkaEvent(event).batches[0]?.records ?? [];
+
+    // Assess
+    expect(records[1]?.envelopeFault).toBe(
+      'Kafka event records["user_activity-0"][1]: timestamp is 1.5, expected epoch milliseconds; ' +
+        'timestampType is "X", expected "CREATE_TIME" or "LOG_APPEND_TIME"; key is not base64; ' +
+        'value is 7, expected base64 text; headers[1]["c"][1] is -129, expected a byte (-128..127)',
+    );
+    expect(records[1]).toMatchObject({ timestamp: -1, timestampType: 'CREATE_TIME', key: null, value: null });
+    expect(records[1]?.headers).toEqual([]);
+  });
+
+  it('groups records by their own topic and partition, whatever label they are filed under', () => {
+    // Prepare: one label holding two partitions, interleaved, and a second label for one of them.
+    const event = mskEvent({
+      'user_activity-0': [
+        wireRecord({ offset: 1 }),
+        wireRecord({ partition: 1, offset: 5 }),
+        wireRecord({ offset: 2 }),
+        wireRecord({ partition: 1, offset: 6 }),
+      ],
+      'user_activity-1': [wireRecord({ partition: 1, offset: 7 }), wireRecord({ topic: 'a', offset: 3 })],
+    });
+
+    // Act
+    const { batches } = decodeKafkaEvent(event);
+
+    // Assess
+    expect(batches.map((b) => [b.topic, b.partition, b.records.map((r) => r.offset)])).toEqual([
+      ['a', 0, [3]],
+      ['user_activity', 0, [1, 2]],
+      ['user_activity', 1, [5, 6, 7]],
+    ]);
+  });
+
   it('marks envelope errors as not retryable', () => {
     // Act
     const error = (() => {

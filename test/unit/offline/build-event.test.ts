@@ -96,6 +96,28 @@ describe('buildKafkaEvent', () => {
     if (absent !== undefined) expect(wire).not.toHaveProperty(absent);
   });
 
+  it('writes every header name as an own property, "__proto__" and Object.prototype names included', () => {
+    // Prepare
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '0', 'source'];
+    const record = kafkaRecord({ headers: names.map((key, i) => ({ key, value: Buffer.from([i, 0xff]) })) });
+
+    // Act
+    const event = buildKafkaEvent({
+      eventSource: 'SelfManagedKafka',
+      bootstrapServers: [],
+      records: [record],
+    });
+
+    // Assess
+    const headers = event.records['user_activity-0']?.[0]?.headers ?? [];
+    expect(headers.map((h) => Object.getPrototypeOf(h))).toEqual(names.map(() => Object.prototype));
+    expect(headers.map((h) => Object.entries(h))).toEqual(names.map((key, i) => [[key, [i, -1]]]));
+    expect(JSON.stringify(headers)).toBe(
+      JSON.stringify(names.map((key, i) => JSON.parse(`{${JSON.stringify(key)}:[${i},-1]}`))),
+    );
+    expect(decodeKafkaEvent(overTheWire(event)).batches[0]?.records[0]?.headers).toEqual(record.headers);
+  });
+
   it('groups records under "<topic>-<partition>" in the order given', () => {
     // Prepare
     const records = [
