@@ -7,8 +7,12 @@
  * giving up would lose records, which the job promises never to do (docs/DESIGN.md section 5).
  *
  * Mirrors https://docs.aws.amazon.com/lambda/latest/dg/with-msk-process.html: one batch in flight
- * per partition (kafkajs hands a partition's fetches to eachBatch one at a time), several
- * partitions in parallel (partitionsConsumedConcurrently).
+ * per partition, several partitions in parallel, and the poller reads on while the function runs.
+ * kafkajs fetches every partition of a broker in one request and waits until every batch of it
+ * was handled before the next; so each partition has a lane of its own (a small queue and a loop
+ * that invokes the function with its chunks in order), and eachBatch only hands the records to the
+ * lane: the next fetch overlaps the invocations, and a slow partition does not hold the others.
+ * A lane holding two batches pauses its partition's fetching until it is down to one.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { KafkaRecord } from '../lib/decode/index.ts';
@@ -39,9 +43,17 @@ export class PartitionReader {
   readonly #log: Logger;
   #consumer: Consumer | undefined;
   #stopping = false;
-  /** When the consumer last started a fetch, and how many batches are being handled now. */
+  /** When the consumer last started a fetch, and how many lanes are invoking the function now. */
   #lastFetch = Date.now();
   #inFlight = 0;
+  /** Each partition's lane ("topic-partition"). */
+  #lanes = new Map<string, Lane>();
+  /**
+   * Bumped by a rebalance and by a new consumer: kafkajs then reads from the committed offsets
+   * again, so the records lanes hold from before are dropped (the lane finishes the invocation in
+   * hand, and commits it if it succeeded).
+   */
+  #epoch = 0;
   #watchdog: NodeJS.Timeout | undefined;
   #restarting = false;
   /** Wakes backoff sleeps when stopping. */
@@ -74,7 +86,7 @@ export class PartitionReader {
       // The batching window: the broker answers a fetch when it holds minBytes or after maxWait.
       maxWaitTimeInMs: t.maximumBatchingWindowMs,
       minBytes: 1024 * 1024,
-      maxBytesPerPartition: 6 * 1024 * 1024,
+      maxBytesPerPartition: 1024 * 1024,
       // Room for a full batch of every partition in one fetch (kafkajs's default is 10 MB in all).
       maxBytes: 64 * 1024 * 1024,
       // A retried batch may take long; heartbeats keep the member alive in the meantime.
@@ -85,6 +97,8 @@ export class PartitionReader {
     this.#consumer = consumer;
     // After every (re)join: the line that says the function now receives records, and from where.
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void this.#logReady(payload.memberAssignment));
+    // A rebalance: the partitions may move, and kafkajs reads from the committed offsets again.
+    consumer.on(consumer.events.REBALANCING, () => this.#dropQueued());
     // kafkajs restarts a crashed consumer itself when the error is retriable; otherwise it stops for
     // good, and the trigger would go quiet while the job looks alive. Say so, and start it again.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -172,9 +186,29 @@ export class PartitionReader {
    */
   async reset(): Promise<void> {
     clearInterval(this.#watchdog);
+    // The invocations in hand finish (and commit through this consumer) before it goes.
+    await this.#settleLanes();
+    this.#lanes = new Map();
     const consumer = this.#consumer;
     this.#consumer = undefined;
     await consumer?.disconnect().catch(() => undefined);
+  }
+
+  /** Drops every lane's waiting records, then waits for the invocations in hand to end. */
+  async #settleLanes(): Promise<void> {
+    this.#dropQueued();
+    await Promise.all([...this.#lanes.values()].map((lane) => lane.running));
+  }
+
+  /** Drops every lane's waiting records (a new epoch) and lifts the pauses they had caused. */
+  #dropQueued(): void {
+    this.#epoch++;
+    for (const lane of this.#lanes.values()) {
+      lane.queue = [];
+      lane.queued = 0;
+      lane.resume?.();
+      lane.resume = undefined;
+    }
   }
 
   /** A new consumer in place of one that stopped reading: said, then done once. */
@@ -196,71 +230,119 @@ export class PartitionReader {
     this.#stopping = true;
     this.#stopController.abort();
     clearInterval(this.#watchdog);
+    await this.#settleLanes();
     await this.#consumer?.disconnect().catch(() => undefined);
   }
 
+  /**
+   * Hands a fetched batch to its partition's lane and returns, so kafkajs fetches on. Its offsets
+   * are resolved (kafkajs's fetch position, nothing is committed): the lane commits each chunk
+   * after the function succeeded with it.
+   */
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, pause } = payload;
+    const key = `${batch.topic}-${batch.partition}`;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      lane = { topic: batch.topic, partition: batch.partition, queue: [], queued: 0, heartbeat };
+      this.#lanes.set(key, lane);
+    }
+    // Paused for good (a not-retryable failure): fetched before the pause took effect.
+    if (lane.stopped === true) {
+      pause();
+      return;
+    }
+    lane.heartbeat = heartbeat;
+    const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+    const lastFetched = all.at(-1);
+    if (lastFetched === undefined) return;
+    // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
+    const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
+    // While the lane is busy, records join its last waiting chunk up to a batch, as the poller
+    // fills a batch while the function runs.
+    const tail = lane.queue.at(-1);
+    const joined = tail === undefined ? records : [...tail.records, ...records];
+    if (tail !== undefined) lane.queue.pop();
+    for (const chunk of cutBatches(joined, this.#trigger.batchSize)) lane.queue.push({ records: chunk });
+    const last = lane.queue.at(-1);
+    // Filtered-out records after the last one delivered: nothing to invoke, still consumed.
+    if (last !== undefined && lastFetched !== records.at(-1)) last.commitTo = lastFetched.offset + 1;
+    if (last === undefined) lane.queue.push({ records: [], commitTo: lastFetched.offset + 1 });
+    lane.queued += records.length;
+    resolveOffset(String(lastFetched.offset));
+    if (lane.queued >= 2 * this.#trigger.batchSize && lane.resume === undefined) lane.resume = pause();
+    lane.running ??= this.#runLane(lane).finally(() => {
+      (lane as Lane).running = undefined;
+    });
+  }
+
+  /** Invokes the function with the lane's chunks in order, until it is empty or dropped. */
+  async #runLane(lane: Lane): Promise<void> {
     this.#inFlight++;
     try {
-      await this.#handleBatch(payload);
+      for (;;) {
+        const item = lane.queue.shift();
+        if (item === undefined || this.#stopping) return;
+        lane.queued -= item.records.length;
+        if (lane.resume !== undefined && lane.queued < this.#trigger.batchSize) {
+          lane.resume();
+          lane.resume = undefined;
+        }
+        if (!(await this.#handleChunk(lane, item, this.#epoch))) return;
+      }
     } finally {
       this.#inFlight--;
       this.#lastFetch = Date.now();
     }
   }
 
-  async #handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
-    const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
-    // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
-    const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
-    const abandoned = () => this.#stopping || !isRunning() || isStale();
-    for (const chunk of cutBatches(records, this.#trigger.batchSize)) {
-      let pending: readonly KafkaRecord[] = chunk;
-      let attempt = 0;
-      const stall = this.#settings.stallMs.get(batch.partition);
-      if (stall !== undefined) await this.#backoffFor(stall, heartbeat);
-      while (pending.length > 0) {
-        // Abandoned: nothing of this batch is committed; the group re-delivers it.
-        if (abandoned()) return;
-        const { failedFrom, retryable } = await this.#invokeOnce(pending, attempt);
-        if (abandoned() && failedFrom !== undefined) return;
-        if (!retryable) {
-          // The function said retrying cannot help (lost checkpoint state, a broken event): stop
-          // this partition instead of hammering it. Nothing from the failed batch on is committed.
-          pause();
-          this.#log.warn(
-            `kafka trigger ${this.#label}: ${batch.topic}-${batch.partition} PAUSED at offset ` +
-              `${pending[0]?.offset}: the function failed with an error it marks not retryable (see its log ` +
-              'above). Nothing from this offset on is committed. Fix the cause, then restart the job.',
-          );
-          return;
-        }
-        const done = failedFrom === undefined ? pending : pending.filter((r) => r.offset < failedFrom);
-        const last = done.at(-1);
-        if (last !== undefined) {
-          // The next offset to read, as Kafka commits it: the last processed one plus one.
-          await this.#consumer?.commitOffsets([
-            { topic: batch.topic, partition: batch.partition, offset: String(last.offset + 1) },
-          ]);
-          resolveOffset(String(last.offset));
-          attempt = 0;
-        }
-        if (failedFrom === undefined) break;
-        pending = pending.filter((r) => r.offset >= failedFrom);
-        attempt++;
-        await this.#backoff(attempt, heartbeat);
+  /** One chunk, retried until it succeeds; false when the lane must stop (paused, or dropped). */
+  async #handleChunk(lane: Lane, item: QueuedChunk, epoch: number): Promise<boolean> {
+    const { topic, partition } = lane;
+    const abandoned = () => this.#stopping || this.#epoch !== epoch;
+    let pending: readonly KafkaRecord[] = item.records;
+    let attempt = 0;
+    const stall = this.#settings.stallMs.get(partition);
+    if (stall !== undefined) await this.#backoffFor(stall, () => lane.heartbeat());
+    while (pending.length > 0) {
+      // Abandoned: nothing of this chunk is committed; the group re-delivers it.
+      if (abandoned()) return false;
+      const { failedFrom, retryable } = await this.#invokeOnce(pending, attempt);
+      if (abandoned() && failedFrom !== undefined) return false;
+      if (!retryable) {
+        // The function said retrying cannot help (lost checkpoint state, a broken event): stop
+        // this partition instead of hammering it. Nothing from the failed batch on is committed.
+        lane.stopped = true;
+        lane.queue = [];
+        lane.queued = 0;
+        lane.resume = undefined;
+        this.#consumer?.pause([{ topic, partitions: [partition] }]);
+        this.#log.warn(
+          `kafka trigger ${this.#label}: ${topic}-${partition} PAUSED at offset ` +
+            `${pending[0]?.offset}: the function failed with an error it marks not retryable (see its log ` +
+            'above). Nothing from this offset on is committed. Fix the cause, then restart the job.',
+        );
+        return false;
       }
-      await heartbeat();
+      const done = failedFrom === undefined ? pending : pending.filter((r) => r.offset < failedFrom);
+      const last = done.at(-1);
+      if (last !== undefined) {
+        // The next offset to read, as Kafka commits it: the last processed one plus one.
+        const next =
+          failedFrom === undefined && item.commitTo !== undefined ? item.commitTo : last.offset + 1;
+        await this.#consumer?.commitOffsets([{ topic, partition, offset: String(next) }]);
+        attempt = 0;
+      }
+      if (failedFrom === undefined) break;
+      pending = pending.filter((r) => r.offset >= failedFrom);
+      attempt++;
+      await this.#backoff(attempt, () => lane.heartbeat());
     }
-    const lastFetched = all.at(-1);
-    if (lastFetched !== undefined && lastFetched !== records.at(-1) && !abandoned()) {
-      // Filtered-out records after the last delivered one: nothing to invoke, still consumed.
-      await this.#consumer?.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: String(lastFetched.offset + 1) },
-      ]);
-      resolveOffset(String(lastFetched.offset));
+    if (item.records.length === 0 && item.commitTo !== undefined && !abandoned()) {
+      await this.#consumer?.commitOffsets([{ topic, partition, offset: String(item.commitTo) }]);
     }
+    await lane.heartbeat().catch(() => undefined);
+    return true;
   }
 
   /**
@@ -378,4 +460,27 @@ export function lowestFailure(result: unknown, topic: string, partition: number)
     if (Number.isSafeInteger(offset) && (lowest === undefined || offset < lowest)) lowest = offset;
   }
   return lowest;
+}
+
+/** Records of one partition waiting for the function: a batch, and where to commit after it. */
+interface QueuedChunk {
+  readonly records: readonly KafkaRecord[];
+  /** Past the chunk's last record when records after it were filtered out (still consumed). */
+  commitTo?: number;
+}
+
+/** A partition's lane: what was fetched and not yet handed to the function, and its loop. */
+interface Lane {
+  readonly topic: string;
+  readonly partition: number;
+  queue: QueuedChunk[];
+  /** Records in queue. */
+  queued: number;
+  /** Set while the lane's loop runs. */
+  running?: Promise<void> | undefined;
+  /** Set while the lane paused its partition because it holds enough. */
+  resume?: (() => void) | undefined;
+  /** Paused for good: the function failed with an error it marks not retryable. */
+  stopped?: boolean;
+  heartbeat: () => Promise<void>;
 }

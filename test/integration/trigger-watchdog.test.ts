@@ -1,9 +1,9 @@
-import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
+import { normaliseSettings } from '../../offline/definition.ts';
 import { PartitionReader } from '../../offline/reader.ts';
-import { uniqueName } from '../helpers/names.ts';
-import { createTopic, settings, testKafka } from '../helpers/services.ts';
+import { createTopic, settings } from '../helpers/services.ts';
+import { spyingKafka, testTrigger } from '../helpers/trigger.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 /**
@@ -23,31 +23,8 @@ describe('the local Kafka trigger restarts a consumer that stopped fetching', ()
     // Arrange
     const { topic, drop } = await createTopic(1, 'watchdog');
     cleanups.push(drop);
-    const kafka = testKafka('watchdog-test');
-    const consumers: Consumer[] = [];
-    // The reader's Kafka client, with every consumer it creates kept for the test.
-    const spying = {
-      consumer: (config: ConsumerConfig) => {
-        const consumer = kafka.consumer(config);
-        consumers.push(consumer);
-        return consumer;
-      },
-      admin: () => kafka.admin(),
-    } as unknown as Kafka;
-    const trigger: TriggerDefinition = {
-      functionKey: 'sessionize',
-      eventSource: 'SelfManagedKafka',
-      eventSourceArn: undefined,
-      topic,
-      consumerGroupId: uniqueName('watchdog-group'),
-      batchSize: 100,
-      maximumBatchingWindowMs: 100,
-      startingPosition: 'TRIM_HORIZON',
-      startingPositionTimestampMs: undefined,
-      enabled: true,
-      reportBatchItemFailures: false,
-      filterPatterns: [],
-    };
+    const { kafka, spying, consumers } = spyingKafka('watchdog-test');
+    const trigger = testTrigger(topic, 'watchdog-group');
     const triggerSettings = normaliseSettings(
       { kafka: { brokers: settings.kafkaBrokers, fetchStallMs: 3000 } },
       {},

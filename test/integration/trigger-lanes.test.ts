@@ -1,0 +1,132 @@
+import type { Consumer } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { normaliseSettings } from '../../offline/definition.ts';
+import { PartitionReader } from '../../offline/reader.ts';
+import { createTopic, settings } from '../helpers/services.ts';
+import { spyingKafka, testTrigger } from '../helpers/trigger.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+
+/**
+ * The local trigger reads on while the function runs, as the event source mapping's poller does:
+ * each partition has a lane of its own (offline/reader.ts), so a partition whose invocation is slow
+ * holds neither the other partitions nor its own next fetch, and what arrives meanwhile goes to the
+ * function as one batch (up to batchSize) when the slow invocation ends. One batch per partition is
+ * still in flight at a time, in offset order, and offsets are committed after success only.
+ */
+describe('the local Kafka trigger gives each partition a lane of its own', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function start(topic: string) {
+    const { kafka, spying, consumers } = spyingKafka('lanes-test');
+    const trigger = testTrigger(topic, 'lanes-group');
+    const triggerSettings = normaliseSettings({ kafka: { brokers: settings.kafkaBrokers } }, {});
+    const lines: string[] = [];
+    /** Each invocation's partition and offsets, in the order the invocations started. */
+    const invocations: { partition: number; offsets: number[] }[] = [];
+    /** Partition 0's invocations wait for this while it is set. */
+    let hold: Promise<void> | undefined;
+    let inFlight = 0;
+    let maxInFlightPartition0 = 0;
+    const reader = new PartitionReader(
+      spying,
+      trigger,
+      triggerSettings,
+      async (_functionKey, event) => {
+        const records = Object.values(
+          (event as { records: Record<string, { partition: number; offset: number }[]> }).records,
+        ).flat();
+        const partition = records[0]?.partition ?? -1;
+        invocations.push({ partition, offsets: records.map((r) => r.offset) });
+        if (partition === 0) {
+          inFlight++;
+          maxInFlightPartition0 = Math.max(maxInFlightPartition0, inFlight);
+          await hold;
+          inFlight--;
+        }
+        return null;
+      },
+      { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
+    );
+    cleanups.push(() => reader.stop());
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const send = (partition: number, values: string[]) =>
+      producer.send({ topic, messages: values.map((value) => ({ value, partition })) });
+    void reader.startUntilRunning();
+    await waitFor('the trigger to be ready', () => lines.some((l) => l.includes(': ready, ')));
+    let release: () => void = () => undefined;
+    const holdPartition0 = () => {
+      hold = new Promise((resolve) => {
+        release = () => {
+          hold = undefined;
+          resolve();
+        };
+      });
+    };
+    // Released before the reader stops (cleanups run last first): stop() waits for invocations in hand.
+    cleanups.push(async () => release());
+    const offsetsOf = (partition: number) =>
+      invocations.filter((i) => i.partition === partition).flatMap((i) => i.offsets);
+    const committed = async (partition: number) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [offsets] = await admin.fetchOffsets({ groupId: trigger.consumerGroupId, topics: [topic] });
+        return Number(offsets?.partitions.find((p) => p.partition === partition)?.offset);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    return {
+      consumers,
+      send,
+      holdPartition0,
+      release: () => release(),
+      invocations,
+      offsetsOf,
+      committed,
+      maxInFlightPartition0: () => maxInFlightPartition0,
+    };
+  }
+
+  it('a partition held by a slow invocation holds neither the others nor its own reading', async () => {
+    // Arrange
+    const { topic, drop } = await createTopic(2, 'lanes');
+    cleanups.push(drop);
+    const t = await start(topic);
+    t.holdPartition0();
+    await t.send(0, ['user_A,1000']);
+    await waitFor('partition 0 invoked (and held)', () => t.offsetsOf(0).length === 1);
+    // kafkajs's own count of the records it handed over for partition 0, after the held one.
+    let fetched0 = 0;
+    const consumer = t.consumers[0] as Consumer;
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.partition === 0) fetched0 += payload.batchSize;
+    });
+
+    // Act: more for both partitions while partition 0's invocation is held.
+    await t.send(0, ['user_A,2000', 'user_A,3000', 'user_A,4000']);
+    await t.send(1, ['user_B,1000', 'user_B,2000']);
+    await waitFor('partition 1 delivered while partition 0 is held', () => t.offsetsOf(1).length === 2);
+    await waitFor('partition 0 read on while held', () => fetched0 >= 3);
+    const beforeRelease = t.offsetsOf(0);
+    const committedBefore = await t.committed(0);
+    t.release();
+    await waitFor('partition 0 delivered', () => t.offsetsOf(0).length === 4);
+    await waitFor('partition 0 committed', async () => (await t.committed(0)) === 4);
+
+    // Assess
+    expect(beforeRelease).toEqual([0]);
+    // Nothing of partition 0 was committed while its first invocation was in hand.
+    expect(committedBefore).toBeLessThan(1);
+    // What arrived while it was held went as one batch, in order, after it; one in flight at a time.
+    expect(t.invocations.filter((i) => i.partition === 0).map((i) => i.offsets)).toEqual([[0], [1, 2, 3]]);
+    expect(t.maxInFlightPartition0()).toBe(1);
+    expect(t.offsetsOf(1)).toEqual([0, 1]);
+    expect(await t.committed(1)).toBe(2);
+  });
+});
