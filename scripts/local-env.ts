@@ -9,3 +9,14 @@
  * which receive the shell's AWS_* variables) inherit it.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/**
+ * V8 flags of the job's Node.js process, as serverless.yml gives the deployed functions in
+ * NODE_OPTIONS (a test keeps the two equal): `npm start` runs serverless offline with them (its
+ * worker threads, which run the functions, inherit them), and the bench runs the job with them.
+ * A young generation of 32 MB semi-spaces (V8's default is 16 MB): a batch of 10,000 records keeps
+ * tens of objects per record alive until its invocation ends, and with the default most of them
+ * are copied by a scavenge and promoted before they die; the bench's drain spent about 15 % less
+ * CPU per event with it (docs/BENCHMARKS.md).
+ */
+export const JOB_V8_FLAGS = ['--max-semi-space-size=32'] as const;

@@ -5,7 +5,7 @@
  * events and how to see the rows. Ctrl-C stops it cleanly (the services keep running;
  * `npm run services:down` stops them).
  */
-import './local-env.ts';
+
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { type Config, loadLocalConfig } from '../lib/config.ts';
 import { ConfigError } from '../lib/errors.ts';
 import { loadValueSchema } from '../lib/parse/index.ts';
+import { JOB_V8_FLAGS } from './local-env.ts';
 import { servicesUp } from './services/index.ts';
 import { paths, pidFile } from './services/paths.ts';
 import { runningPid } from './services/processes.ts';
@@ -107,10 +108,10 @@ Ctrl-C stops the job (the services keep running: npm run services:down).
   const require = createRequire(import.meta.url);
   const serverless = require.resolve('osls/bin/serverless.js');
   // Source maps for the process and its worker threads (which run the functions): a stack trace
-  // points at functions/*.ts and lib/**/*.ts, not at the bundle.
+  // points at functions/*.ts and lib/**/*.ts, not at the bundle. And the functions' V8 flags.
   const child = spawn(
     process.execPath,
-    ['--enable-source-maps', serverless, 'offline', 'start', ...process.argv.slice(2)],
+    ['--enable-source-maps', ...JOB_V8_FLAGS, serverless, 'offline', 'start', ...process.argv.slice(2)],
     { stdio: 'inherit', env: process.env },
   );
   // The terminal sends Ctrl-C to the whole process group; forward a plain kill too.

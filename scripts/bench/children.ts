@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { JOB_V8_FLAGS } from '../local-env.ts';
 import type { ChildMessage, Progress, Ready } from './protocol.ts';
 
 export interface Child<T> {
@@ -19,6 +20,8 @@ export interface Child<T> {
 export function startChild<T>(script: string, options: unknown, onProgress: (p: Progress) => void): Child<T> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(options)], {
     execArgv: [
+      // The job's V8 flags, as deployed (serverless.yml's NODE_OPTIONS).
+      ...JOB_V8_FLAGS,
       '--import',
       'tsx',
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),

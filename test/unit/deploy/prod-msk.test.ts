@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointTableDefinition, TTL_ATTRIBUTE } from '../../../lib/checkpoint/index.ts';
+import { JOB_V8_FLAGS } from '../../../scripts/local-env.ts';
 import { loadHandler, providedByRuntime, staticImports } from './support/bundle.ts';
 import {
   dynamoActionsUsedByCode,
@@ -315,6 +316,14 @@ describe('serverless.yml, prod stage with examples/params.prod.yml', () => {
       );
       expect(unread, 'set in serverless.yml but read nowhere in lib/ or functions/').toEqual([]);
     });
+
+    it.each(FUNCTIONS)(
+      "%s runs with the job's V8 flags, as npm start and the bench do (scripts/local-env.ts)",
+      (name) => {
+        const options = String(variables(name).NODE_OPTIONS).split(/\s+/);
+        expect(options).toEqual(expect.arrayContaining([...JOB_V8_FLAGS]));
+      },
+    );
 
     it('leaves no local address, dev placeholder or credential anywhere in the template', () => {
       const text = JSON.stringify(pkg.raw);
