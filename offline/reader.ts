@@ -12,7 +12,7 @@
  * was handled before the next; so each partition has a lane of its own (a small queue and a loop
  * that invokes the function with its chunks in order), and eachBatch only hands the records to the
  * lane: the next fetch overlaps the invocations, and a slow partition does not hold the others.
- * A lane holding two batches pauses its partition's fetching until it is down to one.
+ * A lane holding two batches pauses its partition's fetching until it has handed one to the function.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { KafkaRecord } from '../lib/decode/index.ts';
@@ -32,6 +32,8 @@ export interface Logger {
 
 /** Partitions read at the same time (kafkajs runs one eachBatch per partition at a time). */
 const PARTITIONS_IN_PARALLEL = 32;
+/** A lane holding this many batches of records pauses its partition's fetching (see #eachBatch). */
+const LANE_BATCHES = 2;
 /** How often the watchdog looks at the fetch loop (see start()). */
 const WATCHDOG_INTERVAL_MS = 1000;
 
@@ -270,7 +272,7 @@ export class PartitionReader {
     if (last === undefined) lane.queue.push({ records: [], commitTo: lastFetched.offset + 1 });
     lane.queued += records.length;
     resolveOffset(String(lastFetched.offset));
-    if (lane.queued >= 2 * this.#trigger.batchSize && lane.resume === undefined) lane.resume = pause();
+    if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined) lane.resume = pause();
     lane.running ??= this.#runLane(lane).finally(() => {
       (lane as Lane).running = undefined;
     });
@@ -284,7 +286,9 @@ export class PartitionReader {
         const item = lane.queue.shift();
         if (item === undefined || this.#stopping) return;
         lane.queued -= item.records.length;
-        if (lane.resume !== undefined && lane.queued < this.#trigger.batchSize) {
+        // Fetching resumes as soon as the lane is below two batches: the next fetch overlaps this
+        // invocation (all partitions paused, kafkajs sleeps maxWaitTime between its fetch attempts).
+        if (lane.resume !== undefined && lane.queued < LANE_BATCHES * this.#trigger.batchSize) {
           lane.resume();
           lane.resume = undefined;
         }
