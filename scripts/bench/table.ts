@@ -78,7 +78,7 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
     notes.push(
       `end-to-end, ${name}: ${fmt(e.events)} events, ${fmt(e.rows)} rows (all equal to the engine's), produced in ` +
         `${fmt(e.produceSeconds, 1)} s; ${fmt(j.invocations)} invocations, up to ${fmt(j.maxRecordsPerInvocation)} records; ` +
-        `the job's process (trigger and workers) used ${fmt((1000 * j.cpuMs) / Math.max(1, e.events), 1)} us of CPU per event; ` +
+        `the job's process (trigger and handler) used ${fmt((1000 * j.cpuMs) / Math.max(1, e.events), 1)} us of CPU per event; ` +
         `handler time ${ms(j.handlerMs)}: DynamoDB ${pct(j.dynamodbMs, j.handlerMs)}, PostgreSQL ${pct(j.postgresMs, j.handlerMs)} ` +
         `(summed over partitions in parallel; ${fmt((1000 * j.postgresMs) / Math.max(1, e.rows), 1)} us per row); ` +
         `sink transactions with sessions: ${fmt(j.insertWrites)} by plain inserts, ${fmt(j.upsertWrites)} by upserts; ` +

@@ -66,33 +66,7 @@ export async function openWorkspace(
   await admin.connect();
   await migrate(admin, schema);
   await admin.end();
-  const attached = attachWorkspace(name, table, schema, onCommit, env);
-  return {
-    ...attached,
-    close: async () => {
-      await attached.close();
-      const c = new pg.Client({ connectionString: settings.databaseUrl });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${c.escapeIdentifier(schema)} CASCADE`);
-      await c.end();
-      await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
-      dynamo.destroy();
-    },
-  };
-}
 
-/**
- * The job's runtime on a run's existing table and schema (openWorkspace's, made by another thread:
- * the end-to-end tier runs each partition's invocations in a worker thread of its own, as
- * serverless offline does). close() ends the runtime and leaves the table and schema.
- */
-export function attachWorkspace(
-  name: string,
-  table: string,
-  schema: string,
-  onCommit?: OnCommit,
-  env: Record<string, string> = {},
-): Workspace {
   const runtime = createRuntime({
     ...process.env,
     CHECKPOINT_TABLE: table,
@@ -151,6 +125,12 @@ export function attachWorkspace(
     close: async () => {
       await runtime.close();
       await pool.end();
+      const c = new pg.Client({ connectionString: settings.databaseUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${c.escapeIdentifier(schema)} CASCADE`);
+      await c.end();
+      await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      dynamo.destroy();
     },
   };
 }
