@@ -275,7 +275,8 @@ export class PartitionReader {
     if (last === undefined) lane.queue.push({ records: [], commitTo: lastFetched.offset + 1 });
     lane.queued += records.length;
     resolveOffset(String(lastFetched.offset));
-    if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined) lane.resume = pause();
+    if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined)
+      lane.resume = pause();
     lane.running ??= this.#runLane(lane).finally(() => {
       (lane as Lane).running = undefined;
     });
