@@ -89,7 +89,7 @@ export class PartitionReader {
       maxWaitTimeInMs: t.maximumBatchingWindowMs,
       minBytes: 1024 * 1024,
       // Up to an invocation's 6 MB per partition. 1 MB fetches (shorter decodes, more of them) cost
-      // the bench's drain about 15 % more CPU per event: 55,844 and 58,005 events/s against
+      // the bench's drain about 23 % more CPU per event: 55,844 and 58,005 events/s against
       // 76,092 and 68,644 with 6 MB, alternating (docs/BENCHMARKS.md).
       maxBytesPerPartition: 6 * 1024 * 1024,
       // Room for a full batch of every partition in one fetch (kafkajs's default is 10 MB in all).

@@ -16,7 +16,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
  * worker threads, which run the functions, inherit them), and the bench runs the job with them.
  * A young generation of 32 MB semi-spaces (V8's default is 16 MB): a batch of 10,000 records keeps
  * tens of objects per record alive until its invocation ends, and with the default most of them
- * are copied by a scavenge and promoted before they die; the bench's drain spent about 15 % less
- * CPU per event with it (docs/BENCHMARKS.md).
+ * are copied by a scavenge and promoted before they die; the bench's drain spent about 13 % less
+ * CPU per event with it (docs/BENCHMARKS.md, "The job's V8 flags").
  */
 export const JOB_V8_FLAGS = ['--max-semi-space-size=32'] as const;

@@ -5,7 +5,7 @@
  * events and how to see the rows. Ctrl-C stops it cleanly (the services keep running;
  * `npm run services:down` stops them).
  */
-
+import './local-env.ts';
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
