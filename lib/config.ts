@@ -38,6 +38,8 @@ export interface Config {
   readonly databaseSsl: 'off' | 'require' | 'verify-full';
   readonly databasePoolSize: number;
   readonly databaseQueryTimeoutMs: number;
+  /** The sink's statements as named prepared statements (lib/sink/postgres-sink.ts); off behind RDS Proxy. */
+  readonly databasePreparedStatements: boolean;
 }
 
 export interface MemorySettings {
@@ -186,6 +188,7 @@ const fields = z.object({
     .optional(),
   DATABASE_POOL_SIZE: int(1, 2),
   DATABASE_QUERY_TIMEOUT_MS: int(100, 20_000),
+  DATABASE_PREPARED_STATEMENTS: bool(true),
   // Read by the logger (log.ts) before this runs; checked here so a typo stops start-up.
   LOG_LEVEL: logLevel,
   POWERTOOLS_LOG_LEVEL: logLevel,
@@ -365,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseSsl: c.DATABASE_SSL ?? (c.DATABASE_SECRET_ARN === undefined ? 'off' : 'verify-full'),
     databasePoolSize: c.DATABASE_POOL_SIZE,
     databaseQueryTimeoutMs: c.DATABASE_QUERY_TIMEOUT_MS,
+    databasePreparedStatements: c.DATABASE_PREPARED_STATEMENTS,
   };
 }
 

@@ -47,7 +47,7 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env, options: Run
     database,
     deps: {
       store: checkpointStore(config, dynamo),
-      sink: new PostgresSink(database),
+      sink: new PostgresSink(database, { prepared: config.databasePreparedStatements }),
       values,
       settings: {
         engine: config.engine,

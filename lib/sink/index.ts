@@ -1,3 +1,4 @@
+export { integerArray, textArray } from './array-literal.ts';
 export {
   type DatabaseSettings,
   type DatabaseSsl,

@@ -7,6 +7,7 @@ import {
   SinkUnavailableError,
 } from '../errors.ts';
 import { chunkBySize } from '../shared/index.ts';
+import { integerArray, textArray } from './array-literal.ts';
 import type { ConnectionSource } from './database-pool.ts';
 import { type DeletedRows, type SessionRows, sessionRows } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult, WriteMode, WriteOptions } from './types.ts';
@@ -139,6 +140,11 @@ function writeStatement(mode: WriteMode, withFence: boolean): string {
          (SELECT count(*) FROM deleted_counts)::int AS deleted`;
 }
 
+/**
+ * The four statements, each sent as a named prepared statement: PostgreSQL parses and plans the
+ * CTE once per connection instead of for every batch (20-30 % of the sink's time at batches of 100
+ * and 1,000 records, docs/BENCHMARKS.md, "The evening of 2026-12-02").
+ */
 const WRITE: Record<WriteMode, { first: string; next: string }> = {
   insert: { first: writeStatement('insert', true), next: writeStatement('insert', false) },
   upsert: { first: writeStatement('upsert', true), next: writeStatement('upsert', false) },
@@ -164,9 +170,20 @@ const DATA_SQLSTATE = /^(22|23|54)/;
 export class PostgresSink implements Sink {
   /** Per partition ("topic-partition"): how many more writes go straight to the upsert. */
   readonly #upsertFirst = new Map<string, number>();
+  readonly #prepared: boolean;
 
-  /** A pool, or one still being built (the database secret is read at the first write). */
-  constructor(private readonly pool: ConnectionSource | (() => Promise<ConnectionSource>)) {}
+  /**
+   * A pool, or one still being built (the database secret is read at the first write). `prepared`
+   * (default true): the write statements are named prepared statements, parsed and planned once per
+   * connection (see WRITE); false sends them unnamed, parsed and planned for every batch, which a
+   * connection pooler that multiplexes transactions needs (RDS Proxy pins a session that prepares).
+   */
+  constructor(
+    private readonly pool: ConnectionSource | (() => Promise<ConnectionSource>),
+    options: { readonly prepared?: boolean } = {},
+  ) {
+    this.#prepared = options.prepared ?? true;
+  }
 
   async fenceGenerations(topic: string): Promise<string[]> {
     return this.withClient(async (client) => {
@@ -225,21 +242,25 @@ export class PostgresSink implements Sink {
     options: WriteOptions,
     sent: { statements: number },
   ): Promise<SinkResult> {
-    const query = (text: string, values?: unknown[]) => {
+    const query = (text: string, values?: unknown[], name?: string) => {
       sent.statements++;
-      return client.query(text, values);
+      return client.query(name === undefined ? { text, values } : { name, text, values });
     };
     const transaction = inTransaction(statements, options);
     if (transaction) await query('BEGIN');
     let deleted = 0;
     for (const [i, values] of statements.values.entries()) {
       const first = i === 0;
-      const { rows } = await query(first ? WRITE[mode].first : WRITE[mode].next, [
-        fence.topic,
-        fence.partition,
-        ...(first ? [fence.generation, fence.epoch, fence.watermark, fence.allowedLatenessMs] : []),
-        ...values,
-      ]);
+      const { rows } = await query(
+        first ? WRITE[mode].first : WRITE[mode].next,
+        [
+          fence.topic,
+          fence.partition,
+          ...(first ? [fence.generation, fence.epoch, fence.watermark, fence.allowedLatenessMs] : []),
+          ...values,
+        ],
+        this.#prepared ? `sessionizer_${mode}_${first ? 'first' : 'next'}` : undefined,
+      );
       const result = rows[0] as { accepted: number; deleted: number };
       if (result.accepted === 0) {
         const { rows: last } = await client.query(READ_FENCE, [fence.topic, fence.partition]);
@@ -377,14 +398,36 @@ function chunked(
       BYTES_PER_STATEMENT,
       bytes,
     ).map((chunk) => [chunk[0] as number, (chunk[0] as number) + chunk.length]);
-  const kinds: [readonly (readonly unknown[])[], [number, number][]][] = [
-    [[deletes.keys, deletes.userIds, deletes.starts], ranges(deletes.keys.length)],
+  // Session columns go as array literals (array-literal.ts); the rejections' (rare, with NULLs) as arrays.
+  const text = (column: readonly string[]) => (from: number, to: number) => textArray(column.slice(from, to));
+  const integers = (column: readonly number[]) => (from: number, to: number) =>
+    integerArray(column.slice(from, to));
+  const array = (column: readonly unknown[]) => (from: number, to: number) => column.slice(from, to);
+  type Column = (from: number, to: number) => unknown;
+  const kinds: [Column[], [number, number][]][] = [
+    [[text(deletes.keys), text(deletes.userIds), integers(deletes.starts)], ranges(deletes.keys.length)],
     [
-      [upserts.keys, upserts.userIds, upserts.starts, upserts.lasts, upserts.ends, upserts.counts],
+      [
+        text(upserts.keys),
+        text(upserts.userIds),
+        integers(upserts.starts),
+        integers(upserts.lasts),
+        integers(upserts.ends),
+        integers(upserts.counts),
+      ],
       ranges(upserts.keys.length),
     ],
     [
-      [r.topics, r.partitions, r.offsets, r.timestamps, r.rawValues, r.rawEncodings, r.reasons, r.details],
+      [
+        r.topics,
+        r.partitions,
+        r.offsets,
+        r.timestamps,
+        r.rawValues,
+        r.rawEncodings,
+        r.reasons,
+        r.details,
+      ].map(array),
       ranges(r.topics.length, (i) => (r.rawValues[i] as string).length + (r.details[i] as string).length),
     ],
   ];
@@ -392,7 +435,7 @@ function chunked(
   const values = Array.from({ length: count }, (_, i) =>
     kinds.flatMap(([columns, chunks]) => {
       const [from, to] = chunks[i] ?? [0, 0];
-      return columns.map((column) => column.slice(from, to));
+      return columns.map((column) => column(from, to));
     }),
   );
   return { values, upserted: upserts.keys.length, rejected: r.topics.length };

@@ -42,9 +42,10 @@ describe('PostgresSink', () => {
   let pool: pg.Pool;
   let drop: () => Promise<void>;
   let sink: PostgresSink;
+  let schema: string;
 
   beforeEach(async () => {
-    ({ pool, drop } = await createSchema());
+    ({ pool, drop, schema } = await createSchema());
     sink = new PostgresSink(pool);
   });
   afterEach(async () => drop());
@@ -222,6 +223,85 @@ describe('PostgresSink', () => {
     );
     expect(stored).toEqual([
       { counts_end: '9999-12-31 23:59:59.999000', sessions_end: '9999-12-31 23:59:59.999000', duration: 1 },
+    ]);
+  });
+
+  it('writes and deletes user ids that array syntax would misread: quotes, backslashes, commas, braces, NULL, spaces', async () => {
+    // Prepare: each id is one element of the statement's array literals (lib/sink/array-literal.ts).
+    const ids = [
+      'a"b',
+      'back\\slash',
+      'c,d',
+      '{e}',
+      'NULL',
+      'null',
+      ' spaced ',
+      '',
+      'quote\\"mix',
+      'ünï|cödé',
+    ];
+    await sink.write(
+      { emitted: ids.map((id) => session(id, 1000, 6000, 1)), superseded: [], rejections: [] },
+      fence(1),
+    );
+
+    // Act: every row is superseded by a merged session with a later start.
+    const result = await sink.write(
+      {
+        emitted: ids.map((id) => session(id, 2000, 9000, 2)),
+        superseded: ids.map((id) => session(id, 1000, 6000, 1)),
+        rejections: [],
+      },
+      fence(2),
+    );
+
+    // Assess
+    expect(result).toMatchObject({ upserted: ids.length, deleted: ids.length });
+    const expected = ids.map((id) => `${id}|1970-01-01T00:00:02.000Z`).sort();
+    expect((await rows()).map((r) => r.group_key).sort()).toEqual(expected);
+    const { rows: sessions } = await pool.query(
+      'SELECT user_id, group_key, event_count::int AS n FROM user_sessions ORDER BY group_key',
+    );
+    expect(sessions.map((r) => r.user_id).sort()).toEqual([...ids].sort());
+    expect(sessions.map((r) => r.group_key).sort()).toEqual(expected);
+    expect(sessions.every((r) => r.n === 2)).toBe(true);
+  });
+
+  it('prepares its write statements once per connection, and not at all with prepared: false', async () => {
+    // Prepare: one connection, so that pg_prepared_statements is the sink's.
+    const prepared = async (epoch: number, options?: { prepared: boolean }) => {
+      const one = new pg.Pool({
+        connectionString: settings.databaseUrl,
+        options: `-c search_path=${schema}`,
+        max: 1,
+      });
+      try {
+        const writer = new PostgresSink(one, options);
+        await writer.write(
+          { emitted: [session('user_A', 1000, 6000, 1)], superseded: [], rejections: [] },
+          fence(epoch),
+        );
+        await writer.write(
+          { emitted: [session('user_B', 1000, 6000, 1)], superseded: [], rejections: [] },
+          fence(epoch + 1),
+        );
+        const { rows: names } = await one.query('SELECT name FROM pg_prepared_statements ORDER BY name');
+        return names.map((r) => r.name as string);
+      } finally {
+        await one.end();
+      }
+    };
+
+    // Act
+    const named = await prepared(1);
+    const unnamed = await prepared(3, { prepared: false });
+
+    // Assess
+    expect(named).toEqual(['sessionizer_insert_first']);
+    expect(unnamed).toEqual([]);
+    expect((await rows()).map((r) => r.group_key)).toEqual([
+      'user_A|1970-01-01T00:00:01.000Z',
+      'user_B|1970-01-01T00:00:01.000Z',
     ]);
   });
 

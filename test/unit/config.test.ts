@@ -137,6 +137,7 @@ describe('loadConfig', () => {
       EVENT_TIME_SOURCE: 'kafka',
       IDLE_FLUSH: 'false',
       DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:db-Ab12Cd',
+      DATABASE_PREPARED_STATEMENTS: 'off',
     });
 
     // Assess
@@ -147,7 +148,13 @@ describe('loadConfig', () => {
       allowedLatenessMs: 1000,
       idleFlush: false,
     });
-    expect(config).toMatchObject({ eventTimeSource: 'kafka', idleFlush: false, databaseSsl: 'verify-full' });
+    expect(config).toMatchObject({
+      eventTimeSource: 'kafka',
+      idleFlush: false,
+      databaseSsl: 'verify-full',
+      databasePreparedStatements: false,
+    });
+    expect(loadConfig({}).databasePreparedStatements).toBe(true);
   });
 
   it('stops with one message that names every bad setting', () => {
@@ -157,6 +164,7 @@ describe('loadConfig', () => {
         SESSION_GAP_MS: '0',
         OUT_OF_ORDERNESS_MS: '-5',
         IDLE_FLUSH: 'maybe',
+        DATABASE_PREPARED_STATEMENTS: 'sometimes',
         EVENT_TIME_SOURCE: 'clock',
         DATABASE_URL: 'mysql://db',
         LOG_LEVEL: 'verbose',
@@ -174,6 +182,7 @@ describe('loadConfig', () => {
       'SESSION_GAP_MS="0"',
       'OUT_OF_ORDERNESS_MS="-5"',
       'IDLE_FLUSH="maybe"',
+      'DATABASE_PREPARED_STATEMENTS="sometimes"',
       'EVENT_TIME_SOURCE="clock"',
       'DATABASE_URL="mysql://db"',
       'LOG_LEVEL="verbose"',

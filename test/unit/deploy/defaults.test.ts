@@ -25,6 +25,7 @@ const CASES: [string, string, string][] = [
   ['STATE_TTL_DAYS', 'stateTtlDays', String(defaults.stateTtlDays)],
   ['CHECKPOINT_JOURNAL_MAX', 'checkpointJournalMax', String(defaults.journalMax)],
   ['DATABASE_QUERY_TIMEOUT_MS', 'databaseQueryTimeoutMs', String(defaults.databaseQueryTimeoutMs)],
+  ['DATABASE_PREPARED_STATEMENTS', 'databasePreparedStatements', String(defaults.databasePreparedStatements)],
 ];
 
 describe('the defaults serverless.yml repeats', () => {

@@ -57,12 +57,12 @@ describe('serverless.yml, dev stage (local)', () => {
       KAFKA_BROKERS: '127.0.0.1:9092',
       KAFKA_AUTH: 'none',
     });
-    // Only the provider-wide pool settings, which the sweep never uses: no URL, no secret.
+    // Only the provider-wide connection settings, which the sweep never uses: no URL, no secret.
     expect(
       Object.keys(variables('SweepLambdaFunction'))
         .filter((k) => k.startsWith('DATABASE_'))
         .sort(),
-    ).toEqual(['DATABASE_POOL_SIZE', 'DATABASE_QUERY_TIMEOUT_MS']);
+    ).toEqual(['DATABASE_POOL_SIZE', 'DATABASE_PREPARED_STATEMENTS', 'DATABASE_QUERY_TIMEOUT_MS']);
     expect(dev.template.resource('SweepLambdaFunction').properties.VpcConfig).toBeUndefined();
   });
 
