@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   groupKey,
@@ -31,5 +32,19 @@ describe('groupKey', () => {
     expect(MAX_USER_ID_LENGTH).toBe(230);
     expect(key).toHaveLength(MAX_GROUP_KEY_LENGTH);
     expect(groupKey(userId, MAX_EVENT_TIME_MS + 1).length).toBeGreaterThan(MAX_GROUP_KEY_LENGTH);
+  });
+
+  it('is the user id, a bar and exactly toISOString of the start, for any start in range', () => {
+    // Act and assess
+    fc.assert(
+      fc.property(fc.string(), fc.integer({ min: 0, max: MAX_EVENT_TIME_MS }), (userId, start) => {
+        expect(groupKey(userId, start)).toBe(`${userId}|${new Date(start).toISOString()}`);
+      }),
+      { numRuns: 10_000 },
+    );
+    // Days apart, then back: the kept date is the start's own.
+    for (const start of [86_399_999, 86_400_000, 0, MAX_EVENT_TIME_MS, 951_782_400_000, 86_399_999]) {
+      expect(groupKey('u', start)).toBe(`u|${new Date(start).toISOString()}`);
+    }
   });
 });
