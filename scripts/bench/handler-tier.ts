@@ -5,15 +5,26 @@
  * twice: 'warm', one container for all batches (it keeps the partition's state in memory), and
  * 'cold', a new container for every batch (it reads the state back from DynamoDB each time).
  *
- * Then the floor: a bare `unnest` upsert of the same rows, in the same chunks, into a table of the
+ * Then the sink alone: the run's sink writes replayed into empty tables with nothing beside them;
+ * and the floor: a bare `unnest` upsert of the same rows, in the same chunks, into a table of the
  * same shape (no transaction, fence or guard): what PostgreSQL alone needs for those rows.
  */
+import pg from 'pg';
 import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { createWarmState, handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { migrate, PostgresSink, type SinkBatch, type SinkFence } from '../../lib/sink/index.ts';
 import { buildKafkaEvent } from '../../offline/build-event.ts';
 import { childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
 import { expectedRows, generate, partitionRecords } from './stream.ts';
-import { compareRows, costPer1k, describeStoreTime, openWorkspace, writtenRows } from './workspace.ts';
+import {
+  compareRows,
+  costPer1k,
+  describeStoreTime,
+  openWorkspace,
+  schemaUrl,
+  settings,
+  writtenRows,
+} from './workspace.ts';
 
 export interface HandlerTierOptions {
   readonly batchSizes: readonly number[];
@@ -37,6 +48,12 @@ export interface HandlerRun {
   readonly avgItemsWrittenPerBatch: number;
   /** Snapshots written (the rest of the image writes were deltas). */
   readonly snapshots: number;
+  /**
+   * The run's sink writes replayed in order into fresh tables, with nothing beside them: the sink's
+   * own cost, measured as the floor is. postgresMs is the same writes in the handler, where each
+   * shares the two cores and the event loop with the state image's DynamoDB write.
+   */
+  readonly sinkAloneMs: number;
   readonly floorMs: number;
   readonly floorStatements: number;
   /** Share of the DynamoDB time per store call. */
@@ -54,7 +71,11 @@ async function run(batchSize: number, events: number, memory: Memory): Promise<H
   const stream = generate({ events, users: options.users, partitions: 1, seed: options.seed });
   const records = partitionRecords(stream, 0);
   const expected = expectedRows(stream, 1);
-  const ws = await openWorkspace(`handler_${batchSize}_${memory}`);
+  // Every sink write of the run, in order, to be replayed alone (sinkAlone).
+  const writes: [SinkBatch, SinkFence][] = [];
+  const ws = await openWorkspace(`handler_${batchSize}_${memory}`, (batch, fence) =>
+    writes.push([batch, fence]),
+  );
   const chunkRows: number[] = [];
   try {
     const stats = ws.deps.store.stats;
@@ -105,6 +126,7 @@ async function run(batchSize: number, events: number, memory: Memory): Promise<H
     const problems = compareRows(rowsWritten, expected);
     if (problems.length > 0) throw new Error(`handler tier, batch ${batchSize}: ${problems.join('; ')}`);
 
+    const alone = memory === 'warm' ? await sinkAlone(ws.schema, writes, expected) : null;
     const floor =
       memory === 'warm' ? await floorUpsert(ws.pool, [...rowsWritten.entries()], chunkRows) : null;
     const batches = Math.ceil(records.length / batchSize);
@@ -128,6 +150,7 @@ async function run(batchSize: number, events: number, memory: Memory): Promise<H
       avgUsersPerBatch: users / batches,
       avgItemsWrittenPerBatch: (stats.itemsWritten - before.itemsWritten) / batches,
       snapshots,
+      sinkAloneMs: alone ?? 0,
       floorMs: floor?.ms ?? 0,
       floorStatements: floor?.statements ?? 0,
       storeTime: describeStoreTime(ws.storeTime),
@@ -136,6 +159,39 @@ async function run(batchSize: number, events: number, memory: Memory): Promise<H
     };
   } finally {
     await ws.close();
+  }
+}
+
+/**
+ * The run's sink writes (batches and fences), replayed in order by a sink of their own into a new
+ * schema's empty tables, with nothing else running: what the sink costs PostgreSQL and the job's
+ * thread for those rows, measured the way floorUpsert measures the floor.
+ */
+async function sinkAlone(
+  schema: string,
+  writes: readonly [SinkBatch, SinkFence][],
+  expected: ReturnType<typeof expectedRows>,
+): Promise<number> {
+  const alone = `${schema}_alone`;
+  const admin = new pg.Client({ connectionString: settings.databaseUrl });
+  await admin.connect();
+  try {
+    await migrate(admin, alone);
+    const pool = new pg.Pool({ connectionString: schemaUrl(alone), max: 1 });
+    try {
+      const sink = new PostgresSink(pool);
+      const started = performance.now();
+      for (const [batch, fence] of writes) await sink.write(batch, fence);
+      const ms = performance.now() - started;
+      const problems = compareRows(await writtenRows(pool), expected);
+      if (problems.length > 0) throw new Error(`the sink's writes replayed alone: ${problems.join('; ')}`);
+      return ms;
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(alone)} CASCADE`);
+    await admin.end();
   }
 }
 
