@@ -15,7 +15,7 @@ import { startChild } from './children.ts';
 import type { ConsumeResult } from './consume-floor.ts';
 import type { PipelineResult } from './e2e-pipeline.ts';
 import type { ProducerResult } from './e2e-producer.ts';
-import { dropSchema, ensureFlinkJob, prepareFlinkSchema, startFlinkJob } from './flink.ts';
+import { ensureFlinkJob, prepareFlinkSchema, startFlinkJob } from './flink.ts';
 import type { ProgressLine } from './progress.ts';
 import {
   BENCH_ENGINE,
@@ -27,7 +27,7 @@ import {
   type Stream,
   WatermarkSteps,
 } from './stream.ts';
-import { compareRows, schemaUrl, settings, writtenRows } from './workspace.ts';
+import { compareRows, dropSchema, schemaUrl, settings, writtenRows } from './workspace.ts';
 
 export interface E2eOptions {
   readonly name: string;

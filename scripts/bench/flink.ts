@@ -162,13 +162,3 @@ export async function prepareFlinkSchema(databaseUrl: string, schema: string): P
     await admin.end();
   }
 }
-
-export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(schema)} CASCADE`);
-  } finally {
-    await admin.end();
-  }
-}

@@ -20,6 +20,7 @@ import {
   compareRows,
   costPer1k,
   describeStoreTime,
+  dropSchema,
   openWorkspace,
   schemaUrl,
   settings,
@@ -173,25 +174,21 @@ async function sinkAlone(
   expected: ReturnType<typeof expectedRows>,
 ): Promise<number> {
   const alone = `${schema}_alone`;
-  const admin = new pg.Client({ connectionString: settings.databaseUrl });
-  await admin.connect();
+  const pool = new pg.Pool({ connectionString: schemaUrl(alone), max: 1 });
   try {
-    await migrate(admin, alone);
-    const pool = new pg.Pool({ connectionString: schemaUrl(alone), max: 1 });
-    try {
-      const sink = new PostgresSink(pool);
-      const started = performance.now();
-      for (const [batch, fence] of writes) await sink.write(batch, fence);
-      const ms = performance.now() - started;
-      const problems = compareRows(await writtenRows(pool), expected);
-      if (problems.length > 0) throw new Error(`the sink's writes replayed alone: ${problems.join('; ')}`);
-      return ms;
-    } finally {
-      await pool.end();
-    }
+    const admin = new pg.Client({ connectionString: settings.databaseUrl });
+    await admin.connect();
+    await migrate(admin, alone).finally(() => admin.end());
+    const sink = new PostgresSink(pool);
+    const started = performance.now();
+    for (const [batch, fence] of writes) await sink.write(batch, fence);
+    const ms = performance.now() - started;
+    const problems = compareRows(await writtenRows(pool), expected);
+    if (problems.length > 0) throw new Error(`the sink's writes replayed alone: ${problems.join('; ')}`);
+    return ms;
   } finally {
-    await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(alone)} CASCADE`);
-    await admin.end();
+    await pool.end();
+    await dropSchema(settings.databaseUrl, alone);
   }
 }
 

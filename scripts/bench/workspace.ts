@@ -48,6 +48,17 @@ export function schemaUrl(schema: string): string {
   return url.toString();
 }
 
+/** Drops a run's schema and everything in it (a bench schema never outlives its run). */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Called after each sink transaction committed (its rows are visible from then on). */
 export type OnCommit = (batch: SinkBatch, fence: SinkFence, committedAt: number) => void;
 
@@ -125,10 +136,7 @@ export async function openWorkspace(
     close: async () => {
       await runtime.close();
       await pool.end();
-      const c = new pg.Client({ connectionString: settings.databaseUrl });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${c.escapeIdentifier(schema)} CASCADE`);
-      await c.end();
+      await dropSchema(settings.databaseUrl, schema);
       await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
       dynamo.destroy();
     },
