@@ -13,6 +13,10 @@
  * that invokes the function with its chunks in order), and eachBatch only hands the records to the
  * lane: the next fetch overlaps the invocations, and a slow partition does not hold the others.
  * A lane holding two batches pauses its partition's fetching until it has handed one to the function.
+ *
+ * The batching window is the lane's, as it is the event source mapping's: a batch goes to the
+ * function when it holds batchSize records (or 6 MB), or when its first record has waited
+ * maximumBatchingWindow; the broker hands records over as soon as it has any.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { KafkaRecord } from '../lib/decode/index.ts';
@@ -36,6 +40,13 @@ const PARTITIONS_IN_PARALLEL = 32;
 const LANE_BATCHES = 2;
 /** How often the watchdog looks at the fetch loop (see start()). */
 const WATCHDOG_INTERVAL_MS = 1000;
+/**
+ * The longest the broker holds a fetch that finds nothing new (and kafkajs sleeps between fetch
+ * attempts while every assigned partition is paused): the window, within these bounds, so an idle
+ * topic costs a few fetches a second and a window of minutes does not hold a fetch for minutes.
+ */
+const FETCH_WAIT_MIN_MS = 100;
+const FETCH_WAIT_MAX_MS = 500;
 
 export class PartitionReader {
   readonly #kafka: Kafka;
@@ -85,9 +96,10 @@ export class PartitionReader {
     if (this.#stopping) return;
     const consumer = this.#kafka.consumer({
       groupId: t.consumerGroupId,
-      // The batching window: the broker answers a fetch when it holds minBytes or after maxWait.
-      maxWaitTimeInMs: t.maximumBatchingWindowMs,
-      minBytes: 1024 * 1024,
+      // Records reach the lanes as soon as the broker has any; the lanes keep the batching window
+      // (#runLane). A broker-side window (minBytes and maxWait) would add a fetch's wait to it.
+      maxWaitTimeInMs: Math.min(FETCH_WAIT_MAX_MS, Math.max(FETCH_WAIT_MIN_MS, t.maximumBatchingWindowMs)),
+      minBytes: 1,
       // Up to an invocation's 6 MB per partition. 1 MB fetches (shorter decodes, more of them) cost
       // the bench's drain about 23 % more CPU per event: 55,844 and 58,005 events/s against
       // 76,092 and 68,644 with 6 MB, alternating (docs/BENCHMARKS.md).
@@ -213,6 +225,7 @@ export class PartitionReader {
       lane.queued = 0;
       lane.resume?.();
       lane.resume = undefined;
+      lane.wake?.();
     }
   }
 
@@ -268,12 +281,19 @@ export class PartitionReader {
     const tail = lane.queue.at(-1);
     const joined = tail === undefined ? records : [...tail.records, ...records];
     if (tail !== undefined) lane.queue.pop();
-    for (const chunk of cutBatches(joined, this.#trigger.batchSize)) lane.queue.push({ records: chunk });
+    // The window of a batch runs from when its first record was fetched.
+    const now = Date.now();
+    for (const chunk of cutBatches(joined, this.#trigger.batchSize)) {
+      const firstAt = chunk[0] === tail?.records[0] ? (tail?.firstAt ?? now) : now;
+      lane.queue.push({ records: chunk, firstAt });
+    }
     const last = lane.queue.at(-1);
     // Filtered-out records after the last one delivered: nothing to invoke, still consumed.
     if (last !== undefined && lastFetched !== records.at(-1)) last.commitTo = lastFetched.offset + 1;
-    if (last === undefined) lane.queue.push({ records: [], commitTo: lastFetched.offset + 1 });
+    if (last === undefined) lane.queue.push({ records: [], firstAt: now, commitTo: lastFetched.offset + 1 });
     lane.queued += records.length;
+    // A lane waiting out a batch's window looks again: the batch may be full now.
+    lane.wake?.();
     resolveOffset(String(lastFetched.offset));
     if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined)
       lane.resume = pause();
@@ -282,13 +302,24 @@ export class PartitionReader {
     });
   }
 
-  /** Invokes the function with the lane's chunks in order, until it is empty or dropped. */
+  /**
+   * Invokes the function with the lane's chunks in order, until it is empty or dropped. The last
+   * chunk waits until it is full or its window has passed (the batch the event source mapping is
+   * still filling); a chunk with another behind it is full.
+   */
   async #runLane(lane: Lane): Promise<void> {
     this.#inFlight++;
     try {
       for (;;) {
-        const item = lane.queue.shift();
-        if (item === undefined || this.#stopping) return;
+        const head = lane.queue[0];
+        if (head === undefined || this.#stopping) return;
+        const filling = lane.queue.length === 1 && head.records.length < this.#trigger.batchSize;
+        const wait = head.firstAt + this.#trigger.maximumBatchingWindowMs - Date.now();
+        if (filling && head.records.length > 0 && wait > 0) {
+          await this.#waitForBatch(lane, wait);
+          continue;
+        }
+        const item = lane.queue.shift() as QueuedChunk;
         lane.queued -= item.records.length;
         // Fetching resumes as soon as the lane is below two batches: the next fetch overlaps this
         // invocation (all partitions paused, kafkajs sleeps maxWaitTime between its fetch attempts).
@@ -302,6 +333,19 @@ export class PartitionReader {
       this.#inFlight--;
       this.#lastFetch = Date.now();
     }
+  }
+
+  /** Until `ms` have passed or the lane has news (more records, a drop, a stop). */
+  async #waitForBatch(lane: Lane, ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        lane.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      lane.wake = done;
+    });
   }
 
   /** One chunk, retried until it succeeds; false when the lane must stop (paused, or dropped). */
@@ -473,6 +517,8 @@ export function lowestFailure(result: unknown, topic: string, partition: number)
 /** Records of one partition waiting for the function: a batch, and where to commit after it. */
 interface QueuedChunk {
   readonly records: readonly KafkaRecord[];
+  /** When its first record was fetched: the batching window runs from then. */
+  readonly firstAt: number;
   /** Past the chunk's last record when records after it were filtered out (still consumed). */
   commitTo?: number;
 }
@@ -490,5 +536,7 @@ interface Lane {
   resume?: (() => void) | undefined;
   /** Paused for good: the function failed with an error it marks not retryable. */
   stopped?: boolean;
+  /** Set while the lane's loop waits for its last batch to fill (#waitForBatch). */
+  wake?: (() => void) | undefined;
   heartbeat: () => Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { normaliseSettings } from '../../offline/definition.ts';
+import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
 import { PartitionReader } from '../../offline/reader.ts';
 import { createTopic, settings } from '../helpers/services.ts';
 import { spyingKafka, testTrigger } from '../helpers/trigger.ts';
@@ -19,9 +19,9 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function start(topic: string) {
+  async function start(topic: string, batching: Partial<TriggerDefinition> = {}) {
     const { kafka, spying, consumers } = spyingKafka('lanes-test');
-    const trigger = testTrigger(topic, 'lanes-group');
+    const trigger = { ...testTrigger(topic, 'lanes-group'), ...batching };
     const triggerSettings = normaliseSettings({ kafka: { brokers: settings.kafkaBrokers } }, {});
     const lines: string[] = [];
     /** Each invocation's partition and offsets, in the order the invocations started. */
@@ -128,5 +128,30 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     expect(t.maxInFlightPartition0()).toBe(1);
     expect(t.offsetsOf(1)).toEqual([0, 1]);
     expect(await t.committed(1)).toBe(2);
+  });
+
+  it('holds a batch until it is full or its window has passed', async () => {
+    // Arrange: a window far longer than the test, so a batch that goes, goes because it is full.
+    const { topic, drop } = await createTopic(1, 'window');
+    cleanups.push(drop);
+    const t = await start(topic, { batchSize: 3, maximumBatchingWindowMs: 600_000 });
+    let fetched = 0;
+    const consumer = t.consumers[0] as Consumer;
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      fetched += payload.batchSize;
+    });
+
+    // Act
+    await t.send(0, ['user_A,1000', 'user_A,2000']);
+    await waitFor('the first two records fetched', () => fetched >= 2);
+    const whileFilling = t.invocations.length;
+    await t.send(0, ['user_A,3000', 'user_A,4000']);
+    await waitFor('a full batch invoked', () => t.offsetsOf(0).length >= 3);
+    await waitFor('its offsets committed', async () => (await t.committed(0)) === 3);
+
+    // Assess: nothing went while the batch was filling; the full batch went without its window,
+    // and the fourth record waits for a window of its own (stop() ends that wait).
+    expect(whileFilling).toBe(0);
+    expect(t.invocations.map((i) => i.offsets)).toEqual([[0, 1, 2]]);
   });
 });
