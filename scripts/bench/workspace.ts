@@ -62,21 +62,34 @@ export async function dropSchema(databaseUrl: string, schema: string): Promise<v
 /** Called after each sink transaction committed (its rows are visible from then on). */
 export type OnCommit = (batch: SinkBatch, fence: SinkFence, committedAt: number) => void;
 
-/** `env`: settings of the job's runtime beyond the run's own table, schema and engine settings. */
+/** A run's checkpoint table and schema, made by one workspace and shared by others (`attach`). */
+export interface WorkspaceStorage {
+  readonly table: string;
+  readonly schema: string;
+}
+
+/**
+ * `env`: settings of the job's runtime beyond the run's own table, schema and engine settings.
+ * `attach`: another workspace's table and schema (a handler worker of the end-to-end tier, as a
+ * second container of the same function), which this one's close() leaves for their owner to drop.
+ */
 export async function openWorkspace(
   name: string,
   onCommit?: OnCommit,
   env: Record<string, string> = {},
+  attach?: WorkspaceStorage,
 ): Promise<Workspace> {
   const id = `${name}_${Date.now().toString(36)}_${process.pid}`.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
-  const table = `bench-${id}`;
-  const schema = `bench_${id}`;
+  const table = attach?.table ?? `bench-${id}`;
+  const schema = attach?.schema ?? `bench_${id}`;
   const dynamo = dynamoClient(settings);
-  await ensureCheckpointTable(dynamo, table);
-  const admin = new pg.Client({ connectionString: settings.databaseUrl });
-  await admin.connect();
-  await migrate(admin, schema);
-  await admin.end();
+  if (attach === undefined) {
+    await ensureCheckpointTable(dynamo, table);
+    const admin = new pg.Client({ connectionString: settings.databaseUrl });
+    await admin.connect();
+    await migrate(admin, schema);
+    await admin.end();
+  }
 
   const runtime = createRuntime({
     ...process.env,
@@ -136,8 +149,10 @@ export async function openWorkspace(
     close: async () => {
       await runtime.close();
       await pool.end();
-      await dropSchema(settings.databaseUrl, schema);
-      await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      if (attach === undefined) {
+        await dropSchema(settings.databaseUrl, schema);
+        await dynamo.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
+      }
       dynamo.destroy();
     },
   };

@@ -1,0 +1,93 @@
+/**
+ * Tier 3, one partition's handler: a worker thread of the end-to-end pipeline process that runs
+ * the function's code for the invocations of its partition, as a container of its own on AWS (one
+ * concurrent invocation per partition) and as a worker thread of its own under `serverless offline
+ * start` (useInProcess false). Its own runtime (DynamoDB client, PostgreSQL pool, warm cache) on
+ * the run's shared table and schema; the trigger stays in the main thread, so neither kafkajs's
+ * fetch decoding nor another partition's fold holds this partition's event loop.
+ *
+ * Messages (scripts/bench/e2e-pipeline.ts): `invoke` -> `done` (or `failed`), `reset`, `finish` -> `stats`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { StoreStats } from '../../lib/checkpoint/index.ts';
+import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import { openWorkspace, type SinkCounters, type StoreTime, type WorkspaceStorage } from './workspace.ts';
+
+export interface HandlerData {
+  readonly name: string;
+  readonly storage: WorkspaceStorage;
+  readonly env: Record<string, string>;
+}
+
+/** `reset`: the counters start again at zero (after the warm-up stream). */
+export type ToHandler =
+  | { type: 'invoke'; id: number; event: unknown }
+  | { type: 'reset' }
+  | { type: 'finish' };
+
+export type FromHandler =
+  | { type: 'ready' }
+  | {
+      type: 'done';
+      id: number;
+      records: number;
+      dynamodbMs: number;
+      postgresMs: number;
+      /** (partition, session end, committed at) for every session the invocation's sink wrote. */
+      samples: Float64Array;
+      lastCommitAt: number;
+    }
+  | { type: 'failed'; id: number; message: string }
+  | { type: 'stats'; store: StoreStats; storeTime: StoreTime; sink: SinkCounters };
+
+const port = parentPort;
+if (port === null) throw new Error('e2e-handler.ts runs as a worker thread of e2e-pipeline.ts');
+const data = workerData as HandlerData;
+let samples: number[] = [];
+let lastCommitAt = 0;
+const ws = await openWorkspace(
+  data.name,
+  (batch, fence, committedAt) => {
+    lastCommitAt = committedAt;
+    for (const session of batch.emitted) samples.push(fence.partition, session.end, committedAt);
+  },
+  data.env,
+  data.storage,
+);
+const post = (message: FromHandler, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+port.on('message', async (message: ToHandler) => {
+  if (message.type === 'reset') {
+    const { stats } = ws.deps.store;
+    for (const key of Object.keys(stats) as (keyof StoreStats)[]) stats[key] = 0;
+    for (const call of Object.keys(ws.storeTime)) delete ws.storeTime[call];
+    for (const key of Object.keys(ws.sink) as (keyof SinkCounters)[]) ws.sink[key] = 0;
+    return;
+  }
+  if (message.type === 'finish') {
+    const { stats } = ws.deps.store;
+    post({ type: 'stats', store: { ...stats }, storeTime: ws.storeTime, sink: ws.sink });
+    await ws.close();
+    port.close();
+    return;
+  }
+  samples = [];
+  try {
+    const outcomes = await handleKafkaEvent(ws.deps, message.event);
+    let records = 0;
+    let dynamodbMs = 0;
+    let postgresMs = 0;
+    for (const o of outcomes) {
+      records += o.records;
+      dynamodbMs += o.dynamodbMs;
+      postgresMs += o.postgresMs;
+    }
+    const written = Float64Array.from(samples);
+    post({ type: 'done', id: message.id, records, dynamodbMs, postgresMs, samples: written, lastCommitAt }, [
+      written.buffer,
+    ]);
+  } catch (error) {
+    post({ type: 'failed', id: message.id, message: error instanceof Error ? error.message : String(error) });
+  }
+});
+post({ type: 'ready' });
