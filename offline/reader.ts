@@ -168,7 +168,7 @@ export class PartitionReader {
       const ends = await admin.fetchTopicOffsets(topic);
       positions = describeStart(partitions, committed?.partitions ?? [], ends);
     } catch (error) {
-      positions = `partitions ${partitions.join(', ')} (offsets unknown: ${error instanceof Error ? error.message : String(error)})`;
+      positions = `partitions ${partitions.join(', ')} (offsets unknown: ${errorMessage(error)})`;
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -188,7 +188,7 @@ export class PartitionReader {
       } catch (error) {
         this.#log.warn(
           `kafka trigger ${this.#label}: could not start (attempt ${attempt}): ` +
-            `${error instanceof Error ? error.message : String(error)}; retrying in 2 s`,
+            `${errorMessage(error)}; retrying in 2 s`,
         );
         // reset(), not stop(): a stopped reader ignores start(), and this one must start later.
         await this.reset();
@@ -297,9 +297,15 @@ export class PartitionReader {
     resolveOffset(String(lastFetched.offset));
     if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined)
       lane.resume = pause();
-    lane.running ??= this.#runLane(lane).finally(() => {
-      (lane as Lane).running = undefined;
-    });
+    lane.running ??= this.#runLane(lane)
+      // Said, never thrown: an unhandled rejection would end the whole job. The records it held are
+      // not committed; the next fetch starts the lane again.
+      .catch((error: unknown) =>
+        this.#log.warn(`kafka trigger ${this.#label}: ${key}'s lane stopped: ${errorMessage(error)}`),
+      )
+      .finally(() => {
+        (lane as Lane).running = undefined;
+      });
   }
 
   /**
@@ -332,6 +338,22 @@ export class PartitionReader {
     } finally {
       this.#inFlight--;
       this.#lastFetch = Date.now();
+    }
+  }
+
+  /**
+   * Commits the next offset to read. A failure (a broker gone for longer than kafkajs retries) is
+   * said, not thrown: the function has succeeded with the batch, its checkpoint skips the batch if
+   * the group delivers it again, and the partition's next commit covers this one.
+   */
+  async #commit(topic: string, partition: number, offset: number): Promise<void> {
+    try {
+      await this.#consumer?.commitOffsets([{ topic, partition, offset: String(offset) }]);
+    } catch (error) {
+      this.#log.warn(
+        `kafka trigger ${this.#label}: could not commit ${topic}-${partition} offset ${offset} ` +
+          `(${errorMessage(error)}); the function's checkpoint skips the batch if it comes again`,
+      );
     }
   }
 
@@ -382,7 +404,7 @@ export class PartitionReader {
         // The next offset to read, as Kafka commits it: the last processed one plus one.
         const next =
           failedFrom === undefined && item.commitTo !== undefined ? item.commitTo : last.offset + 1;
-        await this.#consumer?.commitOffsets([{ topic, partition, offset: String(next) }]);
+        await this.#commit(topic, partition, next);
         attempt = 0;
       }
       if (failedFrom === undefined) break;
@@ -391,7 +413,7 @@ export class PartitionReader {
       await this.#backoff(attempt, () => lane.heartbeat());
     }
     if (item.records.length === 0 && item.commitTo !== undefined && !abandoned()) {
-      await this.#consumer?.commitOffsets([{ topic, partition, offset: String(item.commitTo) }]);
+      await this.#commit(topic, partition, item.commitTo);
     }
     await lane.heartbeat().catch(() => undefined);
     return true;
@@ -418,7 +440,7 @@ export class PartitionReader {
       if (!this.#trigger.reportBatchItemFailures) return { failedFrom: undefined, retryable: true };
       return { failedFrom: lowestFailure(result, first.topic, first.partition), retryable: true };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       const retryable = !isMarkedNotRetryable(message);
       if (retryable) {
         this.#log.warn(
@@ -498,6 +520,10 @@ export function describeStart(
       return `partition ${partition} from ${from} (log end ${end})`;
     })
     .join(', ');
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** The lowest offset of this partition in a `batchItemFailures` response, if any. */

@@ -83,6 +83,7 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     };
     return {
       consumers,
+      lines,
       send,
       holdPartition0,
       release: () => release(),
@@ -153,5 +154,29 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     // and the fourth record waits for a window of its own (stop() ends that wait).
     expect(whileFilling).toBe(0);
     expect(t.invocations.map((i) => i.offsets)).toEqual([[0, 1, 2]]);
+  });
+
+  it('says when it cannot commit an offset and reads on; the next commit covers it', async () => {
+    // Arrange: the first offset commit fails, as it does when the broker is gone longer than kafkajs retries.
+    const { topic, drop } = await createTopic(1, 'commit');
+    cleanups.push(drop);
+    const t = await start(topic);
+    const consumer = t.consumers[0] as Consumer;
+    const commit = consumer.commitOffsets.bind(consumer);
+    let refused = 0;
+    consumer.commitOffsets = async (offsets) => {
+      if (refused++ === 0) throw new Error('Connection error: connect ECONNREFUSED (test)');
+      return commit(offsets);
+    };
+
+    // Act
+    await t.send(0, ['user_A,1000']);
+    await waitFor('the refused commit said', () => t.lines.some((l) => l.includes('could not commit')));
+    await t.send(0, ['user_A,2000']);
+    await waitFor('the next batch committed', async () => (await t.committed(0)) === 2);
+
+    // Assess: both records went to the function once each, in order, and the lane carried on.
+    expect(t.invocations.map((i) => i.offsets)).toEqual([[0], [1]]);
+    expect(t.lines.filter((l) => l.includes(`could not commit ${topic}-0 offset 1 `))).toHaveLength(1);
   });
 });
