@@ -88,8 +88,12 @@ const settled: FromHandler[] = [];
 await Promise.all(
   handlers.map(
     (worker) =>
-      new Promise<void>((resolve, reject) => {
-        worker.on('error', reject);
+      new Promise<void>((resolve) => {
+        // A handler that dies takes its partition with it: the run ends, and the parent reports it.
+        worker.on('error', (error) => {
+          console.error(`bench: a handler worker failed: ${error.stack ?? error.message}`);
+          process.exit(1);
+        });
         worker.on('message', (message: FromHandler) => {
           if (message.type === 'ready') resolve();
           else if (message.type === 'stats') settled.push(message);
