@@ -284,8 +284,8 @@ export class PartitionReader {
     // The window of a batch runs from when its first record was fetched.
     const now = Date.now();
     for (const chunk of cutBatches(joined, this.#trigger.batchSize)) {
-      const firstAt = chunk[0] === tail?.records[0] ? (tail?.firstAt ?? now) : now;
-      lane.queue.push({ records: chunk, firstAt });
+      const continuesTail = tail !== undefined && tail.records.length > 0 && chunk[0] === tail.records[0];
+      lane.queue.push({ records: chunk, firstAt: continuesTail ? tail.firstAt : now });
     }
     const last = lane.queue.at(-1);
     // Filtered-out records after the last one delivered: nothing to invoke, still consumed.

@@ -193,9 +193,10 @@ async function startReader(
 }
 
 /**
- * `events` events of 2,000 users of its own (`warmup_<n>`) on a topic of its own, through the trigger and the handlers
- * until every one is handled; then the topic is deleted. Nothing of it is counted: the handlers'
- * warm caches keep its three small partitions, their counters start again at zero.
+ * `events` events of 2,000 users of its own (`warmup_<n>`) on a topic of its own, through the
+ * trigger and the handlers until every one is handled; then the topic and its rows are deleted.
+ * Nothing of it is counted: the handlers' warm caches keep its small partitions, and their
+ * counters start again at zero.
  */
 async function warmUp(events: number): Promise<void> {
   const topic = `${options.topic}-warmup`;
