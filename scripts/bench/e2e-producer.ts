@@ -3,7 +3,7 @@
  * on its own partition (as keyBy expects), one send at a time so every partition keeps the
  * generated order. `full`: the generated stream as fast as the broker takes it. `paced`: `rate`
  * events/s for `seconds`, event time = the wall clock (minus up to B), so sessions close in real
- * time while the job keeps up. Saves what it sent, with send times, for the parent.
+ * time while the job keeps up. Saves what it sent, with send and ack times, for the parent.
  */
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
 import type { E2eOptions } from './e2e.ts';
@@ -55,6 +55,7 @@ async function send(stream: Stream, from: number, to: number): Promise<void> {
     });
   }
   await producer.send({ topic: options.topic, messages, acks: 1, compression: CompressionTypes.None });
+  stream.ackedAt.fill(Date.now(), from, to);
 }
 
 let stream: Stream;

@@ -2,9 +2,10 @@
  * Tier 3 from the parent's side: a topic of its own, the job (e2e-pipeline.ts) started and
  * reading, then the producer (e2e-producer.ts); the run ends when PostgreSQL holds every row the
  * engine says the stream closes, which are then compared one by one. In 'drain' mode the producer
- * runs first and the job starts on a topic that already holds every event (a backlog to drain). Latency per session: from the
- * send of the record that moved its partition's watermark past the session's end to the commit of
- * the sink transaction that wrote its row.
+ * runs first and the job starts on a topic that already holds every event (a backlog to drain).
+ * Latency per session: from the record that moved its partition's watermark past the session's end
+ * (when the broker acknowledged it, and when it was handed to the producer: Latencies) to the
+ * commit of the sink transaction that wrote its row.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,16 @@ export interface Latency {
   readonly max: number;
 }
 
+/**
+ * Watermark passed -> row visible, the watermark's moment on two clocks (WatermarkSteps): when the
+ * record that moved it was in the topic (the broker's ack; the latency targets), and when the
+ * producer was handed it (its client's batching and the round trip included).
+ */
+export interface Latencies {
+  readonly fromAck: Latency;
+  readonly fromSend: Latency;
+}
+
 export interface E2eResult {
   readonly options: E2eOptions;
   readonly events: number;
@@ -66,7 +77,7 @@ export interface E2eResult {
   /** Last row visible minus the producer's last acknowledged send (negative: the drain's backlog). */
   readonly lastRowAfterLastSendMs: number;
   readonly pipeline: PipelineResult;
-  readonly latency: Latency;
+  readonly latency: Latencies;
   readonly floor: ConsumeResult | null;
   readonly flink: FlinkResult | null;
 }
@@ -83,7 +94,7 @@ export interface FlinkResult {
   /** Last row visible minus the producer's last acknowledged send (full speed only). */
   readonly lastRowAfterLastSendMs: number | null;
   /** Over the sessions the watermarks closed (the end of input's rows have no such moment). */
-  readonly latency: Latency;
+  readonly latency: Latencies;
   readonly peakRssMb: number;
 }
 
@@ -169,7 +180,8 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
     const latency = latencies(
       // A copy: a small file's Buffer may sit in Node's shared pool at some offset.
       new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
-      new WatermarkSteps(stream, options.partitions),
+      stream,
+      options.partitions,
     );
     const floor = options.consumeFloor
       ? await startChild<ConsumeResult>(
@@ -346,7 +358,7 @@ async function runFlink(
       seconds: (lastRowAt - started) / 1000,
       produceSeconds: produced === undefined ? 0 : (produced.lastAckAt - produced.firstSendAt) / 1000,
       lastRowAfterLastSendMs: produced === undefined ? null : lastRowAt - produced.lastAckAt,
-      latency: latencies(samples.subarray(0, 3 * n), new WatermarkSteps(stream, options.partitions)),
+      latency: latencies(samples.subarray(0, 3 * n), stream, options.partitions),
       peakRssMb: done.peakRssMb,
     };
   } finally {
@@ -366,7 +378,14 @@ const FLINK_JDBC = { batchSize: 5000, batchIntervalMs: 200 } as const;
 /** The warm-up stream of the latency runs, at most (scripts/bench/e2e-pipeline.ts, warmUp): six batches of 10,000 a partition. */
 const WARM_UP_EVENTS = 180_000;
 
-function latencies(samples: Float64Array, steps: WatermarkSteps): Latency {
+function latencies(samples: Float64Array, stream: Stream, partitions: number): Latencies {
+  return {
+    fromAck: latency(samples, new WatermarkSteps(stream, partitions, 'ackedAt')),
+    fromSend: latency(samples, new WatermarkSteps(stream, partitions, 'sentAt')),
+  };
+}
+
+function latency(samples: Float64Array, steps: WatermarkSteps): Latency {
   const values: number[] = [];
   for (let i = 0; i + 2 < samples.length; i += 3) {
     const passedAt = steps.passedAt(samples[i] as number, samples[i + 1] as number);

@@ -26,7 +26,7 @@ export const BENCH_ENGINE: EngineConfig = {
 /** Event times of generated streams start here (2023-11-14), far from the wall clock. */
 export const STREAM_EPOCH_MS = 1_700_000_000_000;
 
-/** Events in send order: user index, event time, partition, and (once sent) the send time. */
+/** Events in send order: user index, event time, partition, and (once sent) the send and ack times. */
 export interface Stream {
   readonly users: number;
   readonly user: Int32Array;
@@ -34,6 +34,11 @@ export interface Stream {
   readonly partition: Int32Array;
   /** Wall-clock ms at which the record was handed to the producer (0 until sent). */
   readonly sentAt: Float64Array;
+  /**
+   * Wall-clock ms at which the broker acknowledged the send that carried the record (0 until
+   * acknowledged): from then on it is in the topic, readable by any consumer.
+   */
+  readonly ackedAt: Float64Array;
 }
 
 /** mulberry32: tiny, fast and good enough to shape a benchmark stream. */
@@ -64,6 +69,7 @@ export function emptyStream(events: number, users: number): Stream {
     eventTime: new Float64Array(events),
     partition: new Int32Array(events),
     sentAt: new Float64Array(events),
+    ackedAt: new Float64Array(events),
   };
 }
 
@@ -159,27 +165,29 @@ export function foldStream(
 /**
  * When the watermark of each partition first reached each value: the watermark after every
  * record (W = max(t - B - 1)) is a step function of the send order; a session with end `e` closes
- * at the first record with W >= e - 1, and that record's send time is when "the watermark passed
- * the session's end" as a producer sees it.
+ * at the first record with W >= e - 1, and that record's time on `clock` is when "the watermark
+ * passed the session's end": `ackedAt`, when that record was in the topic (the broker acknowledged
+ * it), or `sentAt`, when the producer was handed it (its client's batching and the trip included).
  */
 export class WatermarkSteps {
-  readonly #steps: { w: number[]; sentAt: number[] }[] = [];
+  readonly #steps: { w: number[]; at: number[] }[] = [];
 
-  constructor(stream: Stream, partitions: number, config = BENCH_ENGINE) {
-    for (let p = 0; p < partitions; p++) this.#steps.push({ w: [], sentAt: [] });
+  constructor(stream: Stream, partitions: number, clock: 'ackedAt' | 'sentAt', config = BENCH_ENGINE) {
+    for (let p = 0; p < partitions; p++) this.#steps.push({ w: [], at: [] });
+    const times = stream[clock];
     const current = new Float64Array(partitions).fill(Number.NEGATIVE_INFINITY);
     for (let i = 0; i < stream.user.length; i++) {
       const p = stream.partition[i] as number;
       const w = (stream.eventTime[i] as number) - config.outOfOrdernessMs - 1;
       if (w <= (current[p] as number)) continue;
       current[p] = w;
-      const steps = this.#steps[p] as { w: number[]; sentAt: number[] };
+      const steps = this.#steps[p] as { w: number[]; at: number[] };
       steps.w.push(w);
-      steps.sentAt.push(stream.sentAt[i] as number);
+      steps.at.push(times[i] as number);
     }
   }
 
-  /** Send time of the record that moved partition p's watermark to >= end - 1 (undefined: never). */
+  /** The time of the record that moved partition p's watermark to >= end - 1 (undefined: never). */
   passedAt(partition: number, end: number): number | undefined {
     const steps = this.#steps[partition];
     if (steps === undefined) return undefined;
@@ -191,7 +199,7 @@ export class WatermarkSteps {
       if ((steps.w[mid] as number) >= target) hi = mid;
       else lo = mid + 1;
     }
-    return steps.sentAt[lo];
+    return steps.at[lo];
   }
 }
 
@@ -201,7 +209,7 @@ export async function saveStream(file: string, stream: Stream): Promise<void> {
   await writeFile(
     file,
     Buffer.concat(
-      [header, stream.user, stream.eventTime, stream.partition, stream.sentAt].map((a) =>
+      [header, stream.user, stream.eventTime, stream.partition, stream.sentAt, stream.ackedAt].map((a) =>
         Buffer.from(a.buffer, a.byteOffset, a.byteLength),
       ),
     ),
@@ -225,5 +233,6 @@ export async function loadStream(file: string): Promise<Stream> {
     eventTime: take((b) => new Float64Array(b), 8),
     partition: take((b) => new Int32Array(b), 4),
     sentAt: take((b) => new Float64Array(b), 8),
+    ackedAt: take((b) => new Float64Array(b), 8),
   };
 }
