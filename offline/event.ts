@@ -43,7 +43,7 @@ function pushHeader(headers: KafkaHeader[], key: string, value: Buffer | string 
 }
 
 export function buildEvent(
-  trigger: TriggerDefinition,
+  trigger: Pick<TriggerDefinition, 'eventSource' | 'eventSourceArn'>,
   brokers: readonly string[],
   records: readonly KafkaRecord[],
 ): KafkaEvent {

@@ -26,8 +26,21 @@ import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
 import { buildEvent, cutBatches, toKafkaRecord } from './event.ts';
 import { passesFilters } from './filter.ts';
 
-/** Runs the function with an event and returns its result; throws when the function failed. */
+/**
+ * Runs the function with an event and returns its result; throws when the function failed. With
+ * `handOver: 'records'` (ReaderOptions) `event` is the batch's records instead.
+ */
 export type Invoke = (functionKey: string, event: unknown) => Promise<unknown>;
+
+export interface ReaderOptions {
+  /**
+   * What `invoke` receives: 'event' (the default), the event Lambda would deliver; 'records', the
+   * batch's KafkaRecords (one partition, offset order), for a caller that builds that same event
+   * elsewhere with buildEvent (offline/event.ts). The bench builds it in the function's own
+   * thread, as Lambda's runtime builds it in the function's container (docs/BENCHMARKS.md).
+   */
+  readonly handOver?: 'event' | 'records';
+}
 
 export interface Logger {
   info(message: string): void;
@@ -54,6 +67,7 @@ export class PartitionReader {
   readonly #settings: OfflineKafkaSettings;
   readonly #invoke: Invoke;
   readonly #log: Logger;
+  readonly #handOver: 'event' | 'records';
   #consumer: Consumer | undefined;
   #stopping = false;
   /** When the consumer last started a fetch, and how many lanes are invoking the function now. */
@@ -78,12 +92,14 @@ export class PartitionReader {
     settings: OfflineKafkaSettings,
     invoke: Invoke,
     log: Logger,
+    options: ReaderOptions = {},
   ) {
     this.#kafka = kafka;
     this.#trigger = trigger;
     this.#settings = settings;
     this.#invoke = invoke;
     this.#log = log;
+    this.#handOver = options.handOver ?? 'event';
   }
 
   get #label(): string {
@@ -432,7 +448,8 @@ export class PartitionReader {
   ): Promise<{ failedFrom: number | undefined; retryable: boolean }> {
     const first = records[0] as KafkaRecord;
     const range = `${first.topic}-${first.partition} offsets ${first.offset}..${records.at(-1)?.offset}`;
-    const event = buildEvent(this.#trigger, this.#settings.brokers, records);
+    const event =
+      this.#handOver === 'records' ? records : buildEvent(this.#trigger, this.#settings.brokers, records);
     try {
       const result = await this.#invoke(this.#trigger.functionKey, event);
       if (attempt > 0)

@@ -11,17 +11,23 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { StoreStats } from '../../lib/checkpoint/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
+import type { TriggerDefinition } from '../../offline/definition.ts';
+import { buildEvent } from '../../offline/event.ts';
+import { unpackRecords } from './record-batch.ts';
 import { openWorkspace, type SinkCounters, type StoreTime, type WorkspaceStorage } from './workspace.ts';
 
 export interface HandlerData {
   readonly name: string;
   readonly storage: WorkspaceStorage;
   readonly env: Record<string, string>;
+  /** The trigger's event source and brokers: what buildEvent puts around the records. */
+  readonly trigger: Pick<TriggerDefinition, 'eventSource' | 'eventSourceArn'>;
+  readonly brokers: readonly string[];
 }
 
-/** `reset`: the counters start again at zero (after the warm-up stream). */
+/** `invoke`: one batch of records as packRecords packed it (scripts/bench/record-batch.ts). `reset`: the counters start again at zero (after the warm-up stream). */
 export type ToHandler =
-  | { type: 'invoke'; id: number; event: unknown }
+  | { type: 'invoke'; id: number; batch: ArrayBuffer }
   | { type: 'reset' }
   | { type: 'finish' };
 
@@ -73,7 +79,9 @@ port.on('message', async (message: ToHandler) => {
   }
   samples = [];
   try {
-    const outcomes = await handleKafkaEvent(ws.deps, message.event);
+    // The event Lambda would deliver, built here as the trigger would have built it (offline/event.ts).
+    const event = buildEvent(data.trigger, data.brokers, unpackRecords(message.batch));
+    const outcomes = await handleKafkaEvent(ws.deps, event);
     let records = 0;
     let dynamodbMs = 0;
     let postgresMs = 0;

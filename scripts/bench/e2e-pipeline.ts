@@ -4,7 +4,8 @@
  * handler's code in a worker thread per partition (scripts/bench/e2e-handler.ts), against the
  * run's own checkpoint table and schema. Under serverless offline each concurrent invocation gets
  * a worker thread too (its pool picks any idle one, where this keeps a partition on its own); on
- * AWS each gets a container. The trigger, event shape, batching and handler are the same.
+ * AWS each gets a container. The trigger, event shape, batching and handler are the same; the
+ * event is built in the handler's thread from the batch's records (scripts/bench/record-batch.ts).
  *
  * Records when each session's row became visible (the sink transaction committed) to a file, for
  * the parent to turn into latencies. Stops when the parent says so, then reports its cost.
@@ -18,11 +19,12 @@ import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { Kafka, logLevel } from 'kafkajs';
 import { emptyStoreStats, type StoreStats } from '../../lib/checkpoint/index.ts';
-import type { KafkaEvent } from '../../lib/decode/index.ts';
+import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
 import { PartitionReader } from '../../offline/reader.ts';
 import type { FromHandler, HandlerData, ToHandler } from './e2e-handler.ts';
 import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
+import { packRecords } from './record-batch.ts';
 import { costPer1k, describeStoreTime, openWorkspace, type StoreTime, settings } from './workspace.ts';
 
 export interface PipelineOptions {
@@ -76,10 +78,25 @@ let cpuAtFirstInvoke: NodeJS.CpuUsage | undefined;
 // connections), as each partition's invocations run in a container of their own on AWS and in a
 // worker thread of their own under serverless offline.
 const ws = await openWorkspace(options.name);
+const triggerSettings = normaliseSettings(
+  { kafka: { brokers: settings.kafkaBrokers, retryInitialMs: 100, retryMaxMs: 1000 } },
+  {},
+);
+/** The emulated MSK trigger's event source: the events say so, as on AWS. */
+const EVENT_SOURCE = {
+  eventSource: 'aws:kafka',
+  eventSourceArn: 'arn:aws:kafka:us-east-1:111122223333:cluster/bench/00000000-0000-0000-0000-000000000000-1',
+} as const;
 // Node 20's workers do not inherit tsx's `--import` hooks: the worker loads the handler through tsx's API.
 const TS_WORKER = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(new URL('./e2e-handler.ts', import.meta.url).href)}, import.meta.url))`;
 const handlers = Array.from({ length: options.partitions }, () => {
-  const data: HandlerData = { name: options.name, storage: { table: ws.table, schema: ws.schema }, env: {} };
+  const data: HandlerData = {
+    name: options.name,
+    storage: { table: ws.table, schema: ws.schema },
+    env: {},
+    trigger: EVENT_SOURCE,
+    brokers: triggerSettings.brokers,
+  };
   return new Worker(TS_WORKER, { eval: true, workerData: data });
 });
 const pending = new Map<number, (reply: FromHandler) => void>();
@@ -105,14 +122,18 @@ await Promise.all(
 
 type Done = Extract<FromHandler, { type: 'done' }>;
 
-/** Runs the event in its partition's worker; throws the function's error message as the trigger expects. */
-async function invokeHandler(event: KafkaEvent): Promise<Done> {
-  const first = Object.values(event.records)[0]?.[0];
-  const worker = handlers[(first?.partition ?? 0) % handlers.length] as Worker;
+/**
+ * Runs a batch in its partition's worker, which builds the event from the records (the trigger
+ * hands them over as bytes, transferred: scripts/bench/record-batch.ts); throws the function's
+ * error message as the trigger expects.
+ */
+async function invokeHandler(records: readonly KafkaRecord[]): Promise<Done> {
+  const worker = handlers[(records[0]?.partition ?? 0) % handlers.length] as Worker;
   const id = nextId++;
+  const batch = packRecords(records);
   const reply = await new Promise<FromHandler>((resolve) => {
     pending.set(id, resolve);
-    worker.postMessage({ type: 'invoke', id, event } satisfies ToHandler);
+    worker.postMessage({ type: 'invoke', id, batch } satisfies ToHandler, [batch]);
   });
   pending.delete(id);
   if (reply.type === 'failed') throw new Error(reply.message);
@@ -130,10 +151,6 @@ function addSamples(more: Float64Array): void {
   sampleCount += more.length / 3;
 }
 
-const triggerSettings = normaliseSettings(
-  { kafka: { brokers: settings.kafkaBrokers, retryInitialMs: 100, retryMaxMs: 1000 } },
-  {},
-);
 const kafka = new Kafka({
   clientId: 'bench-trigger',
   brokers: settings.kafkaBrokers,
@@ -143,9 +160,7 @@ const kafka = new Kafka({
 function triggerOn(topic: string, consumerGroupId: string): TriggerDefinition {
   return {
     functionKey: 'sessionize',
-    eventSource: 'aws:kafka',
-    eventSourceArn:
-      'arn:aws:kafka:us-east-1:111122223333:cluster/bench/00000000-0000-0000-0000-000000000000-1',
+    ...EVENT_SOURCE,
     topic,
     consumerGroupId,
     batchSize: options.batchSize,
@@ -166,7 +181,7 @@ function triggerOn(topic: string, consumerGroupId: string): TriggerDefinition {
 async function startReader(
   topic: string,
   group: string,
-  invoke: (event: KafkaEvent) => Promise<void>,
+  invoke: (records: readonly KafkaRecord[]) => Promise<void>,
 ): Promise<PartitionReader> {
   let markJoined: () => void = () => undefined;
   const joined = new Promise<void>((resolve) => {
@@ -176,8 +191,8 @@ async function startReader(
     kafka,
     triggerOn(topic, group),
     triggerSettings,
-    async (_functionKey, event) => {
-      await invoke(event as KafkaEvent);
+    async (_functionKey, records) => {
+      await invoke(records as readonly KafkaRecord[]);
       return { batchItemFailures: [] };
     },
     {
@@ -186,6 +201,7 @@ async function startReader(
       },
       warn: (message) => console.error(message),
     },
+    { handOver: 'records' },
   );
   await reader.startUntilRunning();
   await joined;
