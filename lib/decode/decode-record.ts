@@ -90,7 +90,31 @@ function faultOf(error: unknown): string {
   throw error;
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** 1 for the characters of standard base64 (A-Z, a-z, 0-9, "+", "/"), by char code. */
+const BASE64_ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') {
+  BASE64_ALPHABET[c.charCodeAt(0)] = 1;
+}
+const PAD = 0x3d; // "="
+
+/**
+ * Whether `text` is padded standard base64: a multiple of 4 characters of the alphabet, the last
+ * one or two of which may be "=". A loop over char codes rather than a regular expression: this
+ * runs for the key and the value of every record, and the expression took 2 % of a worker's time
+ * in a drain's profile.
+ */
+function isBase64(text: string): boolean {
+  const n = text.length;
+  if (n % 4 !== 0) return false;
+  let end = n;
+  if (end > 0 && text.charCodeAt(end - 1) === PAD) end--;
+  if (end > 0 && text.charCodeAt(end - 1) === PAD) end--;
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || BASE64_ALPHABET[c] === 0) return false;
+  }
+  return true;
+}
 
 /**
  * Lambda leaves `key` out for a keyless record and `value` out for a tombstone; null means the same.
@@ -101,7 +125,7 @@ function decodeBase64(field: unknown, name: string): Buffer | null {
   if (field === undefined || field === null) return null;
   if (typeof field !== 'string')
     throw new FieldFault(`${name} is ${describeValue(field)}, expected base64 text`);
-  if (field.length % 4 !== 0 || !BASE64.test(field)) throw new FieldFault(`${name} is not base64`);
+  if (!isBase64(field)) throw new FieldFault(`${name} is not base64`);
   return Buffer.from(field, 'base64');
 }
 

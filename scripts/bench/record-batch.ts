@@ -53,7 +53,9 @@ export function packRecords(records: readonly KafkaRecord[]): ArrayBuffer {
 function writeBytes(out: Buffer, at: number, bytes: Buffer | null): number {
   if (bytes === null) return out.writeInt32LE(-1, at);
   const next = out.writeInt32LE(bytes.length, at);
-  return next + bytes.copy(out, next);
+  // TypedArray#set: Buffer#copy's argument handling costs more than copying a record's few bytes.
+  out.set(bytes, next);
+  return next + bytes.length;
 }
 
 /** The records packRecords packed; keys, values and header values are views of `buffer`. */

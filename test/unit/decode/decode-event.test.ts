@@ -373,6 +373,18 @@ describe('decodeKafkaEvent: envelope errors', () => {
       record: wireRecord({ value: 'not base64!' }),
       message: /value is not base64/,
     },
+    { name: 'padding inside a value', record: wireRecord({ value: 'YQ=h' }), message: /value is not base64/ },
+    {
+      name: 'three padding characters',
+      record: wireRecord({ value: 'Y===' }),
+      message: /value is not base64/,
+    },
+    { name: 'url-safe base64 in a key', record: wireRecord({ key: 'a-_b' }), message: /key is not base64/ },
+    {
+      name: 'a value cut short',
+      record: wireRecord({ value: 'YWJj' + 'YQ=' }),
+      message: /value is not base64/,
+    },
   ])('keeps a record with $name as one bad_envelope record, naming where it is', ({ record, message }) => {
     // Prepare
     const event = mskEvent({
