@@ -25,7 +25,10 @@ export interface HandlerData {
   readonly brokers: readonly string[];
 }
 
-/** `invoke`: one batch of records as packRecords packed it (scripts/bench/record-batch.ts). `reset`: the counters start again at zero (after the warm-up stream). */
+/**
+ * `invoke`: one batch of records as packRecords packed it (scripts/bench/record-batch.ts).
+ * `reset`: the counters start again at zero (after the warm-up stream).
+ */
 export type ToHandler =
   | { type: 'invoke'; id: number; batch: ArrayBuffer }
   | { type: 'reset' }

@@ -380,11 +380,7 @@ describe('decodeKafkaEvent: envelope errors', () => {
       message: /value is not base64/,
     },
     { name: 'url-safe base64 in a key', record: wireRecord({ key: 'a-_b' }), message: /key is not base64/ },
-    {
-      name: 'a value cut short',
-      record: wireRecord({ value: 'YWJj' + 'YQ=' }),
-      message: /value is not base64/,
-    },
+    { name: 'a value cut short', record: wireRecord({ value: 'YWJjYQ=' }), message: /value is not base64/ },
   ])('keeps a record with $name as one bad_envelope record, naming where it is', ({ record, message }) => {
     // Prepare
     const event = mskEvent({
