@@ -50,9 +50,10 @@ const MAX_TIMESTAMP_MS = '9224318015999999';
  * them (lib/sink/rows.ts), so the deletes and the inserts of one statement touch different rows.
  *
  * Then the sessions. Times arrive as epoch milliseconds and become TIMESTAMP (aggregated_counts)
- * and TIMESTAMPTZ (user_sessions) by exact integer arithmetic (epoch_ms_to_utc); duration_ms is a
- * generated column. Topic and partition are the fence's. Arrays, not a parameter per value: the
- * protocol allows 65,535 bind parameters; a few arrays never hit that.
+ * and TIMESTAMPTZ (user_sessions) by exact integer arithmetic (event_ms_to_timestamp and
+ * event_ms_to_timestamptz, lib/sink/schema.sql); duration_ms is a generated column. Topic and
+ * partition are the fence's. Arrays, not a parameter per value: the protocol allows 65,535 bind
+ * parameters; a few arrays never hit that.
  * - 'insert' adds rows that are not there yet, with plain inserts: no ON CONFLICT, whose speculative
  *   insertion first searches the primary key for a conflict and then inserts into it again (a third
  *   of PostgreSQL's time in the sink, docs/BENCHMARKS.md). A row that is there already makes it
@@ -106,20 +107,20 @@ function writeStatement(mode: WriteMode, withFence: boolean): string {
     DELETE FROM aggregated_counts c USING d WHERE c.group_key = d.group_key RETURNING 1
   ), deleted_sessions AS (
     DELETE FROM user_sessions s USING d
-     WHERE s.user_id = d.user_id AND s.session_start = epoch_ms_to_utc(d.start_ms) AT TIME ZONE 'UTC'
+     WHERE s.user_id = d.user_id AND s.session_start = event_ms_to_timestamptz(d.start_ms)
   ), r AS MATERIALIZED (
     SELECT * FROM unnest(${p('varchar[]')}, ${p('varchar[]')}, ${p('bigint[]')}, ${p('bigint[]')}, ${p('bigint[]')},
                          ${p('bigint[]')}) AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
     ${accepted}
   ), counts AS (
     INSERT INTO aggregated_counts AS c (group_key, count_value, window_end_time)
-    SELECT group_key, event_count, epoch_ms_to_utc(end_ms) FROM r
+    SELECT group_key, event_count, event_ms_to_timestamp(end_ms) FROM r
     ${counts}
   ), sessions AS (
     INSERT INTO user_sessions AS s
       (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
-    SELECT group_key, user_id, epoch_ms_to_utc(start_ms) AT TIME ZONE 'UTC',
-           epoch_ms_to_utc(last_ms) AT TIME ZONE 'UTC', epoch_ms_to_utc(end_ms) AT TIME ZONE 'UTC',
+    SELECT group_key, user_id, event_ms_to_timestamptz(start_ms), event_ms_to_timestamptz(last_ms),
+           event_ms_to_timestamptz(end_ms),
            event_count, ${topic}, ${partition}
       FROM r
     ${sessions}

@@ -55,6 +55,23 @@ CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN TIMESTAMP 'epoch' + (ms / 86400000) * INTERVAL '1 day' + (ms % 86400000) * INTERVAL '1 millisecond';
 
+-- Event times (epoch milliseconds from 0 to 9999-12-31T23:59:59.999Z, lib/engine/constants.ts
+-- MAX_EVENT_TIME_MS: every session time the sink writes) as a UTC TIMESTAMP and as a TIMESTAMPTZ,
+-- exactly and at about half epoch_ms_to_utc's cost: whole seconds and the milliseconds are added
+-- apart, each an interval of time alone (no day part, whose addition goes through the calendar,
+-- and no AT TIME ZONE). Exact over that range: seconds times 1,000,000 microseconds is a double
+-- held exactly up to year 9999 (the seconds times 15,625 stay under 2^53), the milliseconds are a
+-- few hundred thousand microseconds, and an interval without days adds the same microseconds in
+-- every TimeZone. Beyond year 292277 the first interval overflows: Kafka timestamps, which may be
+-- any long, go through epoch_ms_to_utc.
+CREATE OR REPLACE FUNCTION event_ms_to_timestamp(ms BIGINT) RETURNS TIMESTAMP
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN TIMESTAMP 'epoch' + (ms / 1000) * INTERVAL '1 second' + (ms % 1000) * INTERVAL '1 millisecond';
+-- STABLE, as timestamptz + interval is (it would read TimeZone for an interval with days).
+CREATE OR REPLACE FUNCTION event_ms_to_timestamptz(ms BIGINT) RETURNS TIMESTAMPTZ
+  LANGUAGE sql STABLE STRICT PARALLEL SAFE
+  RETURN TIMESTAMPTZ 'epoch' + (ms / 1000) * INTERVAL '1 second' + (ms % 1000) * INTERVAL '1 millisecond';
+
 -- One row per session: what the lab exists to compute (docs/DESIGN.md section 1), the duration
 -- and the count, which aggregated_counts has no room for. A row written by the idle flush is
 -- provisional until the records' watermark passes the session (session_status, below). Written by the same transaction as
@@ -68,7 +85,8 @@ CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
 -- Both take 8 bytes and keep microseconds (millisecond event times are exact).
 CREATE TABLE IF NOT EXISTS user_sessions (
   group_key       VARCHAR(255) NOT NULL,
-  user_id         VARCHAR(255) NOT NULL,
+  -- COLLATE "C": compared byte by byte (see the upgrade below).
+  user_id         VARCHAR(255) COLLATE "C" NOT NULL,
   session_start   TIMESTAMPTZ  NOT NULL,
   last_event_time TIMESTAMPTZ  NOT NULL,
   window_end_time TIMESTAMPTZ  NOT NULL,
@@ -106,6 +124,27 @@ BEGIN
                    current_schema());
   END IF;
   EXECUTE format('DROP INDEX IF EXISTS %I.user_sessions_user', current_schema());
+END $$;
+-- user_id is compared byte by byte (COLLATE "C"), not by the database's collation: the primary
+-- key's descent compares user ids for every session written, and a libc collation (en_US.UTF-8,
+-- even C.UTF-8) compares through strcoll, about 9 % of the insert's time (docs/BENCHMARKS.md, "The
+-- late morning of 2026-12-03"). Equality is the same under every deterministic collation, so
+-- lookups, joins and GROUP BY user_id are unchanged; ORDER BY user_id sorts by code point (as
+-- C.UTF-8 does; en_US.UTF-8 sorts case and accents differently). Releases before 2026-12-03 used the
+-- database's collation: changed once, in place (the primary key is rebuilt, the table is not
+-- rewritten; the two views below read user_id, so they are dropped first and created again
+-- below; a view of your own over user_sessions.user_id makes this fail with PostgreSQL's message
+-- naming it: drop it, migrate, create it again).
+DO $$
+BEGIN
+  IF (SELECT collation_name FROM information_schema.columns
+       WHERE table_schema = current_schema() AND table_name = 'user_sessions' AND column_name = 'user_id')
+     IS DISTINCT FROM 'C' THEN
+    EXECUTE format('DROP VIEW IF EXISTS %I.session_status', current_schema());
+    EXECUTE format('DROP VIEW IF EXISTS %I.user_session_totals', current_schema());
+    EXECUTE format('ALTER TABLE %I.user_sessions ALTER COLUMN user_id TYPE VARCHAR(255) COLLATE "C"',
+                   current_schema());
+  END IF;
 END $$;
 -- "Sessions ending in a time range" (window_end_time BETWEEN ...), e.g. for a report per hour. A
 -- BRIN index: sessions are written about in the order they end (each partition's rows fire as its

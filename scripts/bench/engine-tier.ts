@@ -6,6 +6,7 @@
  * Each is timed `runs` times after a warm-up; the median run is reported.
  */
 import { type EventRecord, fold, initialPartitionState, PartitionSessions } from '../../lib/engine/index.ts';
+import { median } from './progress.ts';
 import { childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
 import { BENCH_ENGINE, generate, partitionRecords } from './stream.ts';
 
@@ -45,8 +46,6 @@ function batched(input: readonly EventRecord[], batchSize: number): [number, num
   }
   return [emitted, performance.now() - started];
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 // Warm-up: let V8 optimise the hot paths before anything is timed.
 oneFold(records.slice(0, Math.min(records.length, 200_000)));

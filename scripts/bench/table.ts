@@ -1,6 +1,6 @@
 import type { E2eResult, FlinkResult, Latencies } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
-import { fmt } from './progress.ts';
+import { fmt, median } from './progress.ts';
 import { dollarsPerMillionEvents, PRICE, type TierRow } from './protocol.ts';
 import type { ReloadResult } from './reload-tier.ts';
 import type { TickResult } from './tick-tier.ts';
@@ -43,6 +43,13 @@ const TARGETS_19 = {
   lastRowAfterLastSendMs: 1000,
   sinkOverFloor: { 1000: (1.06 + 0.99) / 2 / 2, 10000: (0.96 + 0.84) / 2 / 2 } as Record<number, number>,
 } as const;
+
+/**
+ * The sink alone over the floor: the median of the rounds' ratios (each round runs the two one
+ * after the other, so they share the machine's weather; scripts/bench/handler-tier.ts).
+ */
+const sinkRatio = (h: HandlerRun) =>
+  h.sinkOverFloor.length > 0 ? median(h.sinkOverFloor) : h.sinkAloneMs / h.floorMs;
 
 const pct = (part: number, whole: number) => `${fmt((100 * part) / whole)} %`;
 const ms = (n: number) => `${fmt(n)} ms`;
@@ -153,9 +160,10 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
   for (const h of ctx.handler) {
     if (h.floorStatements === 0) continue;
     floors.push(
-      `| bare unnest upserts of the batch ${fmt(h.batchSize)} run's ${fmt(h.rows)} rows into both session tables as they were (${fmt(h.floorStatements)} statements) | ` +
+      `| bare unnest upserts of the batch ${fmt(h.batchSize)} run's ${fmt(h.rows)} rows into both session tables as they were (${fmt(h.floorStatements)} statements; median of ${fmt(h.sinkOverFloor.length)} rounds) | ` +
         `${ms(h.floorMs)} (${fmt((1000 * h.floorMs) / h.rows, 1)} us per row) | the sink alone took ${ms(h.sinkAloneMs)} ` +
-        `(${fmt((1000 * h.sinkAloneMs) / h.rows, 1)} us per row) = ${fmt(h.sinkAloneMs / h.floorMs, 2)} x; in the handler, ` +
+        `(${fmt((1000 * h.sinkAloneMs) / h.rows, 1)} us per row) = ${fmt(sinkRatio(h), 2)} x (rounds: ` +
+        `${h.sinkOverFloor.map((r) => fmt(r, 2)).join(', ')}); in the handler, ` +
         `beside the state image, ${ms(h.postgresMs)} = ${fmt(h.postgresMs / h.floorMs, 2)} x |`,
     );
   }
@@ -263,10 +271,10 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
   for (const h of ctx.handler) {
     const limit = TARGETS_19.sinkOverFloor[h.batchSize];
     if (h.floorStatements === 0 || limit === undefined) continue;
-    const ratio = h.sinkAloneMs / h.floorMs;
+    const ratio = sinkRatio(h);
     target(
       `sink cost per row at batch ${fmt(h.batchSize)}, alone, <= half of the sink's before issue 19, against the bare-upsert floor (<= ${fmt(limit, 2)} x)`,
-      `${fmt(ratio, 2)} x alone (${fmt((1000 * h.sinkAloneMs) / h.rows, 1)} us per row, the floor ` +
+      `${fmt(ratio, 2)} x alone, median of ${fmt(h.sinkOverFloor.length)} rounds (${fmt((1000 * h.sinkAloneMs) / h.rows, 1)} us per row, the floor ` +
         `${fmt((1000 * h.floorMs) / h.rows, 1)}); in the handler, beside the state image, ${fmt(h.postgresMs / h.floorMs, 2)} x`,
       ratio <= limit,
       limit / ratio,

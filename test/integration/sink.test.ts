@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EmittedSession } from '../../lib/engine/index.ts';
+import { type EmittedSession, MAX_EVENT_TIME_MS } from '../../lib/engine/index.ts';
 import { SinkDataError, SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/parse/index.ts';
 import { migrate, PostgresSink, ROWS_PER_STATEMENT } from '../../lib/sink/index.ts';
@@ -581,6 +581,43 @@ describe('PostgresSink', () => {
     });
   });
 
+  it('turns event times into the same instants as epoch_ms_to_utc, over the whole event time range, in any TimeZone', async () => {
+    // Prepare: the edges of the range (0 to 9999-12-31T23:59:59.999Z, MAX_EVENT_TIME_MS), the last
+    // millisecond of days across it, and random ones.
+    const values = [
+      '0',
+      '1',
+      '999',
+      '1000',
+      '86399999',
+      '86400000',
+      '1796287882123',
+      '253402300798001',
+      '253402300799000',
+      String(MAX_EVENT_TIME_MS),
+    ];
+    const compare = `SELECT count(*)::int AS n,
+                            count(*) FILTER (WHERE event_ms_to_timestamp(v) IS DISTINCT FROM epoch_ms_to_utc(v))::int AS ts,
+                            count(*) FILTER (WHERE event_ms_to_timestamptz(v)
+                                                   IS DISTINCT FROM epoch_ms_to_utc(v) AT TIME ZONE 'UTC')::int AS tstz
+                       FROM (SELECT unnest($1::bigint[]) AS v
+                             UNION ALL SELECT d * 86400000 - 1 FROM generate_series(1::bigint, 2932897, 89) AS d
+                             UNION ALL SELECT floor(random() * $2::bigint)::bigint FROM generate_series(1, 200000)) AS z`;
+    const client = await pool.connect();
+    try {
+      for (const zone of ['UTC', 'America/New_York', 'Australia/Lord_Howe']) {
+        // Act
+        await client.query(`SET TimeZone = '${zone}'`);
+        const { rows: counted } = await client.query(compare, [values, MAX_EVENT_TIME_MS + 1]);
+
+        // Assess
+        expect(counted).toEqual([{ n: values.length + 32_954 + 200_000, ts: 0, tstz: 0 }]);
+      }
+    } finally {
+      client.release();
+    }
+  });
+
   describe('schema.sql over the tables of release 0.1.0', () => {
     const oldSchema = readFileSync(new URL('../fixtures/upgrade/schema-0.1.0.sql', import.meta.url), 'utf8');
     const indexes = `SELECT c.relname AS name, am.amname AS method,
@@ -588,7 +625,7 @@ describe('PostgresSink', () => {
                        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
                       WHERE i.indrelid = to_regclass('user_sessions') ORDER BY 1`;
 
-    it('rekeys user_sessions by (user_id, session_start) and makes window_end a BRIN index, in place and once', async () => {
+    it('rekeys user_sessions by (user_id, session_start), compares user_id byte-wise and makes window_end a BRIN index, in place and once', async () => {
       // Prepare: 0.1.0's tables (user_sessions keyed by group_key, two btree indexes) and a row.
       const old = uniqueName('t');
       const admin = new pg.Client({ connectionString: settings.databaseUrl });
@@ -624,6 +661,14 @@ describe('PostgresSink', () => {
           'SELECT group_key, event_count::int AS count FROM user_sessions',
         );
         expect(kept).toEqual([{ group_key: 'user_A|1970-01-01T00:00:01.000Z', count: 2 }]);
+        const { rows: collation } = await admin.query(
+          `SELECT collation_name FROM information_schema.columns
+            WHERE table_schema = $1 AND table_name = 'user_sessions' AND column_name = 'user_id'`,
+          [old],
+        );
+        expect(collation).toEqual([{ collation_name: 'C' }]);
+        const { rows: totals } = await admin.query('SELECT user_id, sessions::int FROM user_session_totals');
+        expect(totals).toEqual([{ user_id: 'user_A', sessions: 1 }]);
       } finally {
         await admin.query(`DROP SCHEMA IF EXISTS ${admin.escapeIdentifier(old)} CASCADE`);
         await admin.end();
