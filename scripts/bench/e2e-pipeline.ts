@@ -22,6 +22,7 @@ import { emptyStoreStats, type StoreStats } from '../../lib/checkpoint/index.ts'
 import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
 import { PartitionReader } from '../../offline/reader.ts';
+import { createTopicsAndWait } from '../services/kafka.ts';
 import type { FromHandler, HandlerData, ToHandler } from './e2e-handler.ts';
 import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
 import { packRecords } from './record-batch.ts';
@@ -221,10 +222,7 @@ async function warmUp(events: number): Promise<void> {
   await admin.connect();
   await producer.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: options.partitions }],
-    });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: options.partitions }]);
     for (let from = 0; from < events; from += 5000) {
       const messages = [];
       for (let i = from; i < Math.min(events, from + 5000); i++) {

@@ -17,6 +17,7 @@ import {
   readPartitionSummaries,
 } from '../../lib/checkpoint/index.ts';
 import { migrate } from '../../lib/sink/index.ts';
+import { createTopicsAndWait } from '../services/kafka.ts';
 import { hostPort, serviceSettings } from '../services/settings.ts';
 import { DynamoInstance, instanceDir, KafkaInstance } from './instances.ts';
 import { type JobProcess, startJob } from './job.ts';
@@ -244,23 +245,20 @@ class Rig {
   async prepare(): Promise<void> {
     const admin = this.kafka().admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: this.topic,
-          numPartitions: this.options.partitions,
-          replicationFactor: 1,
-          // The producer's timestamps as sent, however far from the broker's clock (Kafka 3.9's
-          // defaults, spelled out: Kafka 4 refuses CreateTimes more than an hour ahead by default).
-          configEntries: [
-            { name: 'message.timestamp.type', value: 'CreateTime' },
-            { name: 'message.timestamp.before.max.ms', value: '9223372036854775807' },
-            { name: 'message.timestamp.after.max.ms', value: '9223372036854775807' },
-          ],
-        },
-      ],
-    });
+    await createTopicsAndWait(admin, [
+      {
+        topic: this.topic,
+        numPartitions: this.options.partitions,
+        replicationFactor: 1,
+        // The producer's timestamps as sent, however far from the broker's clock (Kafka 3.9's
+        // defaults, spelled out: Kafka 4 refuses CreateTimes more than an hour ahead by default).
+        configEntries: [
+          { name: 'message.timestamp.type', value: 'CreateTime' },
+          { name: 'message.timestamp.before.max.ms', value: '9223372036854775807' },
+          { name: 'message.timestamp.after.max.ms', value: '9223372036854775807' },
+        ],
+      },
+    ]);
     await admin.disconnect();
     const dynamo = this.dynamo();
     await ensureCheckpointTable(dynamo, this.table);

@@ -14,6 +14,7 @@ import {
 import type { Admin } from 'kafkajs';
 import { ensureCheckpointTable } from '../../lib/checkpoint/index.ts';
 import { redactUrl } from '../../lib/shared/index.ts';
+import { createTopicsAndWait } from '../services/kafka.ts';
 import { activeMembers, groupsWithOffsets, type Member, topicOffsets } from './kafka.ts';
 import { truncateProjectTables } from './postgres.ts';
 import { type JobClients, type JobTarget, remoteEndpoints } from './target.ts';
@@ -118,10 +119,9 @@ async function resetTopic(
  * fine if it has the partitions, otherwise it gets them (a topic's partitions can only grow).
  */
 async function createTopic(admin: Admin, topic: string, partitions: number): Promise<string> {
-  const created = await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-  });
+  const created = await createTopicsAndWait(admin, [
+    { topic, numPartitions: partitions, replicationFactor: 1 },
+  ]);
   if (created) return `created with ${plural(partitions, 'partition')}, empty`;
   const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
   const has = topics[0]?.partitions.length ?? 0;

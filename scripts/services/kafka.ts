@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, type ITopicConfig, Kafka, logLevel } from 'kafkajs';
+import { sleep } from '../../lib/shared/index.ts';
 import { ensureJars } from './maven.ts';
 import { paths } from './paths.ts';
 import { runningPid, startDetached, stopProcess, waitUntilReady } from './processes.ts';
@@ -157,6 +158,42 @@ export function kafkaServerArgs(configFile: string): string[] {
   ];
 }
 
+/** How long createTopicsAndWait waits for every partition to have a leader. */
+const TOPIC_READY_MS = 60_000;
+
+/**
+ * admin.createTopics, then a wait until every partition of the topics has a leader; what
+ * createTopics said (false: a topic was there already). kafkajs's own `waitForLeaders` retries only
+ * LEADER_NOT_AVAILABLE, but a broker whose metadata has not caught up with the controller yet (a
+ * loaded machine) answers UNKNOWN_TOPIC_OR_PARTITION for a topic it has just created, and kafkajs
+ * gives up with "This server does not host this topic-partition" (seen in CI: two chaos
+ * experiments failed at set-up). Here any metadata error is retried until the deadline, then
+ * thrown.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[]): Promise<boolean> {
+  const created = await admin.createTopics({ topics });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + TOPIC_READY_MS;
+  for (;;) {
+    let why: string;
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: names });
+      const ready = topics.every((t) => {
+        const partitions = found.find((f) => f.name === t.topic)?.partitions ?? [];
+        return partitions.length >= (t.numPartitions ?? 1) && partitions.every((p) => p.leader >= 0);
+      });
+      if (ready) return created;
+      why = 'a partition has no leader yet';
+    } catch (error) {
+      why = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Kafka topics ${names.join(', ')} not ready after ${TOPIC_READY_MS} ms: ${why}`);
+    }
+    await sleep(100);
+  }
+}
+
 /** Creates the job's topic (partition count from KAFKA_TOPIC_PARTITIONS) when it does not exist. */
 export async function ensureTopic(settings: ServiceSettings): Promise<void> {
   const admin = kafkaClient(settings).admin();
@@ -164,10 +201,9 @@ export async function ensureTopic(settings: ServiceSettings): Promise<void> {
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(settings.topic)) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic: settings.topic, numPartitions: settings.topicPartitions, replicationFactor: 1 }],
-      });
+      await createTopicsAndWait(admin, [
+        { topic: settings.topic, numPartitions: settings.topicPartitions, replicationFactor: 1 },
+      ]);
     }
   } finally {
     await admin.disconnect();

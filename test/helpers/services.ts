@@ -3,7 +3,7 @@ import pg from 'pg';
 import { ensureCheckpointTable } from '../../lib/checkpoint/index.ts';
 import { migrate } from '../../lib/sink/index.ts';
 import { dynamoClient } from '../../scripts/services/dynamodb.ts';
-import { kafkaClient } from '../../scripts/services/kafka.ts';
+import { createTopicsAndWait, kafkaClient } from '../../scripts/services/kafka.ts';
 import { serviceSettings } from '../../scripts/services/settings.ts';
 import { uniqueName } from './names.ts';
 
@@ -25,7 +25,7 @@ export async function createTopic(
   const topic = uniqueName(prefix);
   const admin = testKafka().admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);
   await admin.disconnect();
   return {
     topic,

@@ -1,0 +1,61 @@
+import type { Admin } from 'kafkajs';
+import { KafkaJSProtocolError } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { createTopicsAndWait } from '../../../scripts/services/kafka.ts';
+
+/** An admin whose metadata answers come from `answers` in turn (an Error is thrown). */
+function fakeAdmin(created: boolean, answers: (Error | { partitions: number[] })[]) {
+  const calls = { fetch: 0 };
+  const admin = {
+    createTopics: async () => created,
+    fetchTopicMetadata: async () => {
+      const answer = answers[Math.min(calls.fetch++, answers.length - 1)] as Error | { partitions: number[] };
+      if (answer instanceof Error) throw answer;
+      return {
+        topics: [
+          { name: 't', partitions: answer.partitions.map((leader, i) => ({ partitionId: i, leader })) },
+        ],
+      };
+    },
+  } as unknown as Admin;
+  return { admin, calls };
+}
+
+const unknownTopic = () =>
+  new KafkaJSProtocolError({
+    type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    code: 3,
+    retriable: true,
+    message: 'This server does not host this topic-partition',
+  });
+
+describe('createTopicsAndWait', () => {
+  it('waits out a broker that does not know the new topic yet, then a partition without a leader', async () => {
+    // Prepare: what a loaded KRaft broker answers right after CreateTopics.
+    const { admin, calls } = fakeAdmin(true, [
+      unknownTopic(),
+      unknownTopic(),
+      { partitions: [0, -1] },
+      { partitions: [0, 0] },
+    ]);
+
+    // Act
+    const created = await createTopicsAndWait(admin, [{ topic: 't', numPartitions: 2 }]);
+
+    // Assess
+    expect(created).toBe(true);
+    expect(calls.fetch).toBe(4);
+  });
+
+  it('says false for a topic that was there, once its partitions have leaders', async () => {
+    // Prepare
+    const { admin, calls } = fakeAdmin(false, [{ partitions: [0, 0, 0] }]);
+
+    // Act
+    const created = await createTopicsAndWait(admin, [{ topic: 't', numPartitions: 3 }]);
+
+    // Assess
+    expect(created).toBe(false);
+    expect(calls.fetch).toBe(1);
+  });
+});
