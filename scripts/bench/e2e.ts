@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import { createTopicsAndWait } from '../services/kafka.ts';
 import { startChild } from './children.ts';
 import type { ConsumeResult } from './consume-floor.ts';
 import type { PipelineResult } from './e2e-pipeline.ts';
@@ -48,6 +49,12 @@ export interface E2eOptions {
    * a drain reads the very same topic, a full-speed run a new topic the producer fills again.
    */
   readonly flink: boolean;
+  /**
+   * Drain only: how many times the job and then Flink drain the topic, one after the other (each
+   * drain a new consumer group and new tables). A drain of 1M events takes seconds, about what a
+   * neighbour's burst moves it by, so the result is the median round (default 1).
+   */
+  readonly rounds?: number;
 }
 
 export interface Latency {
@@ -80,6 +87,11 @@ export interface E2eResult {
   readonly latency: Latencies;
   readonly floor: ConsumeResult | null;
   readonly flink: FlinkResult | null;
+  /**
+   * Each round's seconds, in order (one round but for a drain with `rounds`): the job's and
+   * Flink's. `seconds`, `pipeline` and `latency` are the job's median round's, `flink` Flink's.
+   */
+  readonly rounds: { readonly job: readonly number[]; readonly flink: readonly number[] };
 }
 
 /** The reference Flink job on the same stream (docs/BENCHMARKS.md, "The flink tier"). */
@@ -105,12 +117,11 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
   const topic = `bench_${stamp}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: options.partitions }] });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: options.partitions }]);
   const dir = await mkdtemp(join(tmpdir(), 'sessionizer-bench-'));
   const expectedEvents =
     options.mode === 'paced' ? Math.round(options.rate * options.seconds) : options.events;
   try {
-    let processed = 0;
     const produce = () =>
       startChild<ProducerResult>(
         'e2e-producer.ts',
@@ -133,56 +144,70 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
           ? generate(options)
           : undefined;
     const plannedRows = planned === undefined ? undefined : expectedRows(planned, options.partitions);
-    const pipeline = startChild<PipelineResult>(
-      'e2e-pipeline.ts',
-      {
-        name: `e2e_${options.name}`,
-        topic,
-        group: `bench_${stamp}`,
-        batchSize: options.batchSize,
-        windowMs: options.windowMs,
-        partitions: options.partitions,
-        expectedEvents,
-        samplesFile: join(dir, 'samples.bin'),
-        // The latency runs start warm, as a job that has been running; the drain, held against a
-        // Flink job that starts cold, starts cold too.
-        warmUpEvents: options.mode === 'drain' ? 0 : Math.min(WARM_UP_EVENTS, expectedEvents),
-      },
-      (p) => {
-        processed = p.done;
-        ui.update(p);
-      },
-    );
-    const { schema } = await pipeline.ready;
-    if (schema === undefined) throw new Error('the pipeline process named no schema');
-    const produced = backlog ?? (await produce());
+    let produced: ProducerResult | undefined = backlog;
+    /** The job reads the topic (a new consumer group and new tables each round) until every row is in. */
+    const runJob = async (round: number) => {
+      let processed = 0;
+      const suffix = round === 0 ? '' : `_r${round}`;
+      const samplesFile = join(dir, `samples${suffix}.bin`);
+      const pipeline = startChild<PipelineResult>(
+        'e2e-pipeline.ts',
+        {
+          name: `e2e_${options.name}${suffix}`,
+          topic,
+          group: `bench_${stamp}${suffix}`,
+          batchSize: options.batchSize,
+          windowMs: options.windowMs,
+          partitions: options.partitions,
+          expectedEvents,
+          samplesFile,
+          // The latency runs start warm, as a job that has been running; the drain, held against a
+          // Flink job that starts cold, starts cold too.
+          warmUpEvents: options.mode === 'drain' ? 0 : Math.min(WARM_UP_EVENTS, expectedEvents),
+        },
+        (p) => {
+          processed = p.done;
+          ui.update(p);
+        },
+      );
+      const { schema } = await pipeline.ready;
+      if (schema === undefined) throw new Error('the pipeline process named no schema');
+      produced ??= await produce();
 
-    // An invocation reports its records only after its sink transaction committed, so once every
-    // record is reported, every row is in PostgreSQL.
-    await waitUntil(() => processed >= expectedEvents, pipeline.result, 'the job to read every record');
-    // The stream as sent (its send times, for the latencies), and the rows it closes.
-    const stream =
-      options.mode === 'drain' && planned !== undefined ? planned : await loadStream(join(dir, 'stream.bin'));
-    if (planned !== undefined && !sameEvents(planned, stream)) {
-      throw new Error(`e2e ${options.name}: the producer sent another stream than the seeded one`);
-    }
-    const expected = plannedRows ?? expectedRows(stream, options.partitions);
-    const pool = new pg.Pool({ connectionString: schemaUrl(schema), max: 1 });
-    try {
-      const problems = compareRows(await writtenRows(pool), expected);
-      if (problems.length > 0) throw new Error(`e2e ${options.name}: ${problems.join('; ')}`);
-    } finally {
-      await pool.end();
-    }
-    pipeline.send({ type: 'finish' });
-    const job = await pipeline.result;
-    const bytes = await readFile(join(dir, 'samples.bin'));
-    const latency = latencies(
-      // A copy: a small file's Buffer may sit in Node's shared pool at some offset.
-      new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
-      stream,
-      options.partitions,
-    );
+      // An invocation reports its records only after its sink transaction committed, so once every
+      // record is reported, every row is in PostgreSQL.
+      await waitUntil(() => processed >= expectedEvents, pipeline.result, 'the job to read every record');
+      // The stream as sent (its send times, for the latencies), and the rows it closes.
+      const stream =
+        options.mode === 'drain' && planned !== undefined
+          ? planned
+          : await loadStream(join(dir, 'stream.bin'));
+      if (planned !== undefined && !sameEvents(planned, stream)) {
+        throw new Error(`e2e ${options.name}: the producer sent another stream than the seeded one`);
+      }
+      const expected = plannedRows ?? expectedRows(stream, options.partitions);
+      const pool = new pg.Pool({ connectionString: schemaUrl(schema), max: 1 });
+      try {
+        const problems = compareRows(await writtenRows(pool), expected);
+        if (problems.length > 0) throw new Error(`e2e ${options.name}: ${problems.join('; ')}`);
+      } finally {
+        await pool.end();
+      }
+      pipeline.send({ type: 'finish' });
+      const job = await pipeline.result;
+      const bytes = await readFile(samplesFile);
+      const latency = latencies(
+        // A copy: a small file's Buffer may sit in Node's shared pool at some offset.
+        new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+        stream,
+        options.partitions,
+      );
+      const started = options.mode === 'drain' ? job.firstInvokeAt : (produced as ProducerResult).firstSendAt;
+      return { job, stream, expected, latency, seconds: (job.lastCommitAt - started) / 1000 };
+    };
+
+    const jobs = [await runJob(0)];
+    const { stream, expected } = jobs[0] as Awaited<ReturnType<typeof runJob>>;
     const floor = options.consumeFloor
       ? await startChild<ConsumeResult>(
           'consume-floor.ts',
@@ -190,27 +215,40 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
           (p) => ui.update(p),
         ).result
       : null;
-    const flink = options.flink
-      ? await runFlink(options, stamp, dir, ui, options.mode === 'drain' ? { topic, stream } : undefined)
-      : null;
+    const drained = options.mode === 'drain' ? { topic, stream } : undefined;
+    const flinks = options.flink ? [await runFlink(options, stamp, dir, ui, drained)] : [];
+    // Further rounds of a drain: the job, then Flink, on the same topic.
+    const rounds = options.mode === 'drain' ? (options.rounds ?? 1) : 1;
+    for (let round = 1; round < rounds; round++) {
+      jobs.push(await runJob(round));
+      if (options.flink) flinks.push(await runFlink(options, `${stamp}_r${round}`, dir, ui, drained));
+    }
+    const job = medianBySeconds(jobs);
+    const sent = produced as ProducerResult;
     return {
       options,
       events: stream.user.length,
       rows: expected.size,
-      seconds:
-        (job.lastCommitAt - (options.mode === 'drain' ? job.firstInvokeAt : produced.firstSendAt)) / 1000,
-      produceSeconds: (produced.lastAckAt - produced.firstSendAt) / 1000,
-      lastRowAfterLastSendMs: job.lastCommitAt - produced.lastAckAt,
-      pipeline: job,
-      latency,
+      seconds: job.seconds,
+      produceSeconds: (sent.lastAckAt - sent.firstSendAt) / 1000,
+      lastRowAfterLastSendMs: job.job.lastCommitAt - sent.lastAckAt,
+      pipeline: job.job,
+      latency: job.latency,
       floor,
-      flink,
+      flink: flinks.length > 0 ? medianBySeconds(flinks) : null,
+      rounds: { job: jobs.map((j) => j.seconds), flink: flinks.map((f) => f.seconds) },
     };
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The run whose seconds are the median (the upper middle one of an even count). */
+function medianBySeconds<T extends { readonly seconds: number }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return sorted[Math.floor(sorted.length / 2)] as T;
 }
 
 /** The same events (user, event time, partition) in the same order. */
@@ -263,10 +301,7 @@ async function runFlink(
   const pool = new pg.Pool({ connectionString: schemaUrl(schema), max: 1 });
   try {
     if (drained === undefined) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: options.partitions }],
-      });
+      await createTopicsAndWait(admin, [{ topic, numPartitions: options.partitions }]);
     }
     const { closed, open } = foldStream(planned, options.partitions);
     const expected = new Map([...closed, ...open]);

@@ -36,6 +36,8 @@ const HELP = `npm run bench [-- options]
   --events N              end-to-end events, produced while read and drained (default 1000000; quick 50000)
   --reload-users N        live users of the partition a cold container reloads (default 100000; quick 20000)
   --tick-users N          users whose sessions one idle tick fires at once (default 1000000; quick 20000)
+  --drain-rounds N        drains of the same topic, the job's then Flink's in each round; the
+                          median round is reported (default 3; quick 1)
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)
@@ -58,6 +60,7 @@ const { values: args } = parseArgs({
     events: { type: 'string' },
     'reload-users': { type: 'string' },
     'tick-users': { type: 'string' },
+    'drain-rounds': { type: 'string' },
     'batch-size': { type: 'string', default: '10000' },
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
@@ -125,6 +128,7 @@ const sizes = {
     .split(',')
     .map((w) => whole('paced-windows', w, 0)),
   pacedSeconds: whole('paced-seconds', args['paced-seconds'], quick ? 10 : 30, 0),
+  drainRounds: whole('drain-rounds', args['drain-rounds'], quick ? 1 : 3),
 };
 
 const ui = new ProgressLine();
@@ -242,19 +246,33 @@ if (tiers.has('e2e')) {
   });
   if (full.flink) rows.push(flinkRow('produced while read', full.flink));
   drain = await runE2e(
-    { ...common, name: 'drain', mode: 'drain', events: sizes.e2eEvents, rate: 0, consumeFloor: true, flink },
+    {
+      ...common,
+      name: 'drain',
+      mode: 'drain',
+      events: sizes.e2eEvents,
+      rate: 0,
+      consumeFloor: true,
+      flink,
+      rounds: sizes.drainRounds,
+    },
     ui,
   );
   rows.push({
     tier: 'end-to-end',
-    detail: `drain (all in Kafka first), batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions`,
+    detail:
+      `drain (all in Kafka first), batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions` +
+      (sizes.drainRounds > 1 ? `, median of ${sizes.drainRounds} rounds` : ''),
     events: drain.events,
     seconds: drain.seconds,
     eventsPerSecond: drain.events / drain.seconds,
     costPer1k: drain.pipeline.costPer1k,
     peakRssMb: drain.pipeline.peakRssMb,
   });
-  if (drain.flink) rows.push(flinkRow('drain (all in Kafka first)', drain.flink));
+  if (drain.flink) {
+    const median = sizes.drainRounds > 1 ? `, median of ${sizes.drainRounds} rounds` : '';
+    rows.push(flinkRow(`drain (all in Kafka first)${median}`, drain.flink));
+  }
   const combos = sizes.pacedWindows.flatMap((windowMs) =>
     sizes.pacedRates.map((rate) => ({ windowMs, rate })),
   );
