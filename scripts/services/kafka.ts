@@ -178,9 +178,12 @@ export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[]):
     let why: string;
     try {
       const { topics: found } = await admin.fetchTopicMetadata({ topics: names });
+      // A topic that was there already may have other partitions than asked (the caller's business,
+      // e.g. scripts/job/reset.ts): only its leaders are waited for.
       const ready = topics.every((t) => {
         const partitions = found.find((f) => f.name === t.topic)?.partitions ?? [];
-        return partitions.length >= (t.numPartitions ?? 1) && partitions.every((p) => p.leader >= 0);
+        const wanted = created ? (t.numPartitions ?? 1) : 1;
+        return partitions.length >= wanted && partitions.every((p) => p.leader >= 0);
       });
       if (ready) return created;
       why = 'a partition has no leader yet';
