@@ -138,9 +138,10 @@ async function run(batchSize: number, events: number, memory: Memory): Promise<H
 
     const alone: number[] = [];
     const floors: { ms: number; statements: number }[] = [];
+    const written = [...rowsWritten.entries()];
     for (let round = 0; memory === 'warm' && round < SINK_ROUNDS; round++) {
       alone.push(await sinkAlone(`${ws.schema}_alone${round}`, writes, expected));
-      floors.push(await floorUpsert(ws.pool, round, [...rowsWritten.entries()], chunkRows));
+      floors.push(await floorUpsert(ws.pool, round, written, chunkRows));
     }
     const batches = Math.ceil(records.length / batchSize);
     const cost = costPer1k(before, stats, records.length, ws.sink.statements);

@@ -258,21 +258,17 @@ if (tiers.has('e2e')) {
     },
     ui,
   );
+  const rounds = sizes.drainRounds > 1 ? `, median of ${sizes.drainRounds} rounds` : '';
   rows.push({
     tier: 'end-to-end',
-    detail:
-      `drain (all in Kafka first), batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions` +
-      (sizes.drainRounds > 1 ? `, median of ${sizes.drainRounds} rounds` : ''),
+    detail: `drain (all in Kafka first), batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions${rounds}`,
     events: drain.events,
     seconds: drain.seconds,
     eventsPerSecond: drain.events / drain.seconds,
     costPer1k: drain.pipeline.costPer1k,
     peakRssMb: drain.pipeline.peakRssMb,
   });
-  if (drain.flink) {
-    const median = sizes.drainRounds > 1 ? `, median of ${sizes.drainRounds} rounds` : '';
-    rows.push(flinkRow(`drain (all in Kafka first)${median}`, drain.flink));
-  }
+  if (drain.flink) rows.push(flinkRow(`drain (all in Kafka first)${rounds}`, drain.flink));
   const combos = sizes.pacedWindows.flatMap((windowMs) =>
     sizes.pacedRates.map((rate) => ({ windowMs, rate })),
   );

@@ -48,26 +48,29 @@ const TARGETS_19 = {
  * The sink alone over the floor: the median of the rounds' ratios (each round runs the two one
  * after the other, so they share the machine's weather; scripts/bench/handler-tier.ts).
  */
-const sinkRatio = (h: HandlerRun) =>
-  h.sinkOverFloor.length > 0 ? median(h.sinkOverFloor) : h.sinkAloneMs / h.floorMs;
+const sinkRatio = (h: HandlerRun) => median(h.sinkOverFloor);
+
+/** The job's throughput over Flink's in each round of a run with rounds (none otherwise). */
+function roundRatios(e: E2eResult): number[] {
+  const { job, flink } = e.rounds;
+  if (job.length < 2 || job.length !== flink.length) return [];
+  return job.map((seconds, i) => (flink[i] as number) / seconds);
+}
 
 /**
  * The job's throughput over Flink's: the median of the rounds' ratios where the run had rounds
  * (each round drains the job, then Flink: they share the machine's weather; scripts/bench/e2e.ts).
  */
 function overFlink(e: E2eResult, f: FlinkResult): number {
-  const { job, flink } = e.rounds;
-  if (job.length > 1 && job.length === flink.length) {
-    return median(job.map((seconds, i) => (flink[i] as number) / seconds));
-  }
-  return e.events / e.seconds / (f.events / f.seconds);
+  const ratios = roundRatios(e);
+  return ratios.length > 0 ? median(ratios) : e.events / e.seconds / (f.events / f.seconds);
 }
 
-/** ", rounds: 1.45, 1.43 and 1.38 x" where the run had rounds. */
+/** "; median of 3 rounds (1.33 x, 1.28 x, 1.41 x)" where the run had rounds. */
 function roundsNote(e: E2eResult): string {
-  const { job, flink } = e.rounds;
-  if (job.length < 2 || job.length !== flink.length) return '';
-  return `; median of ${job.length} rounds (${job.map((seconds, i) => `${fmt((flink[i] as number) / seconds, 2)} x`).join(', ')})`;
+  const ratios = roundRatios(e);
+  if (ratios.length === 0) return '';
+  return `; median of ${ratios.length} rounds (${ratios.map((r) => `${fmt(r, 2)} x`).join(', ')})`;
 }
 
 const pct = (part: number, whole: number) => `${fmt((100 * part) / whole)} %`;
