@@ -28,6 +28,7 @@ import {
   openWorkspace,
   schemaUrl,
   settings,
+  settleDatabase,
   writtenRows,
 } from './workspace.ts';
 
@@ -195,6 +196,8 @@ async function sinkAlone(
     await migrate(admin, alone).finally(() => admin.end());
     const sink = new PostgresSink(pool);
     await pool.query('SELECT 1');
+    // Neither this nor the floor pays for the other's dirty buffers (settleDatabase).
+    await settleDatabase(settings.databaseUrl);
     const started = performance.now();
     for (const [batch, fence] of writes) await sink.write(batch, fence);
     const ms = performance.now() - started;
@@ -237,6 +240,7 @@ async function floorUpsert(
   const byKey = new Map(sessions.map((r) => [r.group_key as string, r]));
   let at = 0;
   let statements = 0;
+  await settleDatabase(settings.databaseUrl);
   const started = performance.now();
   for (const size of chunks) {
     if (size === 0) continue;
