@@ -62,6 +62,7 @@ export class PartitionSessions {
    */
   apply(records: readonly LogRecord[], endOffset: number): FoldResult {
     const operator = this.operator;
+    operator.beginBatch();
     const { outOfOrdernessMs, idleFlush } = this.config;
     const before = this.current;
     let maxEventTime = before.maxEventTime ?? Number.NEGATIVE_INFINITY;
@@ -93,15 +94,21 @@ export class PartitionSessions {
       maxEventTime: finite(maxEventTime),
       lastLogTime: finite(lastLogTime),
     };
-    const { users, output } = operator.takeBatch();
-    return {
+    const { changed, output } = operator.takeBatch();
+    let users: Map<string, UserState> | undefined;
+    const result: Omit<FoldResult, 'changed'> = {
       partition: this.current,
-      users,
+      get users() {
+        users ??= changed.toMap();
+        return users;
+      },
       emitted: output.emitted,
       earlyFired: output.earlyFired,
       superseded: output.supersededRows(),
       late: output.late,
     };
+    // Not enumerable: a view into this engine, not data, so results still compare by what they hold.
+    return Object.defineProperty(result, 'changed', { value: changed, enumerable: false }) as FoldResult;
   }
 
   /** Every live user as plain data: the partition's whole state. */

@@ -3,6 +3,7 @@ export { fold, PartitionLoader, PartitionSessions } from './fold.ts';
 export { groupKey } from './group-key.ts';
 export { DeadlineHeap } from './heap.ts';
 export {
+  type ChangedUsersView,
   type EmittedSession,
   type EngineConfig,
   type EventRecord,

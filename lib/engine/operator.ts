@@ -52,6 +52,10 @@ export class SessionOperator {
   private readonly table: SessionTable;
   /** Users changed in the current batch, in the order they changed. */
   private changedUsers: number[] = [];
+  /** Users the last batch left without sessions, dropped when the next one begins (beginBatch). */
+  private emptied: number[] = [];
+  /** Batches begun: a ChangedUsers is readable while this is the one it was taken in. */
+  private batch = 0;
   private liveSessions = 0;
   private pendingSessions = 0;
   private liveUsers = 0;
@@ -225,21 +229,37 @@ export class SessionOperator {
    * a user to forget), in the order they changed; the batch's output; and a fresh output for the next
    * batch. Users left without sessions are forgotten here, so memory holds live users only.
    */
-  takeBatch(): { users: Map<string, UserState>; output: Output } {
+  takeBatch(): { changed: ChangedUsers; output: Output } {
     const table = this.table;
-    const users = new Map<string, UserState>();
-    for (const u of this.changedUsers) {
+    const changed = this.changedUsers;
+    for (let i = 0; i < changed.length; i++) {
+      const u = changed[i] as number;
       table.changed[u] = 0;
-      const state = exportUser(table, u, this.scratch);
-      users.set(state.userId, state);
       this.uncount(u);
-      if (table.head[u] === NONE) table.dropUser(u);
+      // A user left without sessions stays readable (its id) until the next batch begins.
+      if (table.head[u] === NONE) this.emptied.push(u);
       else this.count(u);
     }
     this.changedUsers = [];
     const output = this.output;
     this.output = new Output();
-    return { users, output };
+    return { changed: new ChangedUsers(this, this.table, changed, this.batch), output };
+  }
+
+  /**
+   * Before a batch's first record: the users the last batch left without sessions are forgotten,
+   * and what takeBatch returned for it can no longer be read.
+   */
+  beginBatch(): void {
+    const table = this.table;
+    for (const u of this.emptied) if (table.head[u] === NONE) table.dropUser(u);
+    this.emptied = [];
+    this.batch++;
+  }
+
+  /** The batch a ChangedUsers was taken in, for its check that it is still readable. */
+  get batchNumber(): number {
+    return this.batch;
   }
 
   /** Every live user as plain data: the partition's whole state. */
@@ -258,29 +278,8 @@ export class SessionOperator {
    */
   visitUsers(visitor: UserVisitor): void {
     const table = this.table;
-    const sessions = this.scratch;
-    const self = this.self;
     for (let u = table.firstUser; u !== NONE; u = table.nextUser(u)) {
-      const n = table.sessionsOf(u, sessions);
-      if (n === 0) continue;
-      visitor.user(table.userIds[u] as string, n);
-      for (let i = 0; i < n; i++) {
-        const s = sessions[i] as number;
-        const flags = table.flags[s] as number;
-        let emitted = NO_STARTS;
-        if (flags & EMITTED_SELF) {
-          self[0] = table.start[s] as number;
-          emitted = self;
-        } else if (flags & EMITTED_LIST) emitted = table.emittedStarts(s);
-        visitor.session(
-          table.start[s] as number,
-          table.end[s] as number,
-          table.last[s] as number,
-          table.count[s] as number,
-          (flags & PENDING) !== 0,
-          emitted,
-        );
-      }
+      if (table.head[u] !== NONE) visitUser(table, u, this.scratch, this.self, visitor);
     }
   }
 
@@ -408,5 +407,91 @@ export class SessionOperator {
     if (live > 0) this.liveUsers--;
     table.live[u] = 0;
     table.pending[u] = 0;
+  }
+}
+
+/**
+ * The users one batch changed, read from the engine's columns when asked (a delta image is encoded
+ * straight from them, field by field, as a snapshot is): no plain copy of each changed user per
+ * batch, which was a third of a warm fold's time in batches of 10,000 (docs/BENCHMARKS.md). Readable
+ * until the next batch begins: `users` (FoldResult) copies them into plain data for a caller that
+ * keeps them longer.
+ */
+export class ChangedUsers {
+  constructor(
+    private readonly operator: SessionOperator,
+    private readonly table: SessionTable,
+    private readonly list: readonly number[],
+    private readonly batch: number,
+  ) {}
+
+  /** How many users the batch changed (each once). */
+  get size(): number {
+    return this.list.length;
+  }
+
+  /**
+   * Each changed user in the order it first changed, with its sessions oldest first: none for a
+   * user whose state is gone. The emittedStarts lists are valid during the call only.
+   */
+  visit(visitor: UserVisitor): void {
+    this.check();
+    const sessions: number[] = [];
+    const self = [0];
+    for (let i = 0; i < this.list.length; i++) {
+      visitUser(this.table, this.list[i] as number, sessions, self, visitor);
+    }
+  }
+
+  /** The changed users as plain data, by id. */
+  toMap(): Map<string, UserState> {
+    this.check();
+    const users = new Map<string, UserState>();
+    const scratch: number[] = [];
+    for (const u of this.list) {
+      const state = exportUser(this.table, u, scratch);
+      users.set(state.userId, state);
+    }
+    return users;
+  }
+
+  private check(): void {
+    if (this.operator.batchNumber !== this.batch) {
+      throw new Error(
+        "a batch's changed users are readable until the next batch begins; read them (or keep FoldResult.users) before",
+      );
+    }
+  }
+}
+
+/**
+ * One user to `visitor`: its id and its sessions oldest first (none for a user whose state is gone).
+ * `sessions` and `self` are reused lists: "[start]" is handed over in `self`, valid during the call.
+ */
+function visitUser(
+  table: SessionTable,
+  u: number,
+  sessions: number[],
+  self: number[],
+  visitor: UserVisitor,
+): void {
+  const n = table.sessionsOf(u, sessions);
+  visitor.user(table.userIds[u] as string, n);
+  for (let i = 0; i < n; i++) {
+    const s = sessions[i] as number;
+    const flags = table.flags[s] as number;
+    let emitted = NO_STARTS;
+    if (flags & EMITTED_SELF) {
+      self[0] = table.start[s] as number;
+      emitted = self;
+    } else if (flags & EMITTED_LIST) emitted = table.emittedStarts(s);
+    visitor.session(
+      table.start[s] as number,
+      table.end[s] as number,
+      table.last[s] as number,
+      table.count[s] as number,
+      (flags & PENDING) !== 0,
+      emitted,
+    );
   }
 }

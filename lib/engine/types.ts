@@ -155,9 +155,25 @@ export interface FoldInput {
   readonly endOffset: number;
 }
 
+/**
+ * The users a batch changed, read from the engine when asked: readable until the next batch of the
+ * same engine begins (PartitionSessions.apply), and it throws if read later.
+ */
+export interface ChangedUsersView {
+  /** How many users the batch changed (each once). */
+  readonly size: number;
+  /** Each changed user, field by field, as a state image holds it (no sessions: its state is gone). */
+  visit(visitor: UserVisitor): void;
+}
+
 export interface FoldResult {
   readonly partition: PartitionState;
-  /** New state of every user whose state changed (sessions may be empty: state to drop). */
+  /** The users whose state changed, field by field (a delta image is encoded from this). */
+  readonly changed: ChangedUsersView;
+  /**
+   * New state of every user whose state changed (sessions may be empty: state to drop), as plain
+   * data: copied from `changed` when first read, so first read before the next batch begins.
+   */
   readonly users: ReadonlyMap<string, UserState>;
   /** Sessions fired, in emission order (the sink keeps the last per group_key). */
   readonly emitted: readonly EmittedSession[];

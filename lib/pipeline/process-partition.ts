@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import {
   decodeImage,
   type EncodedImage,
-  encodeImage,
   encodeUsers,
   type ImagePlan,
   type ImageRef,
@@ -179,12 +178,12 @@ async function attemptPartition(
   const stats = sessions.stats();
   let delta: EncodedImage | undefined;
   const deltaImage = () => {
-    delta ??= encodeImage(result.users.values());
+    delta ??= encodeUsers((visitor) => result.changed.visit(visitor));
     return delta;
   };
   const plan = planImage(
     claimed.manifest,
-    result.users.size,
+    result.changed.size,
     stats.liveUsers,
     () => deltaImage().bytes,
     now,
@@ -343,7 +342,7 @@ function outcome(
     late: details.result?.late.length ?? 0,
     watermark: checkpoint?.state.watermark ?? null,
     lastLogTime: checkpoint?.state.lastLogTime ?? null,
-    usersTouched: details.result?.users.size ?? 0,
+    usersTouched: details.result?.changed.size ?? 0,
     liveSessions: details.liveSessions ?? checkpoint?.stats.liveSessions ?? 0,
     state: details.state,
     image: details.plan ?? 'none',

@@ -5,7 +5,13 @@
  *    keeps it (PartitionSessions).
  * Each is timed `runs` times after a warm-up; the median run is reported.
  */
-import { type EventRecord, fold, initialPartitionState, PartitionSessions } from '../../lib/engine/index.ts';
+import {
+  type EventRecord,
+  fold,
+  initialPartitionState,
+  PartitionSessions,
+  type UserVisitor,
+} from '../../lib/engine/index.ts';
 import { median } from './progress.ts';
 import { childOptions, peakRssMb, progress, report, type TierRow } from './protocol.ts';
 import { BENCH_ENGINE, generate, partitionRecords } from './stream.ts';
@@ -35,15 +41,28 @@ function oneFold(input: readonly EventRecord[]): number {
   return result.emitted.length;
 }
 
-/** Returns [emitted, ms spent folding]. */
+/**
+ * Returns [emitted, ms spent folding]. Each batch's changed users are read field by field, as the
+ * handler's delta image reads them (lib/pipeline/process-partition.ts), into a visitor that counts.
+ */
 function batched(input: readonly EventRecord[], batchSize: number): [number, number] {
   const sessions = new PartitionSessions(BENCH_ENGINE, initialPartitionState(), []);
   let emitted = 0;
+  let handed = 0;
+  const counter: UserVisitor = {
+    user: (_userId, n) => {
+      handed += n + 1;
+    },
+    session: () => undefined,
+  };
   const started = performance.now();
   for (let i = 0; i < input.length; i += batchSize) {
     const batch = input.slice(i, i + batchSize);
-    emitted += sessions.apply(batch, i + batch.length).emitted.length;
+    const result = sessions.apply(batch, i + batch.length);
+    result.changed.visit(counter);
+    emitted += result.emitted.length;
   }
+  if (handed === 0) throw new Error('engine tier: no batch changed a user');
   return [emitted, performance.now() - started];
 }
 

@@ -318,7 +318,12 @@ describe('a long-lived PartitionSessions (a warm container)', () => {
 
     // Act
     const folded = batches.map((b) => run.fold(b));
-    const kept = batches.map((b) => warm.apply(b, (b.at(-1)?.offset ?? 0) + 1));
+    const kept = batches.map((b) => {
+      const result = warm.apply(b, (b.at(-1)?.offset ?? 0) + 1);
+      // Read before the next batch begins: the changed users are a view into the engine.
+      expect(result.users.size).toBe(result.changed.size);
+      return result;
+    });
 
     // Assess
     expect(kept).toEqual(folded);
@@ -329,5 +334,51 @@ describe('a long-lived PartitionSessions (a warm container)', () => {
       pendingSessions: live.reduce((n, u) => n + u.sessions.filter((x) => x.pending).length, 0),
       liveUsers: live.length,
     });
+  });
+});
+
+describe('the users a batch changed (FoldResult.changed)', () => {
+  /** What a visitor is handed, as [userId, [start, end, count, pending, emittedStarts]...]. */
+  function visited(result: ReturnType<PartitionSessions['apply']>): unknown[] {
+    const seen: unknown[] = [];
+    let sessions: unknown[] = [];
+    result.changed.visit({
+      user(userId) {
+        sessions = [];
+        seen.push([userId, sessions]);
+      },
+      session(start, end, _last, count, pending, emittedStarts) {
+        sessions.push([start, end, count, pending, [...emittedStarts]]);
+      },
+    });
+    return seen;
+  }
+
+  it('hands each changed user over as its plain copy holds it, a dropped one without sessions, until the next batch begins', () => {
+    // Prepare: user_A's session fires and is dropped by user_B's event (no allowed lateness).
+    const warm = new PartitionSessions(engineConfig(), partitionState(), []);
+    const first = warm.apply(eventRecords([['user_A', 1000]]), 1);
+
+    // Act
+    const second = warm.apply(eventRecords([['user_B', 60_000]], 1), 2);
+    const seen = visited(second);
+    const users = second.users;
+    const third = warm.apply(eventRecords([['user_A', 62_000]], 2), 3);
+
+    // Assess
+    expect(() => visited(first)).toThrow(/readable until the next batch begins/);
+    expect(seen).toEqual([
+      ['user_B', [[60_000, 65_000, 1, true, []]]],
+      ['user_A', []],
+    ]);
+    expect(second.changed.size).toBe(2);
+    expect([...users.values()]).toEqual([
+      userState('user_B', [session({ start: 60_000, end: 65_000 })]),
+      userState('user_A', []),
+    ]);
+    expect(() => visited(second)).toThrow(/readable until the next batch begins/);
+    expect(visited(third)).toEqual([['user_A', [[62_000, 67_000, 1, true, []]]]]);
+    expect(warm.stats()).toEqual({ liveSessions: 2, pendingSessions: 2, liveUsers: 2 });
+    expect(warm.users().map((u) => u.userId)).toEqual(['user_B', 'user_A']);
   });
 });
