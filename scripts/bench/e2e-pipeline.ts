@@ -40,6 +40,8 @@ export interface PipelineOptions {
   readonly samplesFile: string;
   /** Events of the warm-up stream run before `ready` (0: none; see warmUp). */
   readonly warmUpEvents: number;
+  /** The job's settings beyond the bench's (the nexmark tier: its field mapping and gap). */
+  readonly env?: Record<string, string>;
 }
 
 export interface PipelineResult {
@@ -78,7 +80,7 @@ let cpuAtFirstInvoke: NodeJS.CpuUsage | undefined;
 // (scripts/bench/e2e-handler.ts), each with a runtime of its own (DATABASE_POOL_SIZE's default 2
 // connections), as each partition's invocations run in a container of their own on AWS and in a
 // worker thread of their own under serverless offline.
-const ws = await openWorkspace(options.name);
+const ws = await openWorkspace(options.name, undefined, options.env);
 const triggerSettings = normaliseSettings(
   { kafka: { brokers: settings.kafkaBrokers, retryInitialMs: 100, retryMaxMs: 1000 } },
   {},
@@ -94,7 +96,7 @@ const handlers = Array.from({ length: options.partitions }, () => {
   const data: HandlerData = {
     name: options.name,
     storage: { table: ws.table, schema: ws.schema },
-    env: {},
+    env: options.env ?? {},
     trigger: EVENT_SOURCE,
     brokers: triggerSettings.brokers,
   };

@@ -272,7 +272,7 @@ function sameEvents(a: Stream, b: Stream): boolean {
 }
 
 /** Waits for `done()`, failing when the job died or after 10 minutes. */
-async function waitUntil(done: () => boolean, died: Promise<unknown>, what: string): Promise<void> {
+export async function waitUntil(done: () => boolean, died: Promise<unknown>, what: string): Promise<void> {
   let dead: unknown;
   died.catch((error) => {
     dead = error;

@@ -16,6 +16,8 @@ import { paths } from '../services/paths.ts';
 import { startChild } from './children.ts';
 import { type E2eResult, type FlinkResult, runE2e } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
+import { NEXMARK_DEFAULT_RATE } from './nexmark.ts';
+import { type NexmarkResult, runNexmark } from './nexmark-tier.ts';
 import { fmt, ProgressLine } from './progress.ts';
 import type { TierRow } from './protocol.ts';
 import type { ReloadResult } from './reload-tier.ts';
@@ -26,9 +28,10 @@ import type { TickResult } from './tick-tier.ts';
 const HELP = `npm run bench [-- options]
 
   --quick                 small sizes: the whole run takes under a minute
-  --tiers LIST            engine,handler,reload,tick,e2e,flink (default: all six); flink runs
-                          the reference Flink job after each full-speed end-to-end run, on the
-                          same stream (it needs e2e)
+  --tiers LIST            engine,handler,reload,tick,e2e,flink,nexmark (default: all seven);
+                          flink runs the reference Flink job after each full-speed end-to-end
+                          run, on the same stream (it needs e2e); nexmark runs Nexmark's query
+                          11 (user sessions) on the Nexmark generator's bids, end to end
   --users N               users in every generated stream (default 10000)
   --engine-events N       engine tier events (default 1000000; quick 300000)
   --handler-events LIST   batchSize:events per handler run (default 100:20000,1000:50000,10000:100000;
@@ -46,6 +49,10 @@ const HELP = `npm run bench [-- options]
   --paced-windows LIST    latency runs: batching windows in ms, each with every rate (default
                           100,500; quick 100); the window is the latency knob
   --paced-seconds N       latency runs: seconds each (default 30; quick 10; 0 = skip)
+  --nexmark-events N      Nexmark events whose bids the nexmark tier drains (default 1000000;
+                          quick 200000; 92 % of them are bids)
+  --nexmark-rate N        their rate, events per second of event time (default 10000, the
+                          Nexmark generator's own)
   --seed N                stream seed (default 1)
   --json FILE             results as JSON (default .services/bench/last.json)
 `;
@@ -53,7 +60,7 @@ const HELP = `npm run bench [-- options]
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    tiers: { type: 'string', default: 'engine,handler,reload,tick,e2e,flink' },
+    tiers: { type: 'string', default: 'engine,handler,reload,tick,e2e,flink,nexmark' },
     users: { type: 'string' },
     'engine-events': { type: 'string' },
     'handler-events': { type: 'string' },
@@ -61,6 +68,8 @@ const { values: args } = parseArgs({
     'reload-users': { type: 'string' },
     'tick-users': { type: 'string' },
     'drain-rounds': { type: 'string' },
+    'nexmark-events': { type: 'string' },
+    'nexmark-rate': { type: 'string' },
     'batch-size': { type: 'string', default: '10000' },
     'window-ms': { type: 'string', default: '500' },
     partitions: { type: 'string', default: '3' },
@@ -90,8 +99,10 @@ function whole(name: string, raw: string | undefined, fallback: number, min = 1)
 const quick = args.quick;
 const tiers = new Set(args.tiers.split(',').map((t) => t.trim()));
 for (const t of tiers) {
-  if (!['engine', 'handler', 'reload', 'tick', 'e2e', 'flink'].includes(t)) {
-    process.stderr.write(`bench: --tiers takes engine, handler, reload, tick, e2e, flink; got "${t}"\n`);
+  if (!['engine', 'handler', 'reload', 'tick', 'e2e', 'flink', 'nexmark'].includes(t)) {
+    process.stderr.write(
+      `bench: --tiers takes engine, handler, reload, tick, e2e, flink, nexmark; got "${t}"\n`,
+    );
     process.exit(2);
   }
 }
@@ -129,6 +140,8 @@ const sizes = {
     .map((w) => whole('paced-windows', w, 0)),
   pacedSeconds: whole('paced-seconds', args['paced-seconds'], quick ? 10 : 30, 0),
   drainRounds: whole('drain-rounds', args['drain-rounds'], quick ? 1 : 3),
+  nexmarkEvents: whole('nexmark-events', args['nexmark-events'], quick ? 200_000 : 1_000_000),
+  nexmarkRate: whole('nexmark-rate', args['nexmark-rate'], NEXMARK_DEFAULT_RATE),
 };
 
 const ui = new ProgressLine();
@@ -302,9 +315,43 @@ if (tiers.has('e2e')) {
   }
   results.e2e = { full, drain, paced };
 }
+let nexmark: NexmarkResult | undefined;
+if (tiers.has('nexmark')) {
+  nexmark = await runNexmark(
+    {
+      events: sizes.nexmarkEvents,
+      rate: sizes.nexmarkRate,
+      partitions: sizes.partitions,
+      batchSize: sizes.batchSize,
+      windowMs: sizes.windowMs,
+      seed,
+    },
+    ui,
+  );
+  rows.push({
+    tier: 'nexmark',
+    detail: `query 11, bids of ${fmt(sizes.nexmarkEvents)} events, drain, batch ${fmt(sizes.batchSize)}, ${sizes.partitions} partitions`,
+    events: nexmark.bids,
+    seconds: nexmark.seconds,
+    eventsPerSecond: nexmark.bids / nexmark.seconds,
+    costPer1k: nexmark.pipeline.costPer1k,
+    peakRssMb: nexmark.pipeline.peakRssMb,
+  });
+  results.nexmark = nexmark;
+}
 ui.clear();
 
-const output = renderTable(rows, { handler, full, drain, paced, reload, tick, engineTarget: 2_000_000 });
+const output = renderTable(rows, {
+  handler,
+  full,
+  drain,
+  paced,
+  reload,
+  tick,
+  nexmark,
+  cores: cpus().length,
+  engineTarget: 2_000_000,
+});
 const header = [
   `command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   `date: ${new Date(started).toISOString()}, total ${fmt((Date.now() - started) / 1000, 1)} s`,

@@ -56,9 +56,13 @@ export const userId = (index: number): string => `user_${index}`;
 
 /** Partition of a user: FNV-1a of the id, so all of a user's events share a partition (keyBy). */
 export function partitionOf(index: number, partitions: number): number {
-  const id = userId(index);
+  return partitionOfKey(userId(index), partitions);
+}
+
+/** Partition of a record key: FNV-1a of the key's UTF-16 code units. */
+export function partitionOfKey(key: string, partitions: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return (h >>> 0) % partitions;
 }
 
@@ -142,10 +146,20 @@ export function foldStream(
   partitions: number,
   config = BENCH_ENGINE,
 ): { closed: Map<string, ExpectedRow>; open: Map<string, ExpectedRow> } {
+  return foldPartitions(
+    Array.from({ length: partitions }, (_, p) => partitionRecords(stream, p)),
+    config,
+  );
+}
+
+/** Each partition's records folded from nothing: the sessions they close, and those still open. */
+export function foldPartitions(
+  partitions: readonly (readonly EventRecord[])[],
+  config: EngineConfig,
+): { closed: Map<string, ExpectedRow>; open: Map<string, ExpectedRow> } {
   const closed = new Map<string, ExpectedRow>();
   const open = new Map<string, ExpectedRow>();
-  for (let p = 0; p < partitions; p++) {
-    const records = partitionRecords(stream, p);
+  for (const records of partitions) {
     const result = fold({
       config,
       partition: initialPartitionState(),

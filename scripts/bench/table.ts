@@ -1,5 +1,6 @@
 import type { E2eResult, FlinkResult, Latencies } from './e2e.ts';
 import type { HandlerRun } from './handler-tier.ts';
+import type { NexmarkResult } from './nexmark-tier.ts';
 import { fmt, median } from './progress.ts';
 import { dollarsPerMillionEvents, PRICE, type TierRow } from './protocol.ts';
 import type { ReloadResult } from './reload-tier.ts';
@@ -12,8 +13,17 @@ export interface TableContext {
   readonly paced: readonly E2eResult[];
   readonly reload: ReloadResult | undefined;
   readonly tick: TickResult | undefined;
+  readonly nexmark: NexmarkResult | undefined;
+  /** CPUs of the machine (the nexmark tier's per-core figure). */
+  readonly cores: number;
   readonly engineTarget: number;
 }
+
+/**
+ * Flink 1.13's published Nexmark figure for query 11 (user sessions), per core: the comparison
+ * point issue 19 names (docs/BENCHMARKS.md, "The nexmark tier"). Not a target.
+ */
+const FLINK_113_Q11_PER_CORE = 39_700;
 
 /**
  * Issue 11's targets, against the layout before it (measured 2026-11-24 on this machine with the
@@ -158,6 +168,18 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
         `(statement_timeout ${ms(tick.statementTimeoutMs)})`,
     );
   }
+  const nx = ctx.nexmark;
+  if (nx) {
+    const j = nx.pipeline;
+    notes.push(
+      `nexmark: query 11 on the bids of ${fmt(nx.options.events)} Nexmark events at ${fmt(nx.options.rate)} events/s of ` +
+        `event time: ${fmt(nx.bids)} bids of ${fmt(nx.bidders)} bidders, produced in ${fmt(nx.produceSeconds, 1)} s, then ` +
+        `drained; ${fmt(nx.rows)} rows (all equal to the engine's; ${fmt(nx.open)} sessions still open at the end); ` +
+        `${fmt(j.invocations)} invocations; the job's process used ${fmt((1000 * j.cpuMs) / Math.max(1, nx.bids), 1)} us ` +
+        `of CPU per bid; handler time ${ms(j.handlerMs)}: DynamoDB ${pct(j.dynamodbMs, j.handlerMs)}, PostgreSQL ` +
+        `${pct(j.postgresMs, j.handlerMs)}`,
+    );
+  }
   notes.push(
     `$ per M events: DynamoDB on-demand, us-east-1, $${PRICE.writeUnit} per million write units and ` +
       `$${PRICE.readUnit} per million read units, for the checkpoint only (Lambda, PostgreSQL and Kafka are apart)`,
@@ -200,6 +222,18 @@ export function renderTable(rows: readonly TierRow[], ctx: TableContext): string
     floors.push(
       `| the reference Flink job, ${name}, same stream, same run | ${fmt(flink)} events/s in ${fmt(f.seconds, 2)} s | ` +
         `end-to-end ${name} ${fmt(job)} events/s = ${fmt(overFlink(e, f), 2)} x${roundsNote(e)} |`,
+    );
+  }
+
+  if (nx) {
+    const perCpuSecond = nx.bids / (nx.pipeline.cpuMs / 1000);
+    const cores = ctx.cores;
+    floors.push(
+      `| Nexmark query 11 (user sessions, 10 s gap): Flink 1.13's published throughput per core | ` +
+        `${fmt(FLINK_113_Q11_PER_CORE)} events/s per core (not a target) | the job, end to end with its sink and ` +
+        `checkpoint: ${fmt(nx.bids / nx.seconds)} events/s on ${cores} cores shared with Kafka, DynamoDB Local and ` +
+        `PostgreSQL = ${fmt(nx.bids / nx.seconds / cores)} per core of the machine; ${fmt(perCpuSecond)} per CPU second ` +
+        `of the job's own process |`,
     );
   }
 

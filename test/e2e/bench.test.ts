@@ -35,6 +35,10 @@ describe('npm run bench', () => {
       '8',
       '--drain-rounds',
       '2',
+      '--nexmark-events',
+      '20000',
+      '--nexmark-rate',
+      '500',
       '--json',
       json,
     ];
@@ -64,6 +68,7 @@ describe('npm run bench', () => {
       '| end-to-end | drain (all in Kafka first), batch 10,000, 3 partitions, median of 2 rounds |',
       '| flink | drain (all in Kafka first), median of 2 rounds, local mode, parallelism 1, 3 partitions |',
       '| tick | one idle tick fires 25,000 sessions, one transaction |',
+      '| nexmark | query 11, bids of 20,000 events, drain, batch 10,000, 3 partitions |',
     ]) {
       expect(stdout).toContain(row);
     }
@@ -101,5 +106,11 @@ describe('npm run bench', () => {
     expect(result.e2e.full.flink.events).toBe(6000);
     // 25,000 sessions in one transaction: BEGIN, 3 statements of at most 10,000, COMMIT.
     expect(result.tick).toMatchObject({ sessions: 25_000, chunks: 3, statements: 5 });
+    // 46 bids in every 50 events, 40 s of event time at 500 events/s: some sessions close.
+    expect(result.nexmark).toMatchObject({ bids: 18_400, pipeline: { records: 18_400 } });
+    expect(result.nexmark.rows).toBeGreaterThan(0);
+    expect(stdout).toMatch(
+      /\| Nexmark query 11 \(user sessions, 10 s gap\): Flink 1\.13's published throughput per core \| 39,700 events\/s per core \(not a target\) \| the job, end to end .* [\d,]+ per CPU second of the job's own process \|/,
+    );
   }, 300_000);
 });
