@@ -225,9 +225,10 @@ export class SessionOperator {
   }
 
   /**
-   * Ends the current batch: every user whose state it changed, as plain data (sessions may be empty:
-   * a user to forget), in the order they changed; the batch's output; and a fresh output for the next
-   * batch. Users left without sessions are forgotten here, so memory holds live users only.
+   * Ends the current batch: the users whose state it changed, in the order they changed, as a view
+   * (ChangedUsers: a user without sessions is one to forget); the batch's output; and a fresh output
+   * for the next batch. Users left without sessions are forgotten when the next batch begins
+   * (beginBatch), so between batches memory holds live users and the last batch's emptied ones.
    */
   takeBatch(): { changed: ChangedUsers; output: Output } {
     const table = this.table;

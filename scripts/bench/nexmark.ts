@@ -42,9 +42,12 @@ const NUM_IN_FLIGHT_AUCTIONS = 100;
 const AUCTION_ID_LEAD = 10;
 const HOT_CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'] as const;
 const CHANNELS = 10_000;
-/** A bid's four longs (auction, bidder, price, dateTime) against avgBidByteSize. */
-const BID_FIXED_BYTES = 32;
-const AVG_BID_BYTES = 100;
+/**
+ * `extra` (StringsGenerator.nextExtra): avgBidByteSize (100) less the bid's four longs (32 bytes),
+ * give or take a fifth.
+ */
+const EXTRA_BYTES = 100 - 32;
+const EXTRA_SPREAD = Math.round(EXTRA_BYTES * 0.2);
 
 /** The generator's rate: events per second of event time (Nexmark's default firstEventRate). */
 export const NEXMARK_DEFAULT_RATE = 10_000;
@@ -106,9 +109,7 @@ export function generateBids(options: { events: number; rate?: number; seed: num
     const price = Math.round(10 ** (next() * 6) * 100);
     const channel =
       below(2) > 0 ? (HOT_CHANNELS[below(HOT_CHANNELS.length)] as string) : `channel-${below(CHANNELS)}`;
-    const desired = AVG_BID_BYTES - BID_FIXED_BYTES;
-    const delta = Math.round(desired * 0.2);
-    const extra = 'x'.repeat(desired - delta + below(2 * delta));
+    const extra = 'x'.repeat(EXTRA_BYTES - EXTRA_SPREAD + below(2 * EXTRA_SPREAD));
     bidder[b] = id;
     dateTime[b] = time;
     values.push(

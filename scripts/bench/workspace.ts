@@ -61,10 +61,10 @@ export async function dropSchema(databaseUrl: string, schema: string): Promise<v
 
 /**
  * Writes PostgreSQL's dirty buffers out now (CHECKPOINT), so that a timed run does not pay for the
- * previous run's: a drain writes about 180 MB of WAL, and every third run or so would otherwise
- * meet a checkpoint the WAL volume requested (max_wal_size), which took a quarter off that run's
- * speed. The job and Flink each start so. False when the bench's user may not (it needs superuser
- * or pg_checkpoint): the run goes on, as it did before.
+ * previous run's: a drain writes about 183 MB of WAL, and with max_wal_size at 1 GB a checkpoint
+ * the WAL volume requested would land in about every third run, whichever came next
+ * (docs/BENCHMARKS.md, "The flink tier"). The job and Flink each start so. False when the bench's
+ * user may not (it needs superuser or pg_checkpoint): the run goes on, as it did before.
  */
 export async function settleDatabase(databaseUrl: string): Promise<boolean> {
   const admin = new pg.Client({ connectionString: databaseUrl });
