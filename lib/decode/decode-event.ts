@@ -1,4 +1,5 @@
 import { EventShapeError } from '../errors.ts';
+import { Base64Decoder } from './base64.ts';
 import { decodeRecord, describeValue, isPlainObject } from './decode-record.ts';
 import type { DecodedKafkaEvent, KafkaEventSource, KafkaRecord, PartitionBatch } from './types.ts';
 
@@ -38,13 +39,15 @@ export function decodeKafkaEvent(event: unknown): DecodedKafkaEvent {
   let batch: KafkaRecord[] | undefined;
   let topic: string | undefined;
   let partition = -1;
+  // Keys and values are views of slabs the event's records share (lib/decode/base64.ts).
+  const base64 = new Base64Decoder();
   for (const label of Object.keys(records)) {
     const list = records[label];
     const where = `Kafka event records[${JSON.stringify(label)}]`;
     if (!Array.isArray(list))
       throw new EventShapeError(`${where} is ${describeValue(list)}, expected an array`);
     for (let i = 0; i < list.length; i++) {
-      const record = decodeRecord(list[i], where, i);
+      const record = decodeRecord(list[i], where, i, base64);
       if (batch !== undefined && record.topic === topic && record.partition === partition) {
         batch.push(record);
         continue;

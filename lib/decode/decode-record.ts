@@ -1,4 +1,5 @@
 import { EventShapeError } from '../errors.ts';
+import type { Base64Decoder } from './base64.ts';
 import type { KafkaHeader, KafkaRecord, TimestampType } from './types.ts';
 
 /** A field that could not be decoded: why, for the record's `bad_envelope` rejection. */
@@ -18,7 +19,7 @@ class FieldFault extends Error {}
  * and 3 for `Kafka event records["user_activity-0"][3]`; the name is built only for a message, not
  * for every record.
  */
-export function decodeRecord(raw: unknown, group: string, index: number): KafkaRecord {
+export function decodeRecord(raw: unknown, group: string, index: number, base64: Base64Decoder): KafkaRecord {
   if (!isPlainObject(raw))
     throw new EventShapeError(`${group}[${index}] is ${describeValue(raw)}, expected a record object`);
   const { topic, partition, offset, timestamp, timestampType } = raw;
@@ -51,12 +52,12 @@ export function decodeRecord(raw: unknown, group: string, index: number): KafkaR
   let value: Buffer | null = null;
   let headers: KafkaHeader[] | undefined;
   try {
-    key = decodeBase64(raw.key, 'key');
+    key = decodeBase64(raw.key, 'key', base64);
   } catch (error) {
     faults = withFault(faults, faultOf(error));
   }
   try {
-    value = decodeBase64(raw.value, 'value');
+    value = decodeBase64(raw.value, 'value', base64);
   } catch (error) {
     faults = withFault(faults, faultOf(error));
   }
@@ -90,43 +91,19 @@ function faultOf(error: unknown): string {
   throw error;
 }
 
-/** 1 for the characters of standard base64 (A-Z, a-z, 0-9, "+", "/"), by char code. */
-const BASE64_ALPHABET = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') {
-  BASE64_ALPHABET[c.charCodeAt(0)] = 1;
-}
-const PAD = 0x3d; // "="
-
-/**
- * Whether `text` is padded standard base64: a multiple of 4 characters of the alphabet, the last
- * one or two of which may be "=". A loop over char codes rather than a regular expression: this
- * runs for the key and the value of every record, and the expression took 2 % of a worker's time
- * in a drain's profile.
- */
-function isBase64(text: string): boolean {
-  const n = text.length;
-  if (n % 4 !== 0) return false;
-  let end = n;
-  if (end > 0 && text.charCodeAt(end - 1) === PAD) end--;
-  if (end > 0 && text.charCodeAt(end - 1) === PAD) end--;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || BASE64_ALPHABET[c] === 0) return false;
-  }
-  return true;
-}
-
 /**
  * Lambda leaves `key` out for a keyless record and `value` out for a tombstone; null means the same.
- * Buffer.from(text, 'base64') never fails (it skips what is not base64), so the text is checked
- * first: a value that is not base64 would otherwise turn silently into other bytes.
+ * The text is checked as it is decoded (lib/decode/base64.ts): Buffer.from(text, 'base64') never
+ * fails (it skips what is not base64), so a value that is not base64 would turn silently into other
+ * bytes.
  */
-function decodeBase64(field: unknown, name: string): Buffer | null {
+function decodeBase64(field: unknown, name: string, base64: Base64Decoder): Buffer | null {
   if (field === undefined || field === null) return null;
   if (typeof field !== 'string')
     throw new FieldFault(`${name} is ${describeValue(field)}, expected base64 text`);
-  if (!isBase64(field)) throw new FieldFault(`${name} is not base64`);
-  return Buffer.from(field, 'base64');
+  const bytes = base64.decode(field);
+  if (bytes === undefined) throw new FieldFault(`${name} is not base64`);
+  return bytes;
 }
 
 /**
