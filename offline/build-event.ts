@@ -51,6 +51,60 @@ export function buildKafkaEvent(input: BuildKafkaEventInput): KafkaEvent {
     }
     group.push(encodeRecord(record));
   }
+  return wrapRecords(input, records);
+}
+
+function encodeRecord(record: KafkaRecord): KafkaEventRecord {
+  const headers: KafkaEventRecordHeader[] = [];
+  for (let i = 0; i < record.headers.length; i++) {
+    const header = record.headers[i] as KafkaHeader;
+    headers.push(oneHeader(header.key, toSignedBytes(header.value)));
+  }
+  const { topic, partition, offset, timestamp, timestampType, key, value } = record;
+  return eventRecord(
+    topic,
+    partition,
+    offset,
+    timestamp,
+    timestampType,
+    key === null ? null : key.toString('base64'),
+    value === null ? null : value.toString('base64'),
+    headers,
+  );
+}
+
+/**
+ * One record of the event, key and value already base64 (null: absent), headers already in the
+ * event's form (oneHeader, toSignedBytes). One literal per case rather than conditional spreads,
+ * which allocate a throwaway object per record and build the result property by property. The
+ * properties keep the AWS example's order.
+ */
+export function eventRecord(
+  topic: string,
+  partition: number,
+  offset: number,
+  timestamp: number,
+  timestampType: KafkaEventRecord['timestampType'],
+  key: string | null,
+  value: string | null,
+  headers: KafkaEventRecordHeader[],
+): KafkaEventRecord {
+  if (key !== null && value !== null) {
+    return { topic, partition, offset, timestamp, timestampType, key, value, headers };
+  }
+  if (value !== null) return { topic, partition, offset, timestamp, timestampType, value, headers };
+  if (key !== null) return { topic, partition, offset, timestamp, timestampType, key, headers };
+  return { topic, partition, offset, timestamp, timestampType, headers };
+}
+
+/**
+ * The event around records already grouped under "<topic>-<partition>" (buildKafkaEvent groups
+ * them; a caller that holds one partition's records builds the group itself).
+ */
+export function wrapRecords(
+  input: Omit<BuildKafkaEventInput, 'records'>,
+  records: Record<string, KafkaEventRecord[]>,
+): KafkaEvent {
   const bootstrapServers = input.bootstrapServers.join(',');
   if (input.eventSource === 'aws:kafka') {
     if (input.eventSourceArn === undefined || input.eventSourceArn === '') {
@@ -64,42 +118,12 @@ export function buildKafkaEvent(input: BuildKafkaEventInput): KafkaEvent {
   return { eventSource: 'SelfManagedKafka', bootstrapServers, records };
 }
 
-function encodeRecord(record: KafkaRecord): KafkaEventRecord {
-  const headers: KafkaEventRecordHeader[] = [];
-  for (let i = 0; i < record.headers.length; i++) {
-    const header = record.headers[i] as KafkaHeader;
-    headers.push(oneHeader(header.key, toSignedBytes(header.value)));
-  }
-  const { topic, partition, offset, timestamp, timestampType, key, value } = record;
-  // One literal per case rather than conditional spreads, which allocate a throwaway object per
-  // record and build the result property by property. The properties keep the AWS example's order.
-  if (key !== null && value !== null) {
-    return {
-      topic,
-      partition,
-      offset,
-      timestamp,
-      timestampType,
-      key: key.toString('base64'),
-      value: value.toString('base64'),
-      headers,
-    };
-  }
-  if (value !== null) {
-    return { topic, partition, offset, timestamp, timestampType, value: value.toString('base64'), headers };
-  }
-  if (key !== null) {
-    return { topic, partition, offset, timestamp, timestampType, key: key.toString('base64'), headers };
-  }
-  return { topic, partition, offset, timestamp, timestampType, headers };
-}
-
 /**
  * `{ [key]: bytes }`: a computed key in a literal is a runtime call per header, plain assignment
  * an inline cache, and both define an own data property - except for "__proto__", which assignment
  * would take as the prototype, so that one name keeps the literal (any header name round-trips).
  */
-function oneHeader(key: string, bytes: number[]): KafkaEventRecordHeader {
+export function oneHeader(key: string, bytes: number[]): KafkaEventRecordHeader {
   if (key === '__proto__') return { [key]: bytes };
   const header: KafkaEventRecordHeader = {};
   header[key] = bytes;
@@ -113,7 +137,7 @@ function oneHeader(key: string, bytes: number[]): KafkaEventRecordHeader {
  * sparse one, key by key, and reads it back as one: several times the cost of a packed array, on
  * both threads, for every header of every record.
  */
-function toSignedBytes(bytes: Buffer): number[] {
+export function toSignedBytes(bytes: Buffer): number[] {
   const signed: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i] as number;

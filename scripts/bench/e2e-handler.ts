@@ -12,8 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { StoreStats } from '../../lib/checkpoint/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import type { TriggerDefinition } from '../../offline/definition.ts';
-import { buildEvent } from '../../offline/event.ts';
-import { unpackRecords } from './record-batch.ts';
+import { packedEvent } from './record-batch.ts';
 import { openWorkspace, type SinkCounters, type StoreTime, type WorkspaceStorage } from './workspace.ts';
 
 export interface HandlerData {
@@ -83,7 +82,7 @@ port.on('message', async (message: ToHandler) => {
   samples = [];
   try {
     // The event Lambda would deliver, built here as the trigger would have built it (offline/event.ts).
-    const event = buildEvent(data.trigger, data.brokers, unpackRecords(message.batch));
+    const event = packedEvent(message.batch, data.trigger, data.brokers);
     const outcomes = await handleKafkaEvent(ws.deps, event);
     let records = 0;
     let dynamodbMs = 0;

@@ -11,7 +11,15 @@
  * length, -1 for null, then the bytes), header count (u16) and each header's key (u16 length,
  * UTF-8) and value (i32 length, bytes).
  */
-import type { KafkaHeader, KafkaRecord } from '../../lib/decode/index.ts';
+import type {
+  KafkaEvent,
+  KafkaEventRecord,
+  KafkaEventRecordHeader,
+  KafkaHeader,
+  KafkaRecord,
+} from '../../lib/decode/index.ts';
+import { eventRecord, oneHeader, toSignedBytes, wrapRecords } from '../../offline/build-event.ts';
+import type { TriggerDefinition } from '../../offline/definition.ts';
 
 export function packRecords(records: readonly KafkaRecord[]): ArrayBuffer {
   const first = records[0];
@@ -58,43 +66,137 @@ function writeBytes(out: Buffer, at: number, bytes: Buffer | null): number {
   return next + bytes.length;
 }
 
+/**
+ * A reader of a packed batch, record by record, without an object per record: `next()` reads one
+ * record's fixed fields into the reader's own, keys and values stay spans of `bytes` (length -1:
+ * null) and headers are read with `header()` after it. unpackRecords and packedEvent share it.
+ */
+class PackedReader {
+  readonly bytes: Buffer;
+  readonly topic: string;
+  readonly partition: number;
+  readonly count: number;
+  offset = 0;
+  timestamp = 0;
+  timestampType: KafkaRecord['timestampType'] = 'CREATE_TIME';
+  keyAt = 0;
+  keyLength = -1;
+  valueAt = 0;
+  valueLength = -1;
+  headerCount = 0;
+  headerKey = '';
+  headerAt = 0;
+  headerLength = -1;
+  private at: number;
+
+  constructor(buffer: ArrayBuffer) {
+    this.bytes = Buffer.from(buffer);
+    const topicLength = this.bytes.readUInt16LE(0);
+    this.topic = this.bytes.toString('utf8', 2, 2 + topicLength);
+    this.at = 2 + topicLength;
+    this.partition = this.bytes.readUInt32LE(this.at);
+    this.count = this.bytes.readUInt32LE(this.at + 4);
+    this.at += 8;
+  }
+
+  next(): void {
+    const { bytes } = this;
+    this.offset = bytes.readDoubleLE(this.at);
+    this.timestamp = bytes.readDoubleLE(this.at + 8);
+    this.timestampType = bytes[this.at + 16] === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
+    this.at += 17;
+    this.keyLength = this.span();
+    this.keyAt = this.at - Math.max(this.keyLength, 0);
+    this.valueLength = this.span();
+    this.valueAt = this.at - Math.max(this.valueLength, 0);
+    this.headerCount = bytes.readUInt16LE(this.at);
+    this.at += 2;
+  }
+
+  header(): void {
+    const keyLength = this.bytes.readUInt16LE(this.at);
+    this.at += 2;
+    this.headerKey = this.bytes.toString('utf8', this.at, this.at + keyLength);
+    this.at += keyLength;
+    this.headerLength = this.span();
+    this.headerAt = this.at - Math.max(this.headerLength, 0);
+  }
+
+  /** A view of `length` bytes at `at` (null for -1). */
+  view(at: number, length: number): Buffer | null {
+    return length < 0 ? null : this.bytes.subarray(at, at + length);
+  }
+
+  /** Their base64 (null for -1), without a view in between. */
+  base64(at: number, length: number): string | null {
+    return length < 0 ? null : this.bytes.toString('base64', at, at + length);
+  }
+
+  end(): void {
+    if (this.at !== this.bytes.length) {
+      throw new RangeError(`unpackRecords: ${this.bytes.length - this.at} bytes left over`);
+    }
+  }
+
+  private span(): number {
+    const length = this.bytes.readInt32LE(this.at);
+    this.at += 4 + Math.max(length, 0);
+    return length;
+  }
+}
+
 /** The records packRecords packed; keys, values and header values are views of `buffer`. */
 export function unpackRecords(buffer: ArrayBuffer): KafkaRecord[] {
-  const bytes = Buffer.from(buffer);
-  const topicLength = bytes.readUInt16LE(0);
-  let at = 2;
-  const topic = bytes.toString('utf8', at, at + topicLength);
-  at += topicLength;
-  const partition = bytes.readUInt32LE(at);
-  const count = bytes.readUInt32LE(at + 4);
-  at += 8;
+  const r = new PackedReader(buffer);
+  const { topic, partition } = r;
   const records: KafkaRecord[] = [];
-  const take = (): Buffer | null => {
-    const length = bytes.readInt32LE(at);
-    at += 4;
-    if (length < 0) return null;
-    at += length;
-    return bytes.subarray(at - length, at);
-  };
-  for (let i = 0; i < count; i++) {
-    const offset = bytes.readDoubleLE(at);
-    const timestamp = bytes.readDoubleLE(at + 8);
-    const timestampType = bytes[at + 16] === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME';
-    at += 17;
-    const key = take();
-    const value = take();
-    const headerCount = bytes.readUInt16LE(at);
-    at += 2;
+  for (let i = 0; i < r.count; i++) {
+    r.next();
+    const key = r.view(r.keyAt, r.keyLength);
+    const value = r.view(r.valueAt, r.valueLength);
     const headers: KafkaHeader[] = [];
-    for (let h = 0; h < headerCount; h++) {
-      const keyLength = bytes.readUInt16LE(at);
-      at += 2;
-      const name = bytes.toString('utf8', at, at + keyLength);
-      at += keyLength;
-      headers.push({ key: name, value: take() ?? Buffer.alloc(0) });
+    for (let h = 0; h < r.headerCount; h++) {
+      r.header();
+      headers.push({ key: r.headerKey, value: r.view(r.headerAt, r.headerLength) ?? Buffer.alloc(0) });
     }
+    const { offset, timestamp, timestampType } = r;
     records.push({ topic, partition, offset, timestamp, timestampType, key, value, headers });
   }
-  if (at !== bytes.length) throw new RangeError(`unpackRecords: ${bytes.length - at} bytes left over`);
+  r.end();
   return records;
+}
+
+/**
+ * The event the trigger builds from the records packRecords packed (buildEvent(trigger, brokers,
+ * unpackRecords(buffer)), equal to it): keys and values go from the packed bytes to base64 text
+ * directly, without the record object and the two views unpackRecords makes for each.
+ */
+export function packedEvent(
+  buffer: ArrayBuffer,
+  trigger: Pick<TriggerDefinition, 'eventSource' | 'eventSourceArn'>,
+  brokers: readonly string[],
+): KafkaEvent {
+  const r = new PackedReader(buffer);
+  const { topic, partition } = r;
+  const group: KafkaEventRecord[] = [];
+  for (let i = 0; i < r.count; i++) {
+    r.next();
+    const key = r.base64(r.keyAt, r.keyLength);
+    const value = r.base64(r.valueAt, r.valueLength);
+    const headers: KafkaEventRecordHeader[] = [];
+    for (let h = 0; h < r.headerCount; h++) {
+      r.header();
+      const bytes = r.view(r.headerAt, r.headerLength) ?? Buffer.alloc(0);
+      headers.push(oneHeader(r.headerKey, toSignedBytes(bytes)));
+    }
+    group.push(eventRecord(topic, partition, r.offset, r.timestamp, r.timestampType, key, value, headers));
+  }
+  r.end();
+  const records: Record<string, KafkaEventRecord[]> = {};
+  records[`${topic}-${partition}`] = group;
+  const source =
+    trigger.eventSourceArn === undefined
+      ? { eventSource: trigger.eventSource }
+      : { eventSource: trigger.eventSource, eventSourceArn: trigger.eventSourceArn };
+  return wrapRecords({ ...source, bootstrapServers: brokers }, records);
 }

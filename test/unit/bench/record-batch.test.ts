@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KafkaRecord } from '../../../lib/decode/index.ts';
 import { buildEvent } from '../../../offline/event.ts';
-import { packRecords, unpackRecords } from '../../../scripts/bench/record-batch.ts';
+import { packedEvent, packRecords, unpackRecords } from '../../../scripts/bench/record-batch.ts';
 
 const bytes = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
 const record = (offset: number) =>
@@ -20,20 +20,24 @@ const batch = fc
   .integer({ min: 1, max: 20 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => record(1000 + i))));
 
-const SOURCE = { eventSource: 'aws:kafka', eventSourceArn: 'arn:aws:kafka:us-east-1:1:cluster/c/1' } as const;
+const MSK = { eventSource: 'aws:kafka', eventSourceArn: 'arn:aws:kafka:us-east-1:1:cluster/c/1' } as const;
+const SELF_MANAGED = { eventSource: 'SelfManagedKafka', eventSourceArn: undefined } as const;
 
 describe("the bench's hand-over of a batch to the handler's thread", () => {
   it('gives back the records, and so the same event the trigger builds', () => {
     fc.assert(
-      fc.property(batch, (records: KafkaRecord[]) => {
+      fc.property(batch, fc.constantFrom(MSK, SELF_MANAGED), (records: KafkaRecord[], source) => {
         // Act
-        const unpacked = unpackRecords(structuredClone(packRecords(records)));
+        const packed = packRecords(records);
+        const unpacked = unpackRecords(structuredClone(packed));
+        const event = packedEvent(structuredClone(packed), source, ['127.0.0.1:9092']);
 
         // Assess
+        const built = buildEvent(source, ['127.0.0.1:9092'], records);
         expect(unpacked).toEqual(records);
-        expect(buildEvent(SOURCE, ['127.0.0.1:9092'], unpacked)).toEqual(
-          buildEvent(SOURCE, ['127.0.0.1:9092'], records),
-        );
+        expect(buildEvent(source, ['127.0.0.1:9092'], unpacked)).toEqual(built);
+        // The same JSON, properties in the same order, as the handler receives it.
+        expect(JSON.stringify(event)).toBe(JSON.stringify(built));
       }),
     );
   });
