@@ -5,7 +5,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { KafkaEvent, KafkaHeader, KafkaRecord } from '../lib/decode/index.ts';
 import { chunkBySize } from '../lib/shared/index.ts';
-import { buildKafkaEvent } from './build-event.ts';
+import { type BuildKafkaEventInput, buildKafkaEvent } from './build-event.ts';
 import { MAX_EVENT_BYTES, type TriggerDefinition } from './definition.ts';
 
 /** kafkajs's message (key/value/headers as Buffers) as the project's KafkaRecord. */
@@ -47,12 +47,19 @@ export function buildEvent(
   brokers: readonly string[],
   records: readonly KafkaRecord[],
 ): KafkaEvent {
-  return buildKafkaEvent({
+  return buildKafkaEvent({ ...eventSource(trigger, brokers), records });
+}
+
+/** What the event says around its records: the trigger's source (an ARN only where it has one) and brokers. */
+export function eventSource(
+  trigger: Pick<TriggerDefinition, 'eventSource' | 'eventSourceArn'>,
+  brokers: readonly string[],
+): Omit<BuildKafkaEventInput, 'records'> {
+  return {
     eventSource: trigger.eventSource,
     ...(trigger.eventSourceArn === undefined ? {} : { eventSourceArn: trigger.eventSourceArn }),
     bootstrapServers: brokers,
-    records,
-  });
+  };
 }
 
 /** Bytes a record adds to the event's JSON, a little over (base64 is 4/3, plus field names). */

@@ -21,8 +21,7 @@ export const SLAB_BYTES = 64 * 1024;
 
 /** Hands out views of slabs; one per event (or per batch), so slabs are dropped with its records. */
 export class Base64Decoder {
-  #slab: Uint8Array = new Uint8Array(0);
-  #buffer: Buffer = Buffer.alloc(0);
+  #slab: Buffer = Buffer.alloc(0);
   #used = 0;
 
   /**
@@ -38,8 +37,7 @@ export class Base64Decoder {
     if (n > 1 && text.charCodeAt(n - 2) === PAD) pads++;
     const size = (n / 4) * 3 - pads;
     if (this.#used + size > this.#slab.length) {
-      this.#buffer = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, size));
-      this.#slab = this.#buffer;
+      this.#slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, size));
       this.#used = 0;
     }
     const out = this.#slab;
@@ -68,7 +66,7 @@ export class Base64Decoder {
       }
     }
     this.#used = at;
-    return this.#buffer.subarray(start, at);
+    return out.subarray(start, at);
   }
 }
 

@@ -24,7 +24,7 @@
  * seconds and closes 10 s after; the Flink suite runs it at 10,000,000, where 1,000,000 events span
  * 100 ms of event time and no session closes before the end of the input.
  */
-import { random } from './stream.ts';
+import { random, STREAM_EPOCH_MS } from './stream.ts';
 
 /** Of every TOTAL_PROPORTION events, PERSONS are people, then AUCTIONS auctions, the rest bids. */
 const PERSONS = 1;
@@ -54,7 +54,7 @@ export const NEXMARK_DEFAULT_RATE = 10_000;
 /** Query 11's session gap. */
 export const NEXMARK_Q11_GAP_MS = 10_000;
 /** Event times start here (2023-11-14, as the bench's other streams). */
-export const NEXMARK_BASE_TIME_MS = 1_700_000_000_000;
+export const NEXMARK_BASE_TIME_MS = STREAM_EPOCH_MS;
 
 export interface BidStream {
   /** Nexmark events the bids were drawn from (people and auctions included). */

@@ -20,6 +20,7 @@ import type {
 } from '../../lib/decode/index.ts';
 import { eventRecord, oneHeader, toSignedBytes, wrapRecords } from '../../offline/build-event.ts';
 import type { TriggerDefinition } from '../../offline/definition.ts';
+import { eventSource } from '../../offline/event.ts';
 
 export function packRecords(records: readonly KafkaRecord[]): ArrayBuffer {
   const first = records[0];
@@ -194,9 +195,5 @@ export function packedEvent(
   r.end();
   const records: Record<string, KafkaEventRecord[]> = {};
   records[`${topic}-${partition}`] = group;
-  const source =
-    trigger.eventSourceArn === undefined
-      ? { eventSource: trigger.eventSource }
-      : { eventSource: trigger.eventSource, eventSourceArn: trigger.eventSourceArn };
-  return wrapRecords({ ...source, bootstrapServers: brokers }, records);
+  return wrapRecords(eventSource(trigger, brokers), records);
 }
