@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+// One turn of the event loop: a request just started (the AWS SDK's, pg's) reaches its socket
+// before the thread goes on with CPU-bound work.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   decodeImage,
   type EncodedImage,
@@ -21,7 +24,7 @@ import {
 import { log } from '../log.ts';
 import type { Rejection, RejectReason } from '../parse/index.ts';
 import type { Diversions } from './diversion.ts';
-import { foldRecords } from './fold-records.ts';
+import { type FoldedRecords, foldRecords } from './fold-records.ts';
 import { findUnwritable } from './isolate.ts';
 import type { DecodedValues } from './parse-batch.ts';
 import { round, timedDeps } from './store-timings.ts';
@@ -130,14 +133,24 @@ async function attemptPartition(
   // 1. claim: conditional on that state still being the committed one.
   deps.warm.partitions.delete(label);
   const claimAt = { epoch: (base?.epoch ?? 0) + 1, at: deps.now() };
+  const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
+  const fold = (sessions: PartitionSessions) =>
+    foldRecords(sessions, fresh, endOffset, settings, diversions, decoded);
   let claimed: PartitionCheckpoint;
   let sessions: PartitionSessions;
+  let folded: FoldedRecords;
   let state: 'warm' | 'cold';
   const evicted: string[] = [];
   if (warm !== undefined) {
+    // 2. fold (pure), while the claim's round trip is under way (docs/STATE.md section 3): nothing
+    // of the fold is written before the claim succeeded, and a refused claim drops this memory.
+    const claiming = store.claim(topic, partition, warm.checkpoint, claimAt, warm.checkpoint.lineage);
+    claiming.catch(() => undefined);
+    await nextTurn();
+    sessions = warm.sessions;
+    folded = fold(sessions);
     try {
-      claimed = await store.claim(topic, partition, warm.checkpoint, claimAt, warm.checkpoint.lineage);
-      sessions = warm.sessions;
+      claimed = await claiming;
       state = 'warm';
     } catch (error) {
       // Someone else committed or claimed since this container's last commit: start over from
@@ -158,22 +171,28 @@ async function attemptPartition(
     const lineage = base?.lineage ?? randomBytes(4).toString('hex');
     claimed = await store.claim(topic, partition, base, claimAt, lineage);
     sessions = await loadSessions(deps, base, claimed);
+    // 2. fold (pure).
+    folded = fold(sessions);
     state = 'cold';
     evicted.push(...forgotten);
   }
-
-  // 2. fold (pure).
-  const endOffset = (fresh.at(-1) as KafkaRecord).offset + 1;
-  const { result, rejections, ticks } = foldRecords(
-    sessions,
-    fresh,
-    endOffset,
-    settings,
-    diversions,
-    decoded,
-  );
+  const { result, rejections, ticks } = folded;
 
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
+  // The sink's statement leaves first; the image is encoded while PostgreSQL runs it.
+  const writing = deps.sink.write(
+    { emitted: result.emitted, superseded: result.superseded, rejections },
+    {
+      topic,
+      partition,
+      generation,
+      epoch: claimed.epoch,
+      watermark: result.partition.watermark,
+      allowedLatenessMs: settings.engine.allowedLatenessMs,
+    },
+  );
+  writing.catch(() => undefined);
+  await nextTurn();
   const now = deps.now();
   const stats = sessions.stats();
   let delta: EncodedImage | undefined;
@@ -191,17 +210,7 @@ async function attemptPartition(
   );
   const image = imageFor(plan, deltaImage, sessions);
   const [sunk, written] = await Promise.allSettled([
-    deps.sink.write(
-      { emitted: result.emitted, superseded: result.superseded, rejections },
-      {
-        topic,
-        partition,
-        generation,
-        epoch: claimed.epoch,
-        watermark: result.partition.watermark,
-        allowedLatenessMs: settings.engine.allowedLatenessMs,
-      },
-    ),
+    writing,
     image === undefined ? Promise.resolve(undefined) : store.writeImage(claimed, image, now),
   ]);
   if (sunk.status === 'rejected') throw await fenceVerdict(deps, claimed, sunk.reason);

@@ -218,11 +218,14 @@ export async function runE2e(options: E2eOptions, ui: ProgressLine): Promise<E2e
       : null;
     const drained = options.mode === 'drain' ? { topic, stream } : undefined;
     const flinks = options.flink ? [await runFlink(options, stamp, dir, ui, drained)] : [];
-    // Further rounds of a drain: the job, then Flink, on the same topic.
+    // Further rounds of a drain on the same topic, Flink first in odd rounds: whichever goes first
+    // runs right after the bench's own work between rounds (the reference fold, the row checks).
     const rounds = options.mode === 'drain' ? (options.rounds ?? 1) : 1;
     for (let round = 1; round < rounds; round++) {
+      const flinkRound = () => runFlink(options, `${stamp}_r${round}`, dir, ui, drained);
+      if (options.flink && round % 2 === 1) flinks.push(await flinkRound());
       jobs.push(await runJob(round));
-      if (options.flink) flinks.push(await runFlink(options, `${stamp}_r${round}`, dir, ui, drained));
+      if (options.flink && round % 2 === 0) flinks.push(await flinkRound());
     }
     const job = medianBySeconds(jobs);
     const sent = produced as ProducerResult;

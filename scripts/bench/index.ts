@@ -39,8 +39,9 @@ const HELP = `npm run bench [-- options]
   --events N              end-to-end events, produced while read and drained (default 1000000; quick 50000)
   --reload-users N        live users of the partition a cold container reloads (default 100000; quick 20000)
   --tick-users N          users whose sessions one idle tick fires at once (default 1000000; quick 20000)
-  --drain-rounds N        drains of the same topic, the job's then Flink's in each round; the
-                          median round is reported (default 3; quick 1)
+  --drain-rounds N        drains of the same topic, the job's and Flink's in each round, the
+                          job first in the first, third, ... round, Flink first in the others;
+                          the median round is reported (default 3; quick 1)
   --batch-size N          end-to-end batch size (default 10000)
   --window-ms N           full-speed end-to-end batching window (default 500, the AWS default)
   --partitions N          end-to-end topic partitions (default 3)

@@ -89,7 +89,7 @@ describe('npm run bench', () => {
     expect(result.e2e.full.rows).toBeGreaterThan(100);
     expect(result.e2e.full.pipeline.records).toBe(6000);
     expect(result.e2e.drain.pipeline.records).toBe(6000);
-    // Two rounds of the drain, the job's then Flink's; the reported run is one of them.
+    // Two rounds of the drain (the job first, then Flink first); the reported run is one of them.
     expect(result.e2e.drain.rounds.job).toHaveLength(2);
     expect(result.e2e.drain.rounds.flink).toHaveLength(2);
     expect(result.e2e.drain.rounds.job).toContain(result.e2e.drain.seconds);

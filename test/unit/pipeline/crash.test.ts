@@ -8,8 +8,10 @@ import { Crash, MemorySink, MemoryStore, type Step } from '../../helpers/memory-
 
 // docs/STATE.md section 4: a crash after any step (the claim, the sink, each state piece, the
 // commit, or after the commit but before the return), followed by re-delivery from the last
-// acknowledged offset, any number of times, with batches cut differently and containers that keep
-// or lose their memory, ends in the same rows and rejected_events as a run without crashes; and
+// acknowledged offset, any number of times, with batches cut differently, containers that keep
+// or lose their memory, and two containers taking the partition in turns (a warm one whose memory
+// is behind the table folds, then has its claim refused: section 3), ends in the same rows and
+// rejected_events as a run without crashes; and
 // those are the reference's (a naive Flink over the records alone): its late records and, after
 // the final idle tick, its rows with an end-of-stream flush.
 
@@ -75,18 +77,23 @@ async function play(
   crashes: readonly CrashPoint[],
   pieceCrashAfter: number,
   coldStarts: readonly boolean[],
+  owners: readonly number[] = [],
 ) {
   const store = new MemoryStore();
   const sink = new MemorySink();
-  let d = deps(engine, store, sink);
+  const base = deps(engine, store, sink);
+  // Each container's memory; the invocation runs in the one `owners` names (the first by default).
+  const containers = [base.warm, createWarmState()];
   let acknowledged = 0;
   let invocation = 0;
   while (acknowledged < records.length) {
     const size = batchSizes[invocation % batchSizes.length] ?? 1;
     const batch = records.slice(acknowledged, acknowledged + size);
     const crashAt = crashes[invocation] ?? null;
+    const owner = owners[invocation] ?? 0;
     // A new container (no memory) now and then; the same one otherwise.
-    if (coldStarts[invocation] === true) d = { ...d, warm: createWarmState() };
+    if (coldStarts[invocation] === true) containers[owner] = createWarmState();
+    const d = { ...base, warm: containers[owner] as PipelineDeps['warm'] };
     invocation++;
     let piecesWritten = 0;
     store.afterStep = (step) => {
@@ -103,7 +110,7 @@ async function play(
     } catch (error) {
       if (!(error instanceof Crash)) throw error;
       // The process died: its memory is gone. The same offsets are delivered again, maybe cut differently.
-      d = { ...d, warm: createWarmState() };
+      containers[owner] = createWarmState();
     }
     if (invocation > 10_000) throw new Error('no progress');
   }
@@ -157,13 +164,14 @@ describe('crash and re-delivery (property)', () => {
         crashArb,
         fc.integer({ min: 0, max: 2 }),
         fc.array(fc.boolean(), { maxLength: 20 }),
-        async (engine, values, cuts, crashes, pieceCrashAfter, coldStarts) => {
+        fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 20 }),
+        async (engine, values, cuts, crashes, pieceCrashAfter, coldStarts, owners) => {
           // Prepare
           const { records, events } = toRecords(values);
 
           // Act
           const clean = await play(engine, records, [records.length], [], 0, []);
-          const crashed = await play(engine, records, cuts, crashes, pieceCrashAfter, coldStarts);
+          const crashed = await play(engine, records, cuts, crashes, pieceCrashAfter, coldStarts, owners);
           const reference = referenceSessions(engine, events, { flushTo: Number.POSITIVE_INFINITY });
 
           // Assess: the same as without crashes...
