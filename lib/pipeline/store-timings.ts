@@ -11,7 +11,9 @@ export interface StoreTimings {
 /**
  * The same deps with every checkpoint-store and sink call timed into `timings` (the batch log line
  * and the DynamoDbTime / PostgresTime metrics). A transition writes the sink and the state image in
- * parallel, so the two sums can together exceed the batch's duration.
+ * parallel, so the two sums can together exceed the batch's duration. A call is timed until its
+ * answer is read, and the thread reads it only when free: a warm claim's time is at least the fold
+ * it overlaps, a sink write's at least the state image encoded meanwhile (process-partition.ts).
  */
 export function timedDeps(deps: PipelineDeps): { deps: PipelineDeps; timings: StoreTimings } {
   const timings: StoreTimings = { dynamodbMs: 0, postgresMs: 0 };
