@@ -116,7 +116,12 @@ describe('a failing function', () => {
     proxy.broken(false);
 
     // Assess: the same batch succeeds, its offsets get committed and its sessions written once.
-    await waitFor('the failing batch committed', async () => (await committed()) === 4);
+    // A timeout says what the job last did (its log), not only that the offset did not move.
+    await waitFor('the failing batch committed', async () => (await committed()) === 4).catch((error) => {
+      throw new Error(
+        `${(error as Error).message}; the job's log ends with:\n${offline.output().slice(-4000)}`,
+      );
+    });
     const rows = await schema.pool.query(
       `SELECT group_key, count_value::int AS count FROM aggregated_counts ORDER BY group_key`,
     );
