@@ -119,8 +119,8 @@ export async function startJob(options: JobOptions): Promise<JobProcess> {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
-      // esbuild's service process can outlive offline by a moment, so a file can appear between
-      // rmSync's readdir and its rmdir (ENOTEMPTY, seen once in CI); Node retries that when asked.
+      // A file appeared in .build between rmSync's readdir and its rmdir once in CI (ENOTEMPTY,
+      // after offline had exited; what wrote it is not known): Node retries that when asked.
       rmSync(workFolder, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
       return code;
     },
