@@ -19,27 +19,28 @@
  * maximumBatchingWindow; the broker hands records over as soon as it has any.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { KafkaRecord } from '../lib/decode/index.ts';
 import { isMarkedNotRetryable } from '../lib/errors.ts';
 import { exponentialDelay, sleep } from '../lib/shared/index.ts';
 import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
-import { buildEvent, cutBatches, toKafkaRecord } from './event.ts';
+import { cutBatches, toKafkaRecord } from './event.ts';
 import { passesFilters } from './filter.ts';
+import { type PackedBatch, packBatch, packedEvent, unpackRecords } from './packed-records.ts';
 
 /**
  * Runs the function with an event and returns its result; throws when the function failed. With
- * `handOver: 'records'` (ReaderOptions) `event` is the batch's records instead.
+ * `handOver: 'packed'` (ReaderOptions) `event` is the batch's packed records (a PackedBatch whose
+ * bytes are the caller's own copy, free to transfer) instead.
  */
 export type Invoke = (functionKey: string, event: unknown) => Promise<unknown>;
 
 export interface ReaderOptions {
   /**
-   * What `invoke` receives: 'event' (the default), the event Lambda would deliver; 'records', the
-   * batch's KafkaRecords (one partition, offset order), for a caller that builds that same event
-   * elsewhere with buildEvent (offline/event.ts). The bench builds it in the function's own
-   * thread, as Lambda's runtime builds it in the function's container (docs/BENCHMARKS.md).
+   * What `invoke` receives: 'event' (the default), the event Lambda would deliver; 'packed', the
+   * batch's records packed (one partition, offset order; offline/packed-records.ts), for a caller
+   * that builds that same event elsewhere with packedEvent. The bench builds it in the function's
+   * own thread, as Lambda's runtime builds it in the function's container (docs/BENCHMARKS.md).
    */
-  readonly handOver?: 'event' | 'records';
+  readonly handOver?: 'event' | 'packed';
 }
 
 export interface Logger {
@@ -67,7 +68,7 @@ export class PartitionReader {
   readonly #settings: OfflineKafkaSettings;
   readonly #invoke: Invoke;
   readonly #log: Logger;
-  readonly #handOver: 'event' | 'records';
+  readonly #handOver: 'event' | 'packed';
   #consumer: Consumer | undefined;
   #stopping = false;
   /** When the consumer last started a fetch, and how many lanes are invoking the function now. */
@@ -85,6 +86,12 @@ export class PartitionReader {
   #restarting = false;
   /** Wakes backoff sleeps when stopping. */
   readonly #stopController = new AbortController();
+  /**
+   * The consumer's heartbeat, from the latest eachBatch (kafkajs gives it only there). Kept once
+   * for the reader, not per lane: the function's context holds that call's whole fetched batch.
+   */
+  #heartbeat: (() => Promise<void>) | undefined;
+  readonly #beat = (): Promise<void> => this.#heartbeat?.() ?? Promise.resolve();
 
   constructor(
     kafka: Kafka,
@@ -222,6 +229,7 @@ export class PartitionReader {
     // The invocations in hand finish (and commit through this consumer) before it goes.
     await this.#settleLanes();
     this.#lanes = new Map();
+    this.#heartbeat = undefined;
     const consumer = this.#consumer;
     this.#consumer = undefined;
     await consumer?.disconnect().catch(() => undefined);
@@ -274,45 +282,53 @@ export class PartitionReader {
    * after the function succeeded with it.
    */
   async #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, pause } = payload;
-    const key = `${batch.topic}-${batch.partition}`;
+    const { batch, resolveOffset, heartbeat } = payload;
+    // Not `batch` itself in the closures below: the lane's loop keeps theirs alive.
+    const { topic, partition } = batch;
+    const key = `${topic}-${partition}`;
     let lane = this.#lanes.get(key);
     if (lane === undefined) {
-      lane = { topic: batch.topic, partition: batch.partition, queue: [], queued: 0, heartbeat };
+      lane = { topic, partition, queue: [], queued: 0 };
       this.#lanes.set(key, lane);
     }
     // Paused for good (a not-retryable failure): fetched before the pause took effect.
     if (lane.stopped === true) {
-      pause();
+      this.#pause(lane);
       return;
     }
-    lane.heartbeat = heartbeat;
-    const all = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+    this.#heartbeat = heartbeat;
+    const all = batch.messages.map((m) => toKafkaRecord(topic, partition, m));
     const lastFetched = all.at(-1);
     if (lastFetched === undefined) return;
     // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
     const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
     // While the lane is busy, records join its last waiting chunk up to a batch, as the poller
-    // fills a batch while the function runs.
+    // fills a batch while the function runs. Chunks wait packed (offline/packed-records.ts): the
+    // record objects of a fetch die with this call, young.
     const tail = lane.queue.at(-1);
-    const joined = tail === undefined ? records : [...tail.records, ...records];
+    const tailRecords = tail?.packed === undefined ? [] : unpackRecords(tail.packed.bytes);
+    const joined = tail === undefined ? records : [...tailRecords, ...records];
     if (tail !== undefined) lane.queue.pop();
     // The window of a batch runs from when its first record was fetched.
     const now = Date.now();
     for (const chunk of cutBatches(joined, this.#trigger.batchSize)) {
-      const continuesTail = tail !== undefined && tail.records.length > 0 && chunk[0] === tail.records[0];
-      lane.queue.push({ records: chunk, firstAt: continuesTail ? tail.firstAt : now });
+      const continuesTail = tail !== undefined && tailRecords.length > 0 && chunk[0] === tailRecords[0];
+      lane.queue.push({
+        packed: packBatch(chunk),
+        count: chunk.length,
+        firstAt: continuesTail ? tail.firstAt : now,
+      });
     }
     const last = lane.queue.at(-1);
     // Filtered-out records after the last one delivered: nothing to invoke, still consumed.
     if (last !== undefined && lastFetched !== records.at(-1)) last.commitTo = lastFetched.offset + 1;
-    if (last === undefined) lane.queue.push({ records: [], firstAt: now, commitTo: lastFetched.offset + 1 });
+    if (last === undefined) lane.queue.push({ count: 0, firstAt: now, commitTo: lastFetched.offset + 1 });
     lane.queued += records.length;
     // A lane waiting out a batch's window looks again: the batch may be full now.
     lane.wake?.();
     resolveOffset(String(lastFetched.offset));
     if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined)
-      lane.resume = pause();
+      lane.resume = this.#pause(lane);
     lane.running ??= this.#runLane(lane)
       // Said, never thrown: an unhandled rejection would end the whole job. The records it held are
       // not committed; the next fetch starts the lane again.
@@ -322,6 +338,18 @@ export class PartitionReader {
       .finally(() => {
         (lane as Lane).running = undefined;
       });
+  }
+
+  /**
+   * Pauses the lane's partition through the consumer and returns what resumes it. eachBatch's own
+   * pause() does the same, but what it returns keeps that call's fetched batch alive (a closure
+   * holds its whole context) for as long as the lane stays paused.
+   */
+  #pause(lane: Lane): () => void {
+    const consumer = this.#consumer;
+    const partitions = [{ topic: lane.topic, partitions: [lane.partition] }];
+    consumer?.pause(partitions);
+    return () => consumer?.resume(partitions);
   }
 
   /**
@@ -335,14 +363,14 @@ export class PartitionReader {
       for (;;) {
         const head = lane.queue[0];
         if (head === undefined || this.#stopping) return;
-        const filling = lane.queue.length === 1 && head.records.length < this.#trigger.batchSize;
+        const filling = lane.queue.length === 1 && head.count < this.#trigger.batchSize;
         const wait = head.firstAt + this.#trigger.maximumBatchingWindowMs - Date.now();
-        if (filling && head.records.length > 0 && wait > 0) {
+        if (filling && head.count > 0 && wait > 0) {
           await this.#waitForBatch(lane, wait);
           continue;
         }
         const item = lane.queue.shift() as QueuedChunk;
-        lane.queued -= item.records.length;
+        lane.queued -= item.count;
         // Fetching resumes as soon as the lane is below two batches: the next fetch overlaps this
         // invocation (all partitions paused, kafkajs sleeps maxWaitTime between its fetch attempts).
         if (lane.resume !== undefined && lane.queued < LANE_BATCHES * this.#trigger.batchSize) {
@@ -390,11 +418,11 @@ export class PartitionReader {
   async #handleChunk(lane: Lane, item: QueuedChunk, epoch: number): Promise<boolean> {
     const { topic, partition } = lane;
     const abandoned = () => this.#stopping || this.#epoch !== epoch;
-    let pending: readonly KafkaRecord[] = item.records;
+    let pending: PackedBatch | undefined = item.packed;
     let attempt = 0;
     const stall = this.#settings.stallMs.get(partition);
-    if (stall !== undefined) await this.#backoffFor(stall, () => lane.heartbeat());
-    while (pending.length > 0) {
+    if (stall !== undefined) await this.#backoffFor(stall, this.#beat);
+    while (pending !== undefined) {
       // Abandoned: nothing of this chunk is committed; the group re-delivers it.
       if (abandoned()) return false;
       const { failedFrom, retryable } = await this.#invokeOnce(pending, attempt);
@@ -409,29 +437,32 @@ export class PartitionReader {
         this.#consumer?.pause([{ topic, partitions: [partition] }]);
         this.#log.warn(
           `kafka trigger ${this.#label}: ${topic}-${partition} PAUSED at offset ` +
-            `${pending[0]?.offset}: the function failed with an error it marks not retryable (see its log ` +
+            `${pending.firstOffset}: the function failed with an error it marks not retryable (see its log ` +
             'above). Nothing from this offset on is committed. Fix the cause, then restart the job.',
         );
         return false;
       }
-      const done = failedFrom === undefined ? pending : pending.filter((r) => r.offset < failedFrom);
-      const last = done.at(-1);
-      if (last !== undefined) {
+      if (failedFrom === undefined) {
         // The next offset to read, as Kafka commits it: the last processed one plus one.
-        const next =
-          failedFrom === undefined && item.commitTo !== undefined ? item.commitTo : last.offset + 1;
-        await this.#commit(topic, partition, next);
+        await this.#commit(topic, partition, item.commitTo ?? pending.lastOffset + 1);
+        break;
+      }
+      // Part of the batch failed (or all of it): what came before is done, the rest goes again.
+      const records = unpackRecords(pending.bytes);
+      const last = records.filter((r) => r.offset < failedFrom).at(-1);
+      if (last !== undefined) {
+        await this.#commit(topic, partition, last.offset + 1);
         attempt = 0;
       }
-      if (failedFrom === undefined) break;
-      pending = pending.filter((r) => r.offset >= failedFrom);
+      const rest = records.filter((r) => r.offset >= failedFrom);
+      pending = rest.length > 0 ? packBatch(rest) : undefined;
       attempt++;
-      await this.#backoff(attempt, () => lane.heartbeat());
+      await this.#backoff(attempt, this.#beat);
     }
-    if (item.records.length === 0 && item.commitTo !== undefined && !abandoned()) {
+    if (item.packed === undefined && item.commitTo !== undefined && !abandoned()) {
       await this.#commit(topic, partition, item.commitTo);
     }
-    await lane.heartbeat().catch(() => undefined);
+    await this.#beat().catch(() => undefined);
     return true;
   }
 
@@ -443,19 +474,21 @@ export class PartitionReader {
    * an error that survives serverless-offline's worker thread).
    */
   async #invokeOnce(
-    records: readonly KafkaRecord[],
+    batch: PackedBatch,
     attempt: number,
   ): Promise<{ failedFrom: number | undefined; retryable: boolean }> {
-    const first = records[0] as KafkaRecord;
-    const range = `${first.topic}-${first.partition} offsets ${first.offset}..${records.at(-1)?.offset}`;
+    const { topic, partition, firstOffset } = batch;
+    const range = `${topic}-${partition} offsets ${firstOffset}..${batch.lastOffset}`;
     const event =
-      this.#handOver === 'records' ? records : buildEvent(this.#trigger, this.#settings.brokers, records);
+      this.#handOver === 'packed'
+        ? { ...batch, bytes: batch.bytes.slice(0) }
+        : packedEvent(batch.bytes, this.#trigger, this.#settings.brokers);
     try {
       const result = await this.#invoke(this.#trigger.functionKey, event);
       if (attempt > 0)
         this.#log.info(`kafka trigger ${this.#label}: ${range} succeeded after ${attempt} retries`);
       if (!this.#trigger.reportBatchItemFailures) return { failedFrom: undefined, retryable: true };
-      return { failedFrom: lowestFailure(result, first.topic, first.partition), retryable: true };
+      return { failedFrom: lowestFailure(result, topic, partition), retryable: true };
     } catch (error) {
       const message = errorMessage(error);
       const retryable = !isMarkedNotRetryable(message);
@@ -464,7 +497,7 @@ export class PartitionReader {
           `kafka trigger ${this.#label}: ${range} failed (attempt ${attempt + 1}), retrying the same batch: ${message}`,
         );
       }
-      return { failedFrom: first.offset, retryable };
+      return { failedFrom: firstOffset, retryable };
     }
   }
 
@@ -559,7 +592,9 @@ export function lowestFailure(result: unknown, topic: string, partition: number)
 
 /** Records of one partition waiting for the function: a batch, and where to commit after it. */
 interface QueuedChunk {
-  readonly records: readonly KafkaRecord[];
+  /** The records, packed; undefined when there are none (all filtered out). */
+  readonly packed?: PackedBatch;
+  readonly count: number;
   /** When its first record was fetched: the batching window runs from then. */
   readonly firstAt: number;
   /** Past the chunk's last record when records after it were filtered out (still consumed). */
@@ -581,5 +616,4 @@ interface Lane {
   stopped?: boolean;
   /** Set while the lane's loop waits for its last batch to fill (#waitForBatch). */
   wake?: (() => void) | undefined;
-  heartbeat: () => Promise<void>;
 }

@@ -15,13 +15,16 @@ export interface Child<T> {
  * Runs scripts/bench/<script> in a process of its own (TypeScript through tsx), with the job's
  * per-batch logs and EMF metrics off (they would interleave with the progress line; each is one
  * line per invocation) and Node's warnings (the AWS SDK's Node 20 notice) silenced. With
- * BENCH_CPU_PROF=<dir>, each child writes a V8 CPU profile there (open it in Chrome DevTools).
+ * BENCH_CPU_PROF=<dir>, each child writes a V8 CPU profile there (open it in Chrome DevTools);
+ * BENCH_NODE_FLAGS adds Node or V8 flags to every child's, e.g. `BENCH_NODE_FLAGS=--trace-gc` (each
+ * collection of each thread's heap, one line each, on the bench's output).
  */
 export function startChild<T>(script: string, options: unknown, onProgress: (p: Progress) => void): Child<T> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(options)], {
     execArgv: [
       // The job's V8 flags, as deployed (serverless.yml's NODE_OPTIONS).
       ...JOB_V8_FLAGS,
+      ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),

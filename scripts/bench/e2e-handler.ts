@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { StoreStats } from '../../lib/checkpoint/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import type { TriggerDefinition } from '../../offline/definition.ts';
-import { packedEvent } from './record-batch.ts';
+import { packedEvent } from '../../offline/packed-records.ts';
 import { openWorkspace, type SinkCounters, type StoreTime, type WorkspaceStorage } from './workspace.ts';
 
 export interface HandlerData {
@@ -25,7 +25,7 @@ export interface HandlerData {
 }
 
 /**
- * `invoke`: one batch of records as packRecords packed it (scripts/bench/record-batch.ts).
+ * `invoke`: one batch of records as packRecords packed it (offline/packed-records.ts).
  * `reset`: the counters start again at zero (after the warm-up stream).
  */
 export type ToHandler =

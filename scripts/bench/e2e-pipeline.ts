@@ -5,7 +5,7 @@
  * run's own checkpoint table and schema. Under serverless offline each concurrent invocation gets
  * a worker thread too (its pool picks any idle one, where this keeps a partition on its own); on
  * AWS each gets a container. The trigger, event shape, batching and handler are the same; the
- * event is built in the handler's thread from the batch's records (scripts/bench/record-batch.ts).
+ * event is built in the handler's thread from the batch's records (offline/packed-records.ts).
  *
  * Records when each session's row became visible (the sink transaction committed) to a file, for
  * the parent to turn into latencies. Stops when the parent says so, then reports its cost.
@@ -19,13 +19,12 @@ import { writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { Kafka, logLevel } from 'kafkajs';
 import { emptyStoreStats, type StoreStats } from '../../lib/checkpoint/index.ts';
-import type { KafkaRecord } from '../../lib/decode/index.ts';
 import { normaliseSettings, type TriggerDefinition } from '../../offline/definition.ts';
+import type { PackedBatch } from '../../offline/packed-records.ts';
 import { PartitionReader } from '../../offline/reader.ts';
 import { createTopicsAndWait } from '../services/kafka.ts';
 import type { FromHandler, HandlerData, ToHandler } from './e2e-handler.ts';
 import { type Cost, childOptions, peakRssMb, progress } from './protocol.ts';
-import { packRecords } from './record-batch.ts';
 import { costPer1k, describeStoreTime, openWorkspace, type StoreTime, settings } from './workspace.ts';
 
 export interface PipelineOptions {
@@ -127,13 +126,13 @@ type Done = Extract<FromHandler, { type: 'done' }>;
 
 /**
  * Runs a batch in its partition's worker, which builds the event from the records (the trigger
- * hands them over as bytes, transferred: scripts/bench/record-batch.ts); throws the function's
- * error message as the trigger expects.
+ * hands them over packed, and the bytes are transferred: offline/packed-records.ts); throws the
+ * function's error message as the trigger expects.
  */
-async function invokeHandler(records: readonly KafkaRecord[]): Promise<Done> {
-  const worker = handlers[(records[0]?.partition ?? 0) % handlers.length] as Worker;
+async function invokeHandler(packed: PackedBatch): Promise<Done> {
+  const worker = handlers[packed.partition % handlers.length] as Worker;
   const id = nextId++;
-  const batch = packRecords(records);
+  const batch = packed.bytes;
   const reply = await new Promise<FromHandler>((resolve) => {
     pending.set(id, resolve);
     worker.postMessage({ type: 'invoke', id, batch } satisfies ToHandler, [batch]);
@@ -184,7 +183,7 @@ function triggerOn(topic: string, consumerGroupId: string): TriggerDefinition {
 async function startReader(
   topic: string,
   group: string,
-  invoke: (records: readonly KafkaRecord[]) => Promise<void>,
+  invoke: (batch: PackedBatch) => Promise<void>,
 ): Promise<PartitionReader> {
   let markJoined: () => void = () => undefined;
   const joined = new Promise<void>((resolve) => {
@@ -194,8 +193,8 @@ async function startReader(
     kafka,
     triggerOn(topic, group),
     triggerSettings,
-    async (_functionKey, records) => {
-      await invoke(records as readonly KafkaRecord[]);
+    async (_functionKey, batch) => {
+      await invoke(batch as PackedBatch);
       return { batchItemFailures: [] };
     },
     {
@@ -204,7 +203,7 @@ async function startReader(
       },
       warn: (message) => console.error(message),
     },
-    { handOver: 'records' },
+    { handOver: 'packed' },
   );
   await reader.startUntilRunning();
   await joined;

@@ -19,7 +19,12 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function start(topic: string, batching: Partial<TriggerDefinition> = {}) {
+  /** `respond`: the function's answer to an invocation of these offsets (null when absent). */
+  async function start(
+    topic: string,
+    batching: Partial<TriggerDefinition> = {},
+    respond: (partition: number, offsets: number[]) => unknown = () => null,
+  ) {
     const { kafka, spying, consumers } = spyingKafka('lanes-test');
     const trigger = { ...testTrigger(topic, 'lanes-group'), ...batching };
     const triggerSettings = normaliseSettings({ kafka: { brokers: settings.kafkaBrokers } }, {});
@@ -46,7 +51,10 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
           await hold;
           inFlight--;
         }
-        return null;
+        return respond(
+          partition,
+          records.map((r) => r.offset),
+        );
       },
       { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
     );
@@ -154,6 +162,29 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     // and the fourth record waits for a window of its own (stop() ends that wait).
     expect(whileFilling).toBe(0);
     expect(t.invocations.map((i) => i.offsets)).toEqual([[0, 1, 2]]);
+  });
+
+  it('with ReportBatchItemFailures, commits what came before the first failure and retries from it', async () => {
+    // Arrange: the function reports offset 2 of its first batch as failed, then succeeds.
+    const { topic, drop } = await createTopic(1, 'item-failures');
+    cleanups.push(drop);
+    let answered = 0;
+    const t = await start(topic, { reportBatchItemFailures: true }, () =>
+      answered++ === 0
+        ? { batchItemFailures: [{ itemIdentifier: { partition: `${topic}-0`, offset: '2' } }] }
+        : { batchItemFailures: [] },
+    );
+
+    // Act
+    await t.send(0, ['user_A,1000', 'user_A,2000', 'user_A,3000', 'user_A,4000']);
+    await waitFor('the retried batch committed', async () => (await t.committed(0)) === 4);
+
+    // Assess: the retry holds the failed record and those after it, in order, once.
+    expect(t.invocations.map((i) => i.offsets)).toEqual([
+      [0, 1, 2, 3],
+      [2, 3],
+    ]);
+    expect(t.lines.filter((l) => l.includes('succeeded after 1 retries'))).toHaveLength(1);
   });
 
   it('says when it cannot commit an offset and reads on; the next commit covers it', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KafkaRecord } from '../../../lib/decode/index.ts';
 import { buildEvent } from '../../../offline/event.ts';
-import { packedEvent, packRecords, unpackRecords } from '../../../scripts/bench/record-batch.ts';
+import { packBatch, packedEvent, packRecords, unpackRecords } from '../../../offline/packed-records.ts';
 
 const bytes = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a));
 const record = (offset: number) =>
@@ -23,7 +23,7 @@ const batch = fc
 const MSK = { eventSource: 'aws:kafka', eventSourceArn: 'arn:aws:kafka:us-east-1:1:cluster/c/1' } as const;
 const SELF_MANAGED = { eventSource: 'SelfManagedKafka', eventSourceArn: undefined } as const;
 
-describe("the bench's hand-over of a batch to the handler's thread", () => {
+describe("a batch packed: the trigger's lanes, and the bench's hand-over to the handler's thread", () => {
   it('gives back the records, and so the same event the trigger builds', () => {
     fc.assert(
       fc.property(batch, fc.constantFrom(MSK, SELF_MANAGED), (records: KafkaRecord[], source) => {
@@ -38,6 +38,16 @@ describe("the bench's hand-over of a batch to the handler's thread", () => {
         expect(buildEvent(source, ['127.0.0.1:9092'], unpacked)).toEqual(built);
         // The same JSON, properties in the same order, as the handler receives it.
         expect(JSON.stringify(event)).toBe(JSON.stringify(built));
+        // What a lane of the trigger reads without unpacking.
+        const lane = packBatch(records);
+        expect({ ...lane, bytes: unpackRecords(lane.bytes) }).toEqual({
+          topic: 'user_activity',
+          partition: 2,
+          count: records.length,
+          firstOffset: 1000,
+          lastOffset: 999 + records.length,
+          bytes: records,
+        });
       }),
     );
   });
@@ -58,5 +68,6 @@ describe("the bench's hand-over of a batch to the handler's thread", () => {
     // Act, Assess
     expect(() => packRecords([one, { ...one, partition: 1, offset: 1 }])).toThrow(/one partition per batch/);
     expect(() => packRecords([])).toThrow(/empty batch/);
+    expect(() => packBatch([])).toThrow(/empty batch/);
   });
 });

@@ -1,10 +1,14 @@
 /**
- * A batch of one partition's records as one ArrayBuffer, for the end-to-end tier's hand-over from
- * the trigger (the main thread) to the partition's handler (a worker thread): the buffer is
- * transferred, not copied, and the handler's thread builds the event Lambda would deliver from the
- * records (offline/event.ts, buildEvent), as Lambda's runtime builds it from the Runtime API's
- * JSON in the function's own container. A structured clone of the built event costs the two
- * threads about 2 us of CPU per record more (docs/BENCHMARKS.md, "The hand-over").
+ * A run of one partition's records as one ArrayBuffer: what a lane of the local trigger holds
+ * between the fetch and the invocation (offline/reader.ts), and what the end-to-end bench hands
+ * from the trigger (the main thread) to the partition's handler (a worker thread), transferred,
+ * not copied. Packed as soon as they are fetched, the records waiting in a lane are bytes outside
+ * the JavaScript heap instead of four objects each (the record, its key and value views and its
+ * headers) that live through several young-generation collections, each of which copies them: a
+ * drain of 1M events spent about 1.7 s of the trigger thread's time in those collections
+ * (docs/BENCHMARKS.md, "Near midnight on 2026-12-03"). The event Lambda would deliver is built
+ * from the bytes (packedEvent), equal to buildEvent's from the records (offline/event.ts), as
+ * Lambda's runtime builds it from the Runtime API's JSON in the function's own container.
  *
  * Layout, little-endian: topic (u16 length, UTF-8), partition (u32), record count (u32); then per
  * record offset and timestamp (f64), timestampType (u8: 1 LOG_APPEND_TIME), key and value (i32
@@ -17,10 +21,37 @@ import type {
   KafkaEventRecordHeader,
   KafkaHeader,
   KafkaRecord,
-} from '../../lib/decode/index.ts';
-import { eventRecord, oneHeader, toSignedBytes, wrapRecords } from '../../offline/build-event.ts';
-import type { TriggerDefinition } from '../../offline/definition.ts';
-import { eventSource } from '../../offline/event.ts';
+} from '../lib/decode/index.ts';
+import { eventRecord, oneHeader, toSignedBytes, wrapRecords } from './build-event.ts';
+import type { TriggerDefinition } from './definition.ts';
+import { eventSource } from './event.ts';
+
+/** Packed records of one partition, in offset order, with what the trigger reads without unpacking them. */
+export interface PackedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly count: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly bytes: ArrayBuffer;
+}
+
+/** packRecords, with the batch's partition, count and first and last offsets beside the bytes. */
+export function packBatch(records: readonly KafkaRecord[]): PackedBatch {
+  const first = records[0];
+  const last = records.at(-1);
+  if (first === undefined || last === undefined) throw new RangeError('packRecords: an empty batch');
+  const { topic, partition } = first;
+  const count = records.length;
+  return {
+    topic,
+    partition,
+    count,
+    firstOffset: first.offset,
+    lastOffset: last.offset,
+    bytes: packRecords(records),
+  };
+}
 
 export function packRecords(records: readonly KafkaRecord[]): ArrayBuffer {
   const first = records[0];
