@@ -6,10 +6,32 @@
  * parameter (`$n::varchar[]`, `$n::bigint[]`), so the server parses these exactly as it parsed pg's.
  */
 
-/** `{1,2,3}`: integers (event times, counts) as their decimal text, as pg writes a number. */
+/**
+ * `{1,2,3}`: integers (event times, counts) as their decimal text, as pg writes a number. An
+ * epoch-millisecond time is no small integer to V8, and its generic number-to-text conversion took
+ * about 250 ns each; written as its millions, then the last six digits from a table, it takes about
+ * 50 (docs/BENCHMARKS.md, "Near midnight on 2026-12-03"). Exact: below 10^15 the division and the
+ * remainder of an integer are exact doubles. Anything else is written by String(), as join() does.
+ */
 export function integerArray(values: readonly number[]): string {
-  return `{${values.join(',')}}`;
+  let literal = '{';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as number;
+    if (i > 0) literal += ',';
+    if (value >= 1e9 && value < 1e15 && Number.isInteger(value)) {
+      const millions = Math.floor(value / 1e6);
+      const rest = value - millions * 1e6;
+      const thousands = Math.floor(rest / 1000);
+      literal += `${millions}${DIGITS[thousands]}${DIGITS[rest - thousands * 1000]}`;
+    } else {
+      literal += String(value);
+    }
+  }
+  return `${literal}}`;
 }
+
+/** "000".."999". */
+const DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /**
  * `{"a","b"}`: every element quoted, so that an empty string, one with a comma, a brace, spaces or

@@ -32,5 +32,17 @@ describe('array literals', () => {
         expect(integerArray(values)).toBe(pgLiteral(values).replaceAll('"', ''));
       }),
     );
+    // Event times (written in two parts) and the numbers around that range, as join() writes them.
+    expect(integerArray([1e9, 1e15 - 1, 1e15, 999_999_999, 1_700_000_000_007, 1_700_000_001_000])).toBe(
+      '{1000000000,999999999999999,1000000000000000,999999999,1700000000007,1700000001000}',
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 1e9, max: 1e15 }), fc.double({ min: 1e9, max: 1e15 }))),
+        (values) => {
+          expect(integerArray(values)).toBe(`{${values.join(',')}}`);
+        },
+      ),
+    );
   });
 });
