@@ -38,19 +38,12 @@ export interface PackedBatch {
 
 /** packRecords, with the batch's partition, count and first and last offsets beside the bytes. */
 export function packBatch(records: readonly KafkaRecord[]): PackedBatch {
-  const first = records[0];
-  const last = records.at(-1);
-  if (first === undefined || last === undefined) throw new RangeError('packRecords: an empty batch');
+  // packRecords refuses an empty batch and one of two partitions.
+  const bytes = packRecords(records);
+  const first = records[0] as KafkaRecord;
+  const lastOffset = (records.at(-1) as KafkaRecord).offset;
   const { topic, partition } = first;
-  const count = records.length;
-  return {
-    topic,
-    partition,
-    count,
-    firstOffset: first.offset,
-    lastOffset: last.offset,
-    bytes: packRecords(records),
-  };
+  return { topic, partition, count: records.length, firstOffset: first.offset, lastOffset, bytes };
 }
 
 export function packRecords(records: readonly KafkaRecord[]): ArrayBuffer {

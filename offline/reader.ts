@@ -313,16 +313,12 @@ export class PartitionReader {
     const now = Date.now();
     for (const chunk of cutBatches(joined, this.#trigger.batchSize)) {
       const continuesTail = tail !== undefined && tailRecords.length > 0 && chunk[0] === tailRecords[0];
-      lane.queue.push({
-        packed: packBatch(chunk),
-        count: chunk.length,
-        firstAt: continuesTail ? tail.firstAt : now,
-      });
+      lane.queue.push({ packed: packBatch(chunk), firstAt: continuesTail ? tail.firstAt : now });
     }
     const last = lane.queue.at(-1);
     // Filtered-out records after the last one delivered: nothing to invoke, still consumed.
     if (last !== undefined && lastFetched !== records.at(-1)) last.commitTo = lastFetched.offset + 1;
-    if (last === undefined) lane.queue.push({ count: 0, firstAt: now, commitTo: lastFetched.offset + 1 });
+    if (last === undefined) lane.queue.push({ firstAt: now, commitTo: lastFetched.offset + 1 });
     lane.queued += records.length;
     // A lane waiting out a batch's window looks again: the batch may be full now.
     lane.wake?.();
@@ -363,14 +359,15 @@ export class PartitionReader {
       for (;;) {
         const head = lane.queue[0];
         if (head === undefined || this.#stopping) return;
-        const filling = lane.queue.length === 1 && head.count < this.#trigger.batchSize;
+        const count = head.packed?.count ?? 0;
+        const filling = lane.queue.length === 1 && count < this.#trigger.batchSize;
         const wait = head.firstAt + this.#trigger.maximumBatchingWindowMs - Date.now();
-        if (filling && head.count > 0 && wait > 0) {
+        if (filling && count > 0 && wait > 0) {
           await this.#waitForBatch(lane, wait);
           continue;
         }
         const item = lane.queue.shift() as QueuedChunk;
-        lane.queued -= item.count;
+        lane.queued -= item.packed?.count ?? 0;
         // Fetching resumes as soon as the lane is below two batches: the next fetch overlaps this
         // invocation (all partitions paused, kafkajs sleeps maxWaitTime between its fetch attempts).
         if (lane.resume !== undefined && lane.queued < LANE_BATCHES * this.#trigger.batchSize) {
@@ -434,7 +431,7 @@ export class PartitionReader {
         lane.queue = [];
         lane.queued = 0;
         lane.resume = undefined;
-        this.#consumer?.pause([{ topic, partitions: [partition] }]);
+        this.#pause(lane);
         this.#log.warn(
           `kafka trigger ${this.#label}: ${topic}-${partition} PAUSED at offset ` +
             `${pending.firstOffset}: the function failed with an error it marks not retryable (see its log ` +
@@ -594,7 +591,6 @@ export function lowestFailure(result: unknown, topic: string, partition: number)
 interface QueuedChunk {
   /** The records, packed; undefined when there are none (all filtered out). */
   readonly packed?: PackedBatch;
-  readonly count: number;
   /** When its first record was fetched: the batching window runs from then. */
   readonly firstAt: number;
   /** Past the chunk's last record when records after it were filtered out (still consumed). */
