@@ -2,9 +2,11 @@
  * A run of one partition's records as one ArrayBuffer: what a lane of the local trigger holds
  * between the fetch and the invocation (offline/reader.ts), and what the end-to-end bench hands
  * from the trigger (the main thread) to the partition's handler (a worker thread), transferred,
- * not copied. Packed as soon as they are fetched, the records waiting in a lane are bytes outside
- * the JavaScript heap instead of four objects each (the record, its key and value views and its
- * headers) that live through several young-generation collections, each of which copies them: a
+ * not copied. A lane packs kafkajs's messages of a fetch straight into batches (packMessages),
+ * with no record object or copy of the run in between. Packed as soon as they are fetched, the
+ * records waiting in a lane are bytes outside the JavaScript heap instead of four objects each
+ * (the record, its key and value views and its headers) that live through several
+ * young-generation collections, each of which copies them: a
  * drain of 1M events spent about 1.7 s of the trigger thread's time in those collections
  * (docs/BENCHMARKS.md, "Near midnight on 2026-12-03"). The event Lambda would deliver is built
  * from the bytes (packedEvent), equal to buildEvent's from the records (offline/event.ts), as
@@ -15,6 +17,7 @@
  * length, -1 for null, then the bytes), header count (u16) and each header's key (u16 length,
  * UTF-8) and value (i32 length, bytes).
  */
+import type { KafkaMessage } from 'kafkajs';
 import type {
   KafkaEvent,
   KafkaEventRecord,
@@ -24,7 +27,7 @@ import type {
 } from '../lib/decode/index.ts';
 import { eventRecord, oneHeader, toSignedBytes, wrapRecords } from './build-event.ts';
 import type { TriggerDefinition } from './definition.ts';
-import { eventSource } from './event.ts';
+import { approximateRecordBytes, eventSource, messageHeaders, timestampTypeOf } from './event.ts';
 
 /** Packed records of one partition, in offset order, with what the trigger reads without unpacking them. */
 export interface PackedBatch {
@@ -33,6 +36,8 @@ export interface PackedBatch {
   readonly count: number;
   readonly firstOffset: number;
   readonly lastOffset: number;
+  /** The event's size the records add, approximately (approximateRecordBytes): the lane's 6 MB cut. */
+  readonly eventBytes: number;
   readonly bytes: ArrayBuffer;
 }
 
@@ -43,7 +48,149 @@ export function packBatch(records: readonly KafkaRecord[]): PackedBatch {
   const first = records[0] as KafkaRecord;
   const lastOffset = (records.at(-1) as KafkaRecord).offset;
   const { topic, partition } = first;
-  return { topic, partition, count: records.length, firstOffset: first.offset, lastOffset, bytes };
+  let eventBytes = 0;
+  for (const r of records) eventBytes += approximateRecordBytes(topic, r.key, r.value, r.headers);
+  return {
+    topic,
+    partition,
+    count: records.length,
+    firstOffset: first.offset,
+    lastOffset,
+    eventBytes,
+    bytes,
+  };
+}
+
+/** How a lane cuts a fetch into batches: records, and the event's approximate bytes, per batch. */
+export interface BatchLimits {
+  readonly batchSize: number;
+  readonly maxEventBytes: number;
+}
+
+/**
+ * kafkajs's messages of one partition (offset order) packed straight into batches, as packBatch
+ * packs toKafkaRecord's records of them, without a record object or a copy of the run in
+ * between: a lane does this to every fetch (offline/reader.ts). A batch holds at most
+ * `limits.batchSize` records and `limits.maxEventBytes` of the event; a record over that goes
+ * alone. With `tail` (the lane's last waiting batch) the run continues it while it has room: the
+ * first batch returned is then the tail with records added (same first offset), as the event
+ * source mapping fills the batch it has open while the function runs.
+ */
+export function packMessages(
+  topic: string,
+  partition: number,
+  messages: readonly KafkaMessage[],
+  limits: BatchLimits,
+  tail?: PackedBatch,
+): PackedBatch[] {
+  if (tail !== undefined && (tail.topic !== topic || tail.partition !== partition)) {
+    throw new RangeError(
+      `packMessages: one partition per batch, got ${tail.topic}-${tail.partition} and ${topic}-${partition}`,
+    );
+  }
+  const batches: PackedBatch[] = [];
+  const head = Buffer.from(topic);
+  let open = tail;
+  let start = 0;
+  let count = open?.count ?? 0;
+  let eventBytes = open?.eventBytes ?? 0;
+  let size = open?.bytes.byteLength ?? 2 + head.length + 8;
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as KafkaMessage;
+    const headers = messageHeaders(m);
+    const adds = approximateRecordBytes(topic, m.key ?? null, m.value ?? null, headers);
+    if (count > 0 && (count >= limits.batchSize || eventBytes + adds > limits.maxEventBytes)) {
+      if (i > start)
+        batches.push(writeBatch(topic, partition, head, messages, start, i, size, eventBytes, open));
+      else if (open !== undefined) batches.push(open);
+      open = undefined;
+      start = i;
+      count = 0;
+      eventBytes = 0;
+      size = 2 + head.length + 8;
+    }
+    count++;
+    eventBytes += adds;
+    size += packedSize(m, headers);
+  }
+  if (messages.length > start)
+    batches.push(
+      writeBatch(topic, partition, head, messages, start, messages.length, size, eventBytes, open),
+    );
+  else if (open !== undefined) batches.push(open);
+  return batches;
+}
+
+/** The bytes packRecords writes for the message's record. */
+function packedSize(m: KafkaMessage, headers: readonly KafkaHeader[]): number {
+  let size = 8 + 8 + 1 + 4 + (m.key?.length ?? 0) + 4 + (m.value?.length ?? 0) + 2;
+  for (let h = 0; h < headers.length; h++) {
+    const header = headers[h] as KafkaHeader;
+    size += 2 + Buffer.byteLength(header.key) + 4 + header.value.length;
+  }
+  return size;
+}
+
+/** messages[from, to) packed after `tail`'s records (or alone), into `size` bytes; `eventBytes` is all of theirs. */
+function writeBatch(
+  topic: string,
+  partition: number,
+  head: Buffer,
+  messages: readonly KafkaMessage[],
+  from: number,
+  to: number,
+  size: number,
+  eventBytes: number,
+  tail: PackedBatch | undefined,
+): PackedBatch {
+  const buffer = new ArrayBuffer(size);
+  const out = Buffer.from(buffer);
+  // DataView's setters compile to plain stores; Buffer's write*LE check their arguments each call.
+  const view = new DataView(buffer);
+  let at: number;
+  if (tail === undefined) {
+    view.setUint16(0, head.length, true);
+    out.set(head, 2);
+    view.setUint32(2 + head.length, partition, true);
+    at = 2 + head.length + 8;
+  } else {
+    out.set(new Uint8Array(tail.bytes), 0);
+    at = tail.bytes.byteLength;
+  }
+  let lastOffset = 0;
+  for (let i = from; i < to; i++) {
+    const m = messages[i] as KafkaMessage;
+    const headers = messageHeaders(m);
+    lastOffset = Number(m.offset);
+    view.setFloat64(at, lastOffset, true);
+    view.setFloat64(at + 8, Number(m.timestamp), true);
+    out[at + 16] = timestampTypeOf(m) === 'LOG_APPEND_TIME' ? 1 : 0;
+    at = putBytes(out, view, at + 17, m.key ?? null);
+    at = putBytes(out, view, at, m.value ?? null);
+    view.setUint16(at, headers.length, true);
+    at += 2;
+    for (let h = 0; h < headers.length; h++) {
+      const header = headers[h] as KafkaHeader;
+      const length = out.write(header.key, at + 2, 'utf8');
+      view.setUint16(at, length, true);
+      at = putBytes(out, view, at + 2 + length, header.value);
+    }
+  }
+  if (at !== size) throw new RangeError(`packMessages: packed ${at} bytes of ${size}`);
+  const count = (tail?.count ?? 0) + to - from;
+  view.setUint32(2 + head.length + 4, count, true);
+  const firstOffset = tail?.firstOffset ?? Number((messages[from] as KafkaMessage).offset);
+  return { topic, partition, count, firstOffset, lastOffset, eventBytes, bytes: buffer };
+}
+
+function putBytes(out: Buffer, view: DataView, at: number, bytes: Buffer | null): number {
+  if (bytes === null) {
+    view.setInt32(at, -1, true);
+    return at + 4;
+  }
+  view.setInt32(at, bytes.length, true);
+  out.set(bytes, at + 4);
+  return at + 4 + bytes.length;
 }
 
 export function packRecords(records: readonly KafkaRecord[]): ArrayBuffer {

@@ -21,10 +21,10 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { isMarkedNotRetryable } from '../lib/errors.ts';
 import { exponentialDelay, sleep } from '../lib/shared/index.ts';
-import type { OfflineKafkaSettings, TriggerDefinition } from './definition.ts';
-import { cutBatches, toKafkaRecord } from './event.ts';
+import { MAX_EVENT_BYTES, type OfflineKafkaSettings, type TriggerDefinition } from './definition.ts';
+import { toKafkaRecord } from './event.ts';
 import { passesFilters } from './filter.ts';
-import { type PackedBatch, packBatch, packedEvent, unpackRecords } from './packed-records.ts';
+import { type PackedBatch, packBatch, packedEvent, packMessages, unpackRecords } from './packed-records.ts';
 
 /**
  * Runs the function with an event and returns its result; throws when the function failed. With
@@ -297,32 +297,43 @@ export class PartitionReader {
       return;
     }
     this.#heartbeat = heartbeat;
-    const all = batch.messages.map((m) => toKafkaRecord(topic, partition, m));
-    const lastFetched = all.at(-1);
+    const { messages } = batch;
+    const lastFetched = messages.at(-1);
     if (lastFetched === undefined) return;
+    const patterns = this.#trigger.filterPatterns;
     // filterPatterns drop records before batching, as on AWS; their offsets are still committed.
-    const records = all.filter((r) => passesFilters(r, this.#trigger.filterPatterns));
+    const records =
+      patterns.length === 0
+        ? messages
+        : messages.filter((m) => passesFilters(toKafkaRecord(topic, partition, m), patterns));
     // While the lane is busy, records join its last waiting chunk up to a batch, as the poller
     // fills a batch while the function runs. Chunks wait packed (offline/packed-records.ts): the
-    // record objects of a fetch die with this call, young.
-    const tail = lane.queue.at(-1);
-    const tailRecords = tail?.packed === undefined ? [] : unpackRecords(tail.packed.bytes);
-    const joined = tail === undefined ? records : [...tailRecords, ...records];
-    if (tail !== undefined) lane.queue.pop();
+    // message objects of a fetch die with this call, young.
+    let tail = lane.queue.at(-1);
+    // A tail of filtered-out records only: the commits of the chunks after it cover it.
+    if (tail !== undefined && tail.packed === undefined && records.length > 0) {
+      lane.queue.pop();
+      tail = undefined;
+    }
     // The window of a batch runs from when its first record was fetched.
     const now = Date.now();
-    for (const chunk of cutBatches(joined, this.#trigger.batchSize)) {
-      const continuesTail = tail !== undefined && tailRecords.length > 0 && chunk[0] === tailRecords[0];
-      lane.queue.push({ packed: packBatch(chunk), firstAt: continuesTail ? tail.firstAt : now });
+    const limits = { batchSize: this.#trigger.batchSize, maxEventBytes: MAX_EVENT_BYTES - 1024 };
+    const chunks = records.length === 0 ? [] : packMessages(topic, partition, records, limits, tail?.packed);
+    for (const packed of chunks) {
+      if (tail?.packed !== undefined && packed.firstOffset === tail.packed.firstOffset) {
+        if (packed !== tail.packed) tail.commitTo = undefined;
+        tail.packed = packed;
+      } else lane.queue.push({ packed, firstAt: now });
     }
     const last = lane.queue.at(-1);
+    const lastOffset = Number(lastFetched.offset);
     // Filtered-out records after the last one delivered: nothing to invoke, still consumed.
-    if (last !== undefined && lastFetched !== records.at(-1)) last.commitTo = lastFetched.offset + 1;
-    if (last === undefined) lane.queue.push({ firstAt: now, commitTo: lastFetched.offset + 1 });
+    if (last !== undefined && lastFetched !== records.at(-1)) last.commitTo = lastOffset + 1;
+    if (last === undefined) lane.queue.push({ firstAt: now, commitTo: lastOffset + 1 });
     lane.queued += records.length;
     // A lane waiting out a batch's window looks again: the batch may be full now.
     lane.wake?.();
-    resolveOffset(String(lastFetched.offset));
+    resolveOffset(lastFetched.offset);
     if (lane.queued >= LANE_BATCHES * this.#trigger.batchSize && lane.resume === undefined)
       lane.resume = this.#pause(lane);
     lane.running ??= this.#runLane(lane)
@@ -589,8 +600,8 @@ export function lowestFailure(result: unknown, topic: string, partition: number)
 
 /** Records of one partition waiting for the function: a batch, and where to commit after it. */
 interface QueuedChunk {
-  /** The records, packed; undefined when there are none (all filtered out). */
-  readonly packed?: PackedBatch;
+  /** The records, packed; undefined when there are none (all filtered out). Records fetched while it waits last join it. */
+  packed?: PackedBatch;
   /** When its first record was fetched: the batching window runs from then. */
   readonly firstAt: number;
   /** Past the chunk's last record when records after it were filtered out (still consumed). */

@@ -210,4 +210,32 @@ describe('the local Kafka trigger gives each partition a lane of its own', () =>
     expect(t.invocations.map((i) => i.offsets)).toEqual([[0], [1]]);
     expect(t.lines.filter((l) => l.includes(`could not commit ${topic}-0 offset 1 `))).toHaveLength(1);
   });
+
+  it('with filterPatterns, invokes with the matching records only and commits past the dropped ones', async () => {
+    // Arrange: only user_A's records pass (a plain-string value, matched by prefix).
+    const { topic, drop } = await createTopic(1, 'filtered');
+    cleanups.push(drop);
+    const t = await start(topic, { filterPatterns: [{ value: [{ prefix: 'user_A,' }] }] });
+
+    // Act: a fetch that ends with dropped records, then one whose records are all dropped, then
+    // one while partition 0 is held, which joins the batch that waits behind the held invocation.
+    await t.send(0, ['user_A,1000', 'user_B,1000', 'user_A,2000', 'user_B,2000']);
+    await waitFor(
+      'the first fetch committed past its dropped records',
+      async () => (await t.committed(0)) === 4,
+    );
+    await t.send(0, ['user_B,3000', 'user_B,4000']);
+    await waitFor('a fetch of dropped records only, committed', async () => (await t.committed(0)) === 6);
+    t.holdPartition0();
+    await t.send(0, ['user_A,3000']);
+    await waitFor('partition 0 invoked (and held)', () => t.offsetsOf(0).length === 3);
+    await t.send(0, ['user_B,5000', 'user_A,4000']);
+    await t.send(0, ['user_A,5000', 'user_B,6000']);
+    t.release();
+    await waitFor('every record consumed', async () => (await t.committed(0)) === 11);
+
+    // Assess: user_A's offsets only, in order, once each; nothing invoked for the dropped fetch.
+    expect(t.offsetsOf(0)).toEqual([0, 2, 6, 8, 9]);
+    expect(t.invocations.every((i) => i.offsets.length > 0)).toBe(true);
+  });
 });

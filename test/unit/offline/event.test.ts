@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { TriggerDefinition } from '../../../offline/definition.ts';
-import { buildEvent, cutBatches, toKafkaRecord } from '../../../offline/event.ts';
+import { buildEvent, toKafkaRecord } from '../../../offline/event.ts';
 import { lowestFailure } from '../../../offline/reader.ts';
 
 const trigger: TriggerDefinition = {
@@ -62,14 +62,6 @@ describe('buildEvent from kafkajs messages', () => {
       { h: [-1] },
       { h: [97] },
     ]);
-  });
-});
-
-describe('cutBatches', () => {
-  it('cuts by batch size and by the payload limit', () => {
-    const records = Array.from({ length: 5 }, (_, i) => toKafkaRecord('t', 0, message(i, 'v'.repeat(1000))));
-    expect(cutBatches(records, 2).map((b) => b.length)).toEqual([2, 2, 1]);
-    expect(cutBatches(records, 100, 3200).map((b) => b.length)).toEqual([2, 2, 1]);
   });
 });
 
