@@ -17,7 +17,10 @@ const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') 
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: object) => Encoded;
 const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
   decoder: unknown,
-) => Promise<{ firstOffsetNumber?: number; records: { offset: string; timestamp: string }[] }>;
+) => Promise<{
+  firstOffsetNumber?: number;
+  records: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers: object }[];
+}>;
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => unknown;
 const Batch = require('kafkajs/src/consumer/batch.js') as new (
   topic: string,
@@ -38,20 +41,22 @@ const int64Near = (edges: bigint[]) =>
 
 describe("kafkajs's record offsets and timestamps, patched to Number arithmetic where it is exact", () => {
   it('decodes every offset and timestamp as the BigInt sum would, over the whole int64 range', async () => {
+    const bytes = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a));
+    const record = fc.record({
+      timestampDelta: fc.bigInt({ min: -(2n ** 49n), max: 2n ** 49n }),
+      key: fc.option(bytes, { nil: null }),
+      value: fc.option(bytes, { nil: null }),
+      headers: fc.dictionary(fc.string({ maxLength: 5 }), bytes, { maxKeys: 2 }),
+    });
     await fc.assert(
       fc.asyncProperty(
         int64Near([SAFE]),
         fc.oneof(fc.constant(-1n), int64Near([SAFE, 2n ** 48n])),
-        fc.array(fc.bigInt({ min: -(2n ** 49n), max: 2n ** 49n }), { minLength: 1, maxLength: 5 }),
-        async (firstOffset, firstTimestamp, timestampDeltas) => {
+        fc.array(record, { minLength: 1, maxLength: 5 }),
+        async (firstOffset, firstTimestamp, wanted) => {
           // Prepare: kafkajs's own encoder writes the batch.
-          const records = timestampDeltas.map((timestampDelta, offsetDelta) =>
-            Record({
-              offsetDelta,
-              timestampDelta: Long.fromValue(timestampDelta),
-              key: null,
-              value: Buffer.from('v'),
-            }),
+          const records = wanted.map((r, offsetDelta) =>
+            Record({ ...r, offsetDelta, timestampDelta: Long.fromValue(r.timestampDelta) }),
           );
           const encoded = await RecordBatch({
             firstOffset: Long.fromValue(firstOffset),
@@ -64,11 +69,14 @@ describe("kafkajs's record offsets and timestamps, patched to Number arithmetic 
           // Act
           const batch = await decodeRecordBatch(new Decoder(encoded.buffer));
 
-          // Assess
-          expect(batch.records.map((r) => [r.offset, r.timestamp])).toEqual(
-            timestampDeltas.map((delta, i) => [
+          // Assess: each record's offset and timestamp, and its key, value and headers as they went in.
+          expect(batch.records.map((r) => [r.offset, r.timestamp, r.key, r.value, { ...r.headers }])).toEqual(
+            wanted.map((r, i) => [
               String(firstOffset + BigInt(i)),
-              String(firstTimestamp + delta),
+              String(firstTimestamp + r.timestampDelta),
+              r.key,
+              r.value,
+              r.headers,
             ]),
           );
         },
