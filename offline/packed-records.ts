@@ -5,10 +5,9 @@
  * not copied. A lane packs kafkajs's messages of a fetch straight into batches (packMessages),
  * with no record object or copy of the run in between. Packed as soon as they are fetched, the
  * records waiting in a lane are bytes outside the JavaScript heap instead of four objects each
- * (the record, its key and value views and its headers) that live through several
- * young-generation collections, each of which copies them: a
- * drain of 1M events spent about 1.7 s of the trigger thread's time in those collections
- * (docs/BENCHMARKS.md, "Near midnight on 2026-12-03"). The event Lambda would deliver is built
+ * (the record, its key and value views and its headers) that live through several young-generation
+ * collections, each of which copies them: a drain of 1M events spent about 1.7 s of the trigger
+ * thread's time in those collections (docs/BENCHMARKS.md, "Near midnight on 2026-12-03"). The event Lambda would deliver is built
  * from the bytes (packedEvent), equal to buildEvent's from the records (offline/event.ts), as
  * Lambda's runtime builds it from the Runtime API's JSON in the function's own container.
  *
@@ -95,14 +94,18 @@ export function packMessages(
   let count = open?.count ?? 0;
   let eventBytes = open?.eventBytes ?? 0;
   let size = open?.bytes.byteLength ?? 2 + head.length + 8;
+  // The open batch ends before messages[end]: written when it gained messages, else the tail as it was.
+  const close = (end: number) => {
+    if (end > start)
+      batches.push(writeBatch(topic, partition, head, messages, start, end, size, eventBytes, open));
+    else if (open !== undefined) batches.push(open);
+  };
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i] as KafkaMessage;
     const headers = messageHeaders(m);
     const adds = approximateRecordBytes(topic, m.key ?? null, m.value ?? null, headers);
     if (count > 0 && (count >= limits.batchSize || eventBytes + adds > limits.maxEventBytes)) {
-      if (i > start)
-        batches.push(writeBatch(topic, partition, head, messages, start, i, size, eventBytes, open));
-      else if (open !== undefined) batches.push(open);
+      close(i);
       open = undefined;
       start = i;
       count = 0;
@@ -113,11 +116,7 @@ export function packMessages(
     eventBytes += adds;
     size += packedSize(m, headers);
   }
-  if (messages.length > start)
-    batches.push(
-      writeBatch(topic, partition, head, messages, start, messages.length, size, eventBytes, open),
-    );
-  else if (open !== undefined) batches.push(open);
+  close(messages.length);
   return batches;
 }
 
