@@ -67,8 +67,11 @@ export async function startJob(options: JobOptions): Promise<JobProcess> {
   for (const [k, v] of Object.entries(params)) args.push('--param', `${k}=${v}`);
   // Under .services/ (ignored by git and Biome), so a crashed run leaves nothing in the tree.
   const workFolder = `.services/esbuild-e2e-${options.name}`;
+  // Its own process group, so that stop() signals esbuild's service process with it, as Ctrl-C in a
+  // terminal does (and as a Lambda container's end takes everything in it).
   const child = spawn(process.execPath, args, {
     cwd: process.cwd(),
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
@@ -117,12 +120,51 @@ export async function startJob(options: JobOptions): Promise<JobProcess> {
     unexpectedExit: () => unexpected,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       stopping = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const group = child.pid === undefined ? undefined : -child.pid;
+      if (group !== undefined) signalGroup(group, signal);
       const code = await exited;
-      // A file appeared in .build between rmSync's readdir and its rmdir once in CI (ENOTEMPTY,
-      // after offline had exited; what wrote it is not known): Node retries that when asked.
-      rmSync(workFolder, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      // esbuild's service process outlives a SIGKILLed offline for a moment, and once in CI a file
+      // appeared in .build after offline had exited (ENOTEMPTY from rmSync, whose own retries only
+      // repeat the last rmdir): wait until the whole group is gone, then remove the folder,
+      // starting over while something still writes into it.
+      if (group !== undefined) await groupGone(group);
+      await removeFolder(workFolder);
       return code;
     },
   };
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(group, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+/**
+ * Waits until no process of the group is left: SIGKILLs what is left after 10 s, and gives up after
+ * 15 s (a zombie that nothing reaps still counts, but writes nothing).
+ */
+async function groupGone(group: number): Promise<void> {
+  const started = Date.now();
+  while (signalGroup(group, 0) && Date.now() - started < 15_000) {
+    if (Date.now() - started > 10_000) signalGroup(group, 'SIGKILL');
+    await delay(50);
+  }
+}
+
+async function removeFolder(folder: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      rmSync(folder, { recursive: true, force: true });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || Date.now() > deadline) throw error;
+      await delay(100);
+    }
+  }
 }
