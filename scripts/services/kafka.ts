@@ -167,11 +167,12 @@ const TOPIC_READY_MS = 60_000;
  * LEADER_NOT_AVAILABLE, but a broker whose metadata has not caught up with the controller yet (a
  * loaded machine) answers UNKNOWN_TOPIC_OR_PARTITION for a topic it has just created, and kafkajs
  * gives up with "This server does not host this topic-partition" (seen in CI: two chaos
- * experiments failed at set-up). Here any metadata error is retried until the deadline, then
- * thrown.
+ * experiments failed at set-up). So kafkajs's wait is off (`waitForLeaders: false`: it is on by
+ * default, which is how the failure came back once more in CI), and here any metadata error is
+ * retried until the deadline, then thrown.
  */
 export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[]): Promise<boolean> {
-  const created = await admin.createTopics({ topics });
+  const created = await admin.createTopics({ topics, waitForLeaders: false });
   const names = topics.map((t) => t.topic);
   const deadline = Date.now() + TOPIC_READY_MS;
   for (;;) {
