@@ -1,4 +1,4 @@
-export { integerArray, textArray } from './array-literal.ts';
+export { int8Array, varcharArray } from './binary-array.ts';
 export {
   type DatabaseSettings,
   type DatabaseSsl,

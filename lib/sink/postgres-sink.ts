@@ -7,7 +7,7 @@ import {
   SinkUnavailableError,
 } from '../errors.ts';
 import { chunkBySize } from '../shared/index.ts';
-import { integerArray, textArray } from './array-literal.ts';
+import { int8Array, varcharArray } from './binary-array.ts';
 import type { ConnectionSource } from './database-pool.ts';
 import { type DeletedRows, type SessionRows, sessionRows } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult, WriteMode, WriteOptions } from './types.ts';
@@ -205,14 +205,13 @@ export class PostgresSink implements Sink {
    */
   async write(batch: SinkBatch, fence: SinkFence, options: WriteOptions = {}): Promise<SinkResult> {
     let rows: ReturnType<typeof sessionRows>;
-    let rejections: RejectionRows;
+    let statements: Statements;
     try {
       rows = sessionRows(batch);
-      rejections = rejectionRows(batch);
+      statements = chunked(rows, rejectionRows(batch));
     } catch (error) {
       throw encodeError(error);
     }
-    const statements = chunked(rows, rejections);
     const label = `${fence.topic}-${fence.partition}`;
     return this.withClient(async (client) => {
       const sent = { statements: 0 };
@@ -399,10 +398,10 @@ function chunked(
       BYTES_PER_STATEMENT,
       bytes,
     ).map((chunk) => [chunk[0] as number, (chunk[0] as number) + chunk.length]);
-  // Session columns go as array literals (array-literal.ts); the rejections' (rare, with NULLs) as arrays.
-  const text = (column: readonly string[]) => (from: number, to: number) => textArray(column.slice(from, to));
-  const integers = (column: readonly number[]) => (from: number, to: number) =>
-    integerArray(column.slice(from, to));
+  // Session columns go in PostgreSQL's binary array format (binary-array.ts); the rejections' (rare,
+  // with NULLs) as arrays, which node-postgres sends as text.
+  const text = (column: readonly string[]) => (from: number, to: number) => varcharArray(column, from, to);
+  const integers = (column: readonly number[]) => (from: number, to: number) => int8Array(column, from, to);
   const array = (column: readonly unknown[]) => (from: number, to: number) => column.slice(from, to);
   type Column = (from: number, to: number) => unknown;
   const kinds: [Column[], [number, number][]][] = [

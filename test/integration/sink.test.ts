@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EmittedSession, MAX_EVENT_TIME_MS } from '../../lib/engine/index.ts';
 import { SinkDataError, SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/parse/index.ts';
-import { migrate, PostgresSink, ROWS_PER_STATEMENT } from '../../lib/sink/index.ts';
+import { int8Array, migrate, PostgresSink, ROWS_PER_STATEMENT, varcharArray } from '../../lib/sink/index.ts';
 import { uniqueName } from '../helpers/names.ts';
 import { createSchema, settings } from '../helpers/services.ts';
 import { readSessions } from '../helpers/session-rows.ts';
@@ -60,6 +60,41 @@ describe('PostgresSink', () => {
     ).rows;
 
   const sessionRows = () => readSessions(pool);
+
+  it('binary array parameters reach PostgreSQL as the same integers and text (lib/sink/binary-array.ts)', async () => {
+    // Prepare: the extremes of a bigint the sink writes, and text array literal syntax would misread.
+    const integers = [
+      0,
+      -1,
+      1,
+      2 ** 32,
+      -(2 ** 32) - 1,
+      Number.MAX_SAFE_INTEGER,
+      Number.MIN_SAFE_INTEGER,
+      MAX_EVENT_TIME_MS,
+    ];
+    const texts = ['a"b', 'back\\slash', 'c,d', '{e}', 'NULL', '', ' spaced ', 'ünï|cödé', '😀'];
+
+    // Act: as named prepared statements, as the sink sends them, and empty.
+    const sent = async (ints: number[], strings: string[]) =>
+      (
+        await pool.query({
+          name: 'binary_arrays',
+          text: `SELECT array_to_json($1::bigint[])::text AS ints, array_to_json($2::varchar[])::text AS strings,
+                        cardinality($1::bigint[]) AS n, cardinality($2::varchar[]) AS m`,
+          values: [int8Array(ints), varcharArray(strings)],
+        })
+      ).rows[0];
+
+    // Assess
+    expect(await sent(integers, texts)).toEqual({
+      ints: JSON.stringify(integers),
+      strings: JSON.stringify(texts),
+      n: integers.length,
+      m: texts.length,
+    });
+    expect(await sent([], [])).toEqual({ ints: '[]', strings: '[]', n: 0, m: 0 });
+  });
 
   it('upserts the sessions of a batch in one transaction, keeping the last emission per key', async () => {
     // Act
@@ -227,7 +262,7 @@ describe('PostgresSink', () => {
   });
 
   it('writes and deletes user ids that array syntax would misread: quotes, backslashes, commas, braces, NULL, spaces', async () => {
-    // Prepare: each id is one element of the statement's array literals (lib/sink/array-literal.ts).
+    // Prepare: ids that array literal syntax would misread; the sink sends binary arrays (lib/sink/binary-array.ts), where each is its bytes.
     const ids = [
       'a"b',
       'back\\slash',
