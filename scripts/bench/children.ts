@@ -17,7 +17,8 @@ export interface Child<T> {
  * line per invocation) and Node's warnings (the AWS SDK's Node 20 notice) silenced. With
  * BENCH_CPU_PROF=<dir>, each child writes a V8 CPU profile there (open it in Chrome DevTools);
  * BENCH_NODE_FLAGS adds Node or V8 flags to every child's, e.g. `BENCH_NODE_FLAGS=--trace-gc` (each
- * collection of each thread's heap, one line each, on the bench's output).
+ * collection of each thread's heap, one line each, on the bench's output). BENCH_HEAP_PROF=<dir>:
+ * each end-to-end handler thread writes a sampling heap profile there (scripts/bench/e2e-handler.ts).
  */
 export function startChild<T>(script: string, options: unknown, onProgress: (p: Progress) => void): Child<T> {
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), [JSON.stringify(options)], {

@@ -7,8 +7,18 @@
  * fetch decoding nor another partition's fold holds this partition's event loop.
  *
  * Messages (scripts/bench/e2e-pipeline.ts): `invoke` -> `done` (or `failed`), `reset`, `finish` -> `stats`.
+ *
+ * With BENCH_HEAP_PROF=<dir>, the thread samples its allocations (V8's sampling heap profiler, every
+ * 4 KB allocated on average, objects already collected included) from its start, or from `reset`
+ * when the run has a warm-up, to `finish`, and writes the profile there as
+ * heap-<pid>-<thread>.heapprofile (open it in Chrome DevTools' Memory panel): the bytes the
+ * function's code allocates per event, by function (docs/BENCHMARKS.md, "The evening of
+ * 2026-12-04, later").
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { StoreStats } from '../../lib/checkpoint/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import type { TriggerDefinition } from '../../offline/definition.ts';
@@ -64,8 +74,23 @@ const ws = await openWorkspace(
 );
 const post = (message: FromHandler, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+const heapProfiles = process.env.BENCH_HEAP_PROF;
+const sampler = heapProfiles === undefined ? undefined : new Session();
+const sampleAllocations = async () => {
+  if (sampler === undefined) return;
+  await sampler.post('HeapProfiler.stopSampling').catch(() => undefined);
+  await sampler.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+};
+sampler?.connect();
+await sampleAllocations();
+
 port.on('message', async (message: ToHandler) => {
   if (message.type === 'reset') {
+    await sampleAllocations();
     const { stats } = ws.deps.store;
     for (const key of Object.keys(stats) as (keyof StoreStats)[]) stats[key] = 0;
     for (const call of Object.keys(ws.storeTime)) delete ws.storeTime[call];
@@ -73,6 +98,14 @@ port.on('message', async (message: ToHandler) => {
     return;
   }
   if (message.type === 'finish') {
+    if (sampler !== undefined && heapProfiles !== undefined) {
+      const { profile } = await sampler.post('HeapProfiler.stopSampling');
+      await writeFile(
+        join(heapProfiles, `heap-${process.pid}-${threadId}.heapprofile`),
+        JSON.stringify(profile),
+      );
+      sampler.disconnect();
+    }
     const { stats } = ws.deps.store;
     post({ type: 'stats', store: { ...stats }, storeTime: ws.storeTime, sink: ws.sink });
     await ws.close();
