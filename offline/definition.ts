@@ -173,8 +173,9 @@ export function normaliseSettings(raw: unknown, env: NodeJS.ProcessEnv = process
       if (!Number.isFinite(seconds) || seconds < 0) {
         throw new DefinitionError(`custom.offline.schedules.${key}: seconds >= 0 expected`);
       }
-      // 0 turns the short timer off for that function.
-      if (seconds > 0) schedules[key] = seconds;
+      // 0: the function does not run offline at all, neither on the short timer nor on its
+      // `schedule` event (the plugin drops that event for every function listed here).
+      schedules[key] = seconds;
     }
   }
   return {

@@ -91,6 +91,8 @@ export class OfflineKafkaTrigger {
       fn.environment = { ...(fn.environment ?? {}), ...settings.environment };
       // A function on our short timer does not also run on its `schedule` offline: that would be
       // a second caller doing the same work, and serverless-offline logs every such invocation.
+      // One whose timer is 0 (off) does not run at all: serverless-offline would otherwise run it
+      // on its cron, once a minute.
       if (settings.schedules[key] !== undefined && fn.events !== undefined) {
         fn.events = fn.events.filter((event) => !isScheduleEvent(event));
       }
@@ -164,6 +166,10 @@ export class OfflineKafkaTrigger {
     for (const [functionKey, seconds] of Object.entries(settings.schedules)) {
       if (!known.has(functionKey)) {
         this.#log.warn(`custom.offline.schedules.${functionKey}: no such function`);
+        continue;
+      }
+      if (seconds === 0) {
+        this.#log.info(`schedule ${functionKey}: off (custom.offline.schedules.${functionKey} is 0)`);
         continue;
       }
       this.#log.info(`schedule ${functionKey}: every ${seconds} s (offline, instead of its schedule event)`);

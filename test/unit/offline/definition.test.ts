@@ -88,7 +88,7 @@ describe('normaliseSettings', () => {
     // Assess
     expect(s).toEqual({
       brokers: ['a:1', 'b:2'],
-      schedules: { sweep: 5 },
+      schedules: { sweep: 5, other: 0 },
       retryInitialMs: 50,
       retryMaxMs: 5000,
       captureDir: undefined,
