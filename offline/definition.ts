@@ -35,7 +35,10 @@ export interface TriggerDefinition {
 export interface OfflineKafkaSettings {
   /** The local brokers that replace the cluster ARN / bootstrap servers. */
   readonly brokers: readonly string[];
-  /** Functions invoked on a short timer offline, instead of waiting for their schedule: key -> seconds. */
+  /**
+   * Functions invoked on a short timer offline, instead of waiting for their schedule: key ->
+   * seconds; 0 = the function does not run offline at all.
+   */
   readonly schedules: Readonly<Record<string, number>>;
   /** Backoff between retries of a failed batch, in milliseconds. */
   readonly retryInitialMs: number;

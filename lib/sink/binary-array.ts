@@ -7,7 +7,7 @@
  * handler thread allocated in a drain, and PostgreSQL's parsing of them a share of its time
  * (docs/BENCHMARKS.md, "The evening of 2026-12-04, later: binary arrays again, for the drain").
  *
- * Layout, big-endian (src/backend/utils/adt/arrayfuncs.c, array_recv): the number of dimensions
+ * Layout, big-endian (what PostgreSQL's array_recv reads): the number of dimensions
  * (1; 0 for an empty array, which has no dimension), a flags word (0: no NULLs), the element type's
  * OID, then per dimension its length and lower bound (1); then per element its length in bytes and
  * the bytes. The statements cast each parameter (`$n::bigint[]`, `$n::varchar[]`), which makes that
@@ -72,24 +72,24 @@ export function varcharArray(values: readonly string[], from = 0, to = values.le
   const out = Buffer.allocUnsafe(bytes);
   let at = header(out, count, VARCHAR_OID);
   for (let i = from; i < to; i++) {
-    const value = values[i] as string;
     const start = at + 4;
-    let end = start;
-    const n = value.length;
-    let ascii = true;
-    for (let c = 0; c < n; c++) {
-      const code = value.charCodeAt(c);
-      if (code >= 0x80) {
-        ascii = false;
-        break;
-      }
-      out[end++] = code;
-    }
-    if (!ascii) end = start + out.write(value, start, 'utf8');
+    const end = writeText(out, start, values[i] as string);
     out.writeInt32BE(end - start, at);
     at = end;
   }
   return out;
+}
+
+/** Writes `value`'s UTF-8 bytes at `at` (room for utf8Length of it); returns where they end. */
+function writeText(out: Buffer, at: number, value: string): number {
+  const n = value.length;
+  for (let c = 0; c < n; c++) {
+    const code = value.charCodeAt(c);
+    // Not ASCII: Buffer#write writes the whole text over what the loop wrote.
+    if (code >= 0x80) return at + out.write(value, at, 'utf8');
+    out[at + c] = code;
+  }
+  return at + n;
 }
 
 /** Buffer.byteLength(value, 'utf8'), counted here while the text is ASCII. */
