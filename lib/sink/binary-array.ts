@@ -14,9 +14,16 @@
  * the parameter's type: array_recv refuses an element OID other than the cast's.
  */
 
+import { MAX_EVENT_TIME_MS } from '../engine/index.ts';
+
 /** pg_type OIDs of the element types. */
 const INT8_OID = 20;
 const VARCHAR_OID = 1043;
+const TIMESTAMP_OID = 1114;
+const TIMESTAMPTZ_OID = 1184;
+
+/** PostgreSQL's epoch (2000-01-01T00:00:00Z) in Unix epoch milliseconds. */
+const POSTGRES_EPOCH_MS = 946_684_800_000;
 
 const TWO_TO_32 = 2 ** 32;
 
@@ -49,12 +56,51 @@ export function int8Array(values: readonly number[], from = 0, to = values.lengt
     if (!Number.isSafeInteger(value)) {
       throw new RangeError(`a bigint column got ${value}, which is not a safe integer`);
     }
-    // Two's complement in two words: the high word is the floor of value / 2^32, so a negative
-    // value's low word is still the unsigned remainder.
-    const high = Math.floor(value / TWO_TO_32);
     out.writeInt32BE(8, at);
-    out.writeInt32BE(high, at + 4);
-    out.writeUInt32BE(value - high * TWO_TO_32, at + 8);
+    writeInt64(out, at + 4, value, 1);
+    at += 12;
+  }
+  return out;
+}
+
+/**
+ * Writes value * scale (scale 1 or 1,000; value a safe integer) as a big-endian two's complement
+ * int64 at `at`: in two words, the high one the floor of the product / 2^32, so a negative
+ * product's low word is still the unsigned remainder. value * 1,000 need not be a safe integer
+ * (microseconds near the year 9999 are not): the two words of value are scaled apart, each exactly.
+ */
+function writeInt64(out: Buffer, at: number, value: number, scale: 1 | 1000): void {
+  const high = Math.floor(value / TWO_TO_32);
+  const low = (value - high * TWO_TO_32) * scale;
+  const carry = Math.floor(low / TWO_TO_32);
+  out.writeInt32BE(high * scale + carry, at);
+  out.writeUInt32BE(low - carry * TWO_TO_32, at + 4);
+}
+
+/**
+ * Epoch milliseconds as a timestamptz[] ('tz') or timestamp[] ('local') of values[from..to): both
+ * are sent as microseconds since 2000-01-01 (timestamp_recv, timestamptz_recv), so PostgreSQL
+ * stores the bytes as they come, with no conversion, in every TimeZone; a TIMESTAMP holds the UTC
+ * time of day. Each value must be an event time of the sink's range (0 to
+ * lib/engine/constants.ts MAX_EVENT_TIME_MS, every session time the engine emits): anything else
+ * throws RangeError (SinkDataError).
+ */
+export function timestampArray(
+  values: readonly number[],
+  zone: 'tz' | 'local',
+  from = 0,
+  to = values.length,
+): Buffer {
+  const count = to - from;
+  const out = Buffer.allocUnsafe(count === 0 ? EMPTY_BYTES : HEADER_BYTES + 12 * count);
+  let at = header(out, count, zone === 'tz' ? TIMESTAMPTZ_OID : TIMESTAMP_OID);
+  for (let i = from; i < to; i++) {
+    const value = values[i] as number;
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_EVENT_TIME_MS) {
+      throw new RangeError(`a timestamp column got ${value}, which is not an event time in milliseconds`);
+    }
+    out.writeInt32BE(8, at);
+    writeInt64(out, at + 4, value - POSTGRES_EPOCH_MS, 1000);
     at += 12;
   }
   return out;

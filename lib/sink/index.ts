@@ -1,4 +1,4 @@
-export { int8Array, varcharArray } from './binary-array.ts';
+export { int8Array, timestampArray, varcharArray } from './binary-array.ts';
 export {
   type DatabaseSettings,
   type DatabaseSsl,

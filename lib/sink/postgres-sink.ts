@@ -7,7 +7,7 @@ import {
   SinkUnavailableError,
 } from '../errors.ts';
 import { chunkBySize } from '../shared/index.ts';
-import { int8Array, varcharArray } from './binary-array.ts';
+import { int8Array, timestampArray, varcharArray } from './binary-array.ts';
 import type { ConnectionSource } from './database-pool.ts';
 import { type DeletedRows, type SessionRows, sessionRows } from './rows.ts';
 import type { Sink, SinkBatch, SinkFence, SinkResult, WriteMode, WriteOptions } from './types.ts';
@@ -49,11 +49,13 @@ const MAX_TIMESTAMP_MS = '9224318015999999';
  * group_key, and (user_id, session_start). They are never the keys of the rows written next to
  * them (lib/sink/rows.ts), so the deletes and the inserts of one statement touch different rows.
  *
- * Then the sessions. Times arrive as epoch milliseconds and become TIMESTAMP (aggregated_counts)
- * and TIMESTAMPTZ (user_sessions) by exact integer arithmetic (event_ms_to_timestamp and
- * event_ms_to_timestamptz, lib/sink/schema.sql); duration_ms is a generated column. Topic and
- * partition are the fence's. Arrays, not a parameter per value: the protocol allows 65,535 bind
- * parameters; a few arrays never hit that.
+ * Then the sessions. Times arrive as binary timestamp[] and timestamptz[] (microseconds since
+ * 2000-01-01, lib/sink/binary-array.ts): PostgreSQL stores them as they come, with no conversion
+ * per row. duration_ms is a generated column. Topic and partition are the fence's. Arrays, not a
+ * parameter per value: the protocol allows 65,535 bind parameters; a few arrays never hit that.
+ * Each insert reads the arrays with unnest() in its select list, which yields the rows one by one
+ * in lockstep (the arrays have one length); unnest() in FROM, or a CTE both inserts read, would
+ * first copy every row into a tuple store.
  * - 'insert' adds rows that are not there yet, with plain inserts: no ON CONFLICT, whose speculative
  *   insertion first searches the primary key for a conflict and then inserts into it again (a third
  *   of PostgreSQL's time in the sink, docs/BENCHMARKS.md). A row that is there already makes it
@@ -85,6 +87,18 @@ function writeStatement(mode: WriteMode, withFence: boolean): string {
   ), `
     : '';
   const accepted = withFence ? 'WHERE EXISTS (SELECT FROM fence)' : '';
+  const deletes = `${p('varchar[]')}, ${p('varchar[]')}, ${p('timestamptz[]')}`;
+  // The sessions' columns (SessionRows, in this order), each parameter read by both inserts.
+  const [key, user, count, start, last, end] = [
+    p('varchar[]'),
+    p('varchar[]'),
+    p('bigint[]'),
+    p('timestamptz[]'),
+    p('timestamptz[]'),
+    p('timestamptz[]'),
+  ];
+  // aggregated_counts.window_end_time is a TIMESTAMP: the same microseconds, typed as one.
+  const endLocal = p('timestamp[]');
   const counts =
     mode === 'insert'
       ? ''
@@ -101,28 +115,23 @@ function writeStatement(mode: WriteMode, withFence: boolean): string {
      WHERE (s.window_end_time, s.event_count) < (EXCLUDED.window_end_time, EXCLUDED.event_count)`;
   return `
   WITH ${fence}d AS MATERIALIZED (
-    SELECT * FROM unnest(${p('varchar[]')}, ${p('varchar[]')}, ${p('bigint[]')}) AS d(group_key, user_id, start_ms)
+    SELECT * FROM unnest(${deletes}) AS d(group_key, user_id, session_start)
     ${accepted}
   ), deleted_counts AS (
     DELETE FROM aggregated_counts c USING d WHERE c.group_key = d.group_key RETURNING 1
   ), deleted_sessions AS (
-    DELETE FROM user_sessions s USING d
-     WHERE s.user_id = d.user_id AND s.session_start = event_ms_to_timestamptz(d.start_ms)
-  ), r AS MATERIALIZED (
-    SELECT * FROM unnest(${p('varchar[]')}, ${p('varchar[]')}, ${p('bigint[]')}, ${p('bigint[]')}, ${p('bigint[]')},
-                         ${p('bigint[]')}) AS r(group_key, user_id, start_ms, last_ms, end_ms, event_count)
-    ${accepted}
+    DELETE FROM user_sessions s USING d WHERE s.user_id = d.user_id AND s.session_start = d.session_start
   ), counts AS (
     INSERT INTO aggregated_counts AS c (group_key, count_value, window_end_time)
-    SELECT group_key, event_count, event_ms_to_timestamp(end_ms) FROM r
+    SELECT unnest(${key}), unnest(${count}), unnest(${endLocal})
+    ${accepted}
     ${counts}
   ), sessions AS (
     INSERT INTO user_sessions AS s
-      (group_key, user_id, session_start, last_event_time, window_end_time, event_count, topic, kafka_partition)
-    SELECT group_key, user_id, event_ms_to_timestamptz(start_ms), event_ms_to_timestamptz(last_ms),
-           event_ms_to_timestamptz(end_ms),
-           event_count, ${topic}, ${partition}
-      FROM r
+      (group_key, user_id, event_count, session_start, last_event_time, window_end_time, topic, kafka_partition)
+    SELECT unnest(${key}), unnest(${user}), unnest(${count}), unnest(${start}), unnest(${last}), unnest(${end}),
+           ${topic}, ${partition}
+    ${accepted}
     ${sessions}
   ), rejected AS (
     INSERT INTO rejected_events
@@ -402,18 +411,21 @@ function chunked(
   // with NULLs) as arrays, which node-postgres sends as text.
   const text = (column: readonly string[]) => (from: number, to: number) => varcharArray(column, from, to);
   const integers = (column: readonly number[]) => (from: number, to: number) => int8Array(column, from, to);
+  const times = (column: readonly number[], zone: 'tz' | 'local') => (from: number, to: number) =>
+    timestampArray(column, zone, from, to);
   const array = (column: readonly unknown[]) => (from: number, to: number) => column.slice(from, to);
   type Column = (from: number, to: number) => unknown;
   const kinds: [Column[], [number, number][]][] = [
-    [[text(deletes.keys), text(deletes.userIds), integers(deletes.starts)], ranges(deletes.keys.length)],
+    [[text(deletes.keys), text(deletes.userIds), times(deletes.starts, 'tz')], ranges(deletes.keys.length)],
     [
       [
         text(upserts.keys),
         text(upserts.userIds),
-        integers(upserts.starts),
-        integers(upserts.lasts),
-        integers(upserts.ends),
         integers(upserts.counts),
+        times(upserts.starts, 'tz'),
+        times(upserts.lasts, 'tz'),
+        times(upserts.ends, 'tz'),
+        times(upserts.ends, 'local'),
       ],
       ranges(upserts.keys.length),
     ],

@@ -7,8 +7,8 @@ export interface SessionRows {
   readonly userIds: string[];
   readonly counts: number[];
   /**
-   * Epoch milliseconds; the statements turn them into TIMESTAMP (aggregated_counts, UTC) and
-   * TIMESTAMPTZ (user_sessions) by exact integer arithmetic, so no timestamp text is built per row.
+   * Epoch milliseconds; sent as binary TIMESTAMP (aggregated_counts, UTC) and TIMESTAMPTZ
+   * (user_sessions) arrays (lib/sink/binary-array.ts), so no timestamp text is built per row.
    */
   readonly starts: number[];
   readonly lasts: number[];

@@ -4,7 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EmittedSession, MAX_EVENT_TIME_MS } from '../../lib/engine/index.ts';
 import { SinkDataError, SinkFencedError, SinkUnavailableError } from '../../lib/errors.ts';
 import type { Rejection } from '../../lib/parse/index.ts';
-import { int8Array, migrate, PostgresSink, ROWS_PER_STATEMENT, varcharArray } from '../../lib/sink/index.ts';
+import {
+  int8Array,
+  migrate,
+  PostgresSink,
+  ROWS_PER_STATEMENT,
+  timestampArray,
+  varcharArray,
+} from '../../lib/sink/index.ts';
 import { uniqueName } from '../helpers/names.ts';
 import { createSchema, settings } from '../helpers/services.ts';
 import { readSessions } from '../helpers/session-rows.ts';
@@ -616,7 +623,7 @@ describe('PostgresSink', () => {
     });
   });
 
-  it('turns event times into the same instants as epoch_ms_to_utc, over the whole event time range, in any TimeZone', async () => {
+  it('keeps event_ms_to_timestamp and event_ms_to_timestamptz (for earlier releases) exact: the same instants as epoch_ms_to_utc, in any TimeZone', async () => {
     // Prepare: the edges of the range (0 to 9999-12-31T23:59:59.999Z, MAX_EVENT_TIME_MS), the last
     // millisecond of days across it, and random ones.
     const values = [
@@ -647,6 +654,45 @@ describe('PostgresSink', () => {
 
         // Assess
         expect(counted).toEqual([{ n: values.length + 32_954 + 200_000, ts: 0, tstz: 0 }]);
+      }
+    } finally {
+      client.release();
+    }
+  });
+
+  it('sends event times as the same instants as epoch_ms_to_utc, over the whole event time range, in any TimeZone', async () => {
+    // Prepare: the edges of the range (0 to 9999-12-31T23:59:59.999Z, MAX_EVENT_TIME_MS), the last
+    // millisecond of days across it, and random ones, as the sink sends them (lib/sink/binary-array.ts).
+    const values = [
+      0,
+      1,
+      999,
+      1000,
+      86_399_999,
+      86_400_000,
+      946_684_799_999,
+      946_684_800_000,
+      MAX_EVENT_TIME_MS,
+    ];
+    for (let day = 1; day <= 2_932_897; day += 89) values.push(day * 86_400_000 - 1);
+    for (let i = 0; i < 100_000; i++) values.push(Math.floor(Math.random() * (MAX_EVENT_TIME_MS + 1)));
+    const compare = `SELECT count(*)::int AS n,
+                            count(*) FILTER (WHERE ts IS DISTINCT FROM epoch_ms_to_utc(v))::int AS ts,
+                            count(*) FILTER (WHERE tstz IS DISTINCT FROM epoch_ms_to_utc(v) AT TIME ZONE 'UTC')::int AS tstz
+                       FROM unnest($1::bigint[], $2::timestamp[], $3::timestamptz[]) AS z(v, ts, tstz)`;
+    const client = await pool.connect();
+    try {
+      for (const zone of ['UTC', 'America/New_York', 'Australia/Lord_Howe']) {
+        // Act
+        await client.query(`SET TimeZone = '${zone}'`);
+        const { rows: counted } = await client.query(compare, [
+          int8Array(values),
+          timestampArray(values, 'local'),
+          timestampArray(values, 'tz'),
+        ]);
+
+        // Assess
+        expect(counted).toEqual([{ n: values.length, ts: 0, tstz: 0 }]);
       }
     } finally {
       client.release();

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { int8Array, varcharArray } from '../../../lib/sink/index.ts';
+import { MAX_EVENT_TIME_MS } from '../../../lib/engine/index.ts';
+import { int8Array, timestampArray, varcharArray } from '../../../lib/sink/index.ts';
 
 /** PostgreSQL's array_recv, for a one-dimensional array without NULLs: the element type and the elements' bytes. */
 function readArray(bytes: Buffer): { type: number; elements: Buffer[] } {
@@ -75,6 +76,33 @@ describe('binary array parameters', () => {
     for (const value of [0.5, Number.NaN, 2 ** 53, Number.POSITIVE_INFINITY]) {
       expect(() => int8Array([1, value])).toThrow(
         new RangeError(`a bigint column got ${value}, which is not a safe integer`),
+      );
+    }
+  });
+
+  it('write event times as timestamptz[] and timestamp[] of microseconds since 2000-01-01, exactly up to 9999-12-31', () => {
+    // Act and assess
+    const micros = (bytes: Buffer) => readArray(bytes).elements.map((e) => e.readBigInt64BE(0));
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: MAX_EVENT_TIME_MS })), (values) => {
+        const expected = values.map((ms) => (BigInt(ms) - 946_684_800_000n) * 1000n);
+        expect(readArray(timestampArray(values, 'tz')).type).toBe(1184);
+        expect(readArray(timestampArray(values, 'local')).type).toBe(1114);
+        expect(micros(timestampArray(values, 'tz'))).toEqual(expected);
+        expect(micros(timestampArray(values, 'local'))).toEqual(expected);
+      }),
+    );
+    expect(micros(timestampArray([0, 946_684_800_000, 946_684_800_001, MAX_EVENT_TIME_MS], 'local'))).toEqual(
+      [-946_684_800_000_000n, 0n, 1000n, 252_455_615_999_999_000n],
+    );
+    expect(micros(timestampArray([1, 2, 3], 'tz', 1, 2))).toEqual([2000n - 946_684_800_000_000n]);
+  });
+
+  it('refuse a timestamp that is not an event time in milliseconds with a RangeError naming it', () => {
+    // Act and assess
+    for (const value of [-1, MAX_EVENT_TIME_MS + 1, 0.5, Number.NaN]) {
+      expect(() => timestampArray([1, value], 'tz')).toThrow(
+        new RangeError(`a timestamp column got ${value}, which is not an event time in milliseconds`),
       );
     }
   });
