@@ -1,5 +1,6 @@
 import { SessionOperator } from './operator.ts';
 import type {
+  EmittedSession,
   EngineConfig,
   EventRecord,
   FoldInput,
@@ -96,19 +97,27 @@ export class PartitionSessions {
     };
     const { changed, output } = operator.takeBatch();
     let users: Map<string, UserState> | undefined;
-    const result: Omit<FoldResult, 'changed'> = {
+    let emitted: EmittedSession[] | undefined;
+    const result: Omit<FoldResult, 'changed' | 'emittedColumns'> = {
       partition: this.current,
       get users() {
         users ??= changed.toMap();
         return users;
       },
-      emitted: output.emitted,
+      get emitted() {
+        emitted ??= [...output.emitted];
+        return emitted;
+      },
       earlyFired: output.earlyFired,
       superseded: output.supersededRows(),
       late: output.late,
     };
-    // Not enumerable: a view into this engine, not data, so results still compare by what they hold.
-    return Object.defineProperty(result, 'changed', { value: changed, enumerable: false }) as FoldResult;
+    // Not enumerable: a view into this engine, and the columns `emitted` is built from, so results
+    // still compare by what they hold.
+    return Object.defineProperties(result, {
+      changed: { value: changed, enumerable: false },
+      emittedColumns: { value: output.emitted, enumerable: false },
+    }) as FoldResult;
   }
 
   /** Every live user as plain data: the partition's whole state. */

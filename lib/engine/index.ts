@@ -1,4 +1,5 @@
 export { MAX_EVENT_TIME_MS, MAX_GROUP_KEY_LENGTH, MAX_USER_ID_LENGTH } from './constants.ts';
+export { EmittedSessions } from './emitted.ts';
 export { fold, PartitionLoader, PartitionSessions } from './fold.ts';
 export { groupKey } from './group-key.ts';
 export { DeadlineHeap } from './heap.ts';

@@ -1,4 +1,5 @@
-import type { EmittedSession, EventRecord, LateEvent, SupersededSession } from './types.ts';
+import { EmittedSessions } from './emitted.ts';
+import type { EventRecord, LateEvent, SupersededSession } from './types.ts';
 
 /**
  * Collects what one fold writes to the sink: upserts (`emitted`), deletes (`superseded`) and
@@ -12,7 +13,7 @@ import type { EmittedSession, EventRecord, LateEvent, SupersededSession } from '
  * application would leave it deleted.
  */
 export class Output {
-  readonly emitted: EmittedSession[] = [];
+  readonly emitted = new EmittedSessions();
   /** Emissions that were early firings (provisional rows), for logs and metrics. */
   earlyFired = 0;
   readonly late: LateEvent[] = [];
@@ -38,7 +39,7 @@ export class Output {
     early: boolean,
   ): void {
     if (this.supersededAt.size > 0) this.withdrawDelete(userId, start);
-    this.emitted.push({ userId, start, end, last, count });
+    this.emitted.push(userId, start, end, last, count);
     if (early) this.earlyFired++;
     // Indexed: the list is almost always empty, and for-of would still run the iterator builtin.
     for (let i = 0; i < emittedStarts.length; i++) {

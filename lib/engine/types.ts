@@ -4,6 +4,7 @@
  *
  * Times are epoch milliseconds. A watermark of `null` means "minus infinity" (no record yet).
  */
+import type { EmittedSessions } from './emitted.ts';
 
 /** Session-window settings (docs/DESIGN.md section 3) and the idle flush (section 4). */
 export interface EngineConfig {
@@ -175,7 +176,9 @@ export interface FoldResult {
    * data: copied from `changed` when first read, so first read before the next batch begins.
    */
   readonly users: ReadonlyMap<string, UserState>;
-  /** Sessions fired, in emission order (the sink keeps the last per group_key). */
+  /** Sessions fired, in emission order (the sink keeps the last per group_key), as columns: what the job reads. */
+  readonly emittedColumns: EmittedSessions;
+  /** The same sessions as objects, built from the columns when first read (tests, tools). */
   readonly emitted: readonly EmittedSession[];
   /** How many of the emissions were early firings by idle ticks (provisional rows). */
   readonly earlyFired: number;

@@ -66,7 +66,7 @@ export async function findUnwritable(
     try {
       await sink.write(
         {
-          emitted: [...result.emitted, ...all.emitted],
+          emitted: result.emittedColumns.concat(all.emittedColumns),
           superseded: [...result.superseded, ...all.superseded],
           rejections,
         },

@@ -181,7 +181,7 @@ async function attemptPartition(
   // 3. the sink and the state image, in parallel: neither is visible to the checkpoint before 4.
   // The sink's statement leaves first; the image is encoded while PostgreSQL runs it.
   const writing = deps.sink.write(
-    { emitted: result.emitted, superseded: result.superseded, rejections },
+    { emitted: result.emittedColumns, superseded: result.superseded, rejections },
     {
       topic,
       partition,
@@ -344,7 +344,7 @@ function outcome(
     records: details.fresh?.length ?? 0,
     skipped: details.skipped,
     ticks: details.ticks ?? 0,
-    emitted: details.result?.emitted.length ?? 0,
+    emitted: details.result?.emittedColumns.length ?? 0,
     earlyFired: details.result?.earlyFired ?? 0,
     superseded: details.result?.superseded.length ?? 0,
     rejected,

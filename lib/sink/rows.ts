@@ -1,4 +1,4 @@
-import { type EmittedSession, groupKey } from '../engine/index.ts';
+import { EmittedSessions, groupKey } from '../engine/index.ts';
 import type { SinkBatch } from './types.ts';
 
 /** One statement's array parameters, index-aligned: element i of every array is session i. */
@@ -39,19 +39,22 @@ export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: 
     deletes.userIds.push(s.userId);
     deletes.starts.push(s.start);
   }
-  const last = new Map<string, EmittedSession>();
-  for (const session of batch.emitted) {
-    const key = groupKey(session.userId, session.start);
-    if (!deleted.has(key)) last.set(key, session);
+  const emitted = EmittedSessions.from(batch.emitted);
+  const { userIds, starts } = emitted;
+  // The index of the last emission of each key, in the order keys first appear.
+  const last = new Map<string, number>();
+  for (let i = 0; i < emitted.length; i++) {
+    const key = groupKey(userIds[i] as string, starts[i] as number);
+    if (!deleted.has(key)) last.set(key, i);
   }
   const upserts: SessionRows = { keys: [], userIds: [], counts: [], starts: [], lasts: [], ends: [] };
-  for (const [key, session] of last) {
+  for (const [key, i] of last) {
     upserts.keys.push(key);
-    upserts.userIds.push(session.userId);
-    upserts.counts.push(session.count);
-    upserts.starts.push(session.start);
-    upserts.lasts.push(session.last);
-    upserts.ends.push(session.end);
+    upserts.userIds.push(userIds[i] as string);
+    upserts.counts.push(emitted.counts[i] as number);
+    upserts.starts.push(starts[i] as number);
+    upserts.lasts.push(emitted.lasts[i] as number);
+    upserts.ends.push(emitted.ends[i] as number);
   }
   return { upserts, deletes };
 }

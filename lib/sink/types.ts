@@ -1,10 +1,13 @@
-import type { EmittedSession, SupersededSession } from '../engine/index.ts';
+import type { EmittedSession, EmittedSessions, SupersededSession } from '../engine/index.ts';
 import type { Rejection } from '../parse/index.ts';
 
 /** Everything one state transition writes to PostgreSQL, in one transaction. */
 export interface SinkBatch {
-  /** Fired sessions in emission order; the last one per group_key wins. */
-  readonly emitted: readonly EmittedSession[];
+  /**
+   * Fired sessions in emission order; the last one per group_key wins. As the engine emits them
+   * (columns), or as objects (EmittedSessions.from reads either).
+   */
+  readonly emitted: EmittedSessions | readonly EmittedSession[];
   /** Rows superseded by a merged session (allowed lateness > 0): deleted. */
   readonly superseded: readonly SupersededSession[];
   readonly rejections: readonly Rejection[];

@@ -20,6 +20,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import type { StoreStats } from '../../lib/checkpoint/index.ts';
+import { EmittedSessions } from '../../lib/engine/index.ts';
 import { handleKafkaEvent } from '../../lib/pipeline/index.ts';
 import type { TriggerDefinition } from '../../offline/definition.ts';
 import { packedEvent } from '../../offline/packed-records.ts';
@@ -67,7 +68,8 @@ const ws = await openWorkspace(
   data.name,
   (batch, fence, committedAt) => {
     lastCommitAt = committedAt;
-    for (const session of batch.emitted) samples.push(fence.partition, session.end, committedAt);
+    for (const end of EmittedSessions.from(batch.emitted).ends)
+      samples.push(fence.partition, end, committedAt);
   },
   data.env,
   data.storage,

@@ -38,7 +38,7 @@ function oneFold(input: readonly EventRecord[]): number {
     records: input,
     endOffset: input.length,
   });
-  return result.emitted.length;
+  return result.emittedColumns.length;
 }
 
 /**
@@ -60,7 +60,7 @@ function batched(input: readonly EventRecord[], batchSize: number): [number, num
     const batch = input.slice(i, i + batchSize);
     const result = sessions.apply(batch, i + batch.length);
     result.changed.visit(counter);
-    emitted += result.emitted.length;
+    emitted += result.emittedColumns.length;
   }
   if (handed === 0) throw new Error('engine tier: no batch changed a user');
   return [emitted, performance.now() - started];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EmittedSession } from '../../../lib/engine/index.ts';
+import { type EmittedSession, EmittedSessions } from '../../../lib/engine/index.ts';
 import { sessionRows } from '../../../lib/sink/index.ts';
 
 const session = (userId: string, start: number, last: number, count: number): EmittedSession => ({
@@ -35,6 +35,23 @@ describe('sessionRows', () => {
       ends: [9500, 5000],
     });
     expect(deletes).toEqual({ keys: [], userIds: [], starts: [] });
+  });
+
+  it('reads the engine’s columns as it reads objects', () => {
+    // Prepare
+    const emitted = [
+      session('user_A', 1000, 2000, 2),
+      session('user_B', 0, 0, 1),
+      session('user_A', 1000, 4500, 3),
+    ];
+    const superseded = [{ userId: 'user_B', start: 0 }];
+
+    // Act
+    const fromColumns = sessionRows({ emitted: EmittedSessions.from(emitted), superseded, rejections: [] });
+
+    // Assess
+    expect(fromColumns).toEqual(sessionRows({ emitted, superseded, rejections: [] }));
+    expect(fromColumns.upserts.keys).toEqual(['user_A|1970-01-01T00:00:01.000Z']);
   });
 
   it('deletes a superseded key and leaves it out of the upserts', () => {
