@@ -56,8 +56,8 @@ CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
   RETURN TIMESTAMP 'epoch' + (ms / 86400000) * INTERVAL '1 day' + (ms % 86400000) * INTERVAL '1 millisecond';
 
 -- Event times (epoch milliseconds from 0 to 9999-12-31T23:59:59.999Z, lib/engine/constants.ts
--- MAX_EVENT_TIME_MS) as a UTC TIMESTAMP and as a TIMESTAMPTZ. The sink of releases before
--- 2026-12-05 wrote session times through these two; the sink now sends the times as binary
+-- MAX_EVENT_TIME_MS) as a UTC TIMESTAMP and as a TIMESTAMPTZ. The sinks of earlier releases
+-- wrote session times through these two; the sink now sends the times as binary
 -- timestamp arrays (lib/sink/binary-array.ts), and they stay so that a job of an earlier release
 -- still running while the schema is migrated keeps writing. Computed exactly
 -- and at about half epoch_ms_to_utc's cost: whole seconds and the milliseconds are added
