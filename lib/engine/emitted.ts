@@ -37,30 +37,21 @@ export class EmittedSessions implements Iterable<EmittedSession> {
 
   /** These sessions, then `other`'s, as new columns. */
   concat(other: EmittedSessions): EmittedSessions {
-    const both = new EmittedSessions();
-    for (const part of [this, other]) {
-      for (let i = 0; i < part.length; i++) both.push(...part.row(i));
-    }
-    return both;
+    return EmittedSessions.from([...this, ...other]);
   }
 
   /** Session i as an object. */
   at(i: number): EmittedSession {
-    const [userId, start, end, last, count] = this.row(i);
-    return { userId, start, end, last, count };
+    return {
+      userId: this.userIds[i] as string,
+      start: this.starts[i] as number,
+      end: this.ends[i] as number,
+      last: this.lasts[i] as number,
+      count: this.counts[i] as number,
+    };
   }
 
   *[Symbol.iterator](): Iterator<EmittedSession> {
     for (let i = 0; i < this.length; i++) yield this.at(i);
-  }
-
-  private row(i: number): [string, number, number, number, number] {
-    return [
-      this.userIds[i] as string,
-      this.starts[i] as number,
-      this.ends[i] as number,
-      this.lasts[i] as number,
-      this.counts[i] as number,
-    ];
   }
 }

@@ -176,7 +176,10 @@ export interface FoldResult {
    * data: copied from `changed` when first read, so first read before the next batch begins.
    */
   readonly users: ReadonlyMap<string, UserState>;
-  /** Sessions fired, in emission order (the sink keeps the last per group_key), as columns: what the job reads. */
+  /**
+   * Sessions fired, in emission order (the sink keeps the last per group_key), as columns: what the
+   * job reads.
+   */
   readonly emittedColumns: EmittedSessions;
   /** The same sessions as objects, built from the columns when first read (tests, tools). */
   readonly emitted: readonly EmittedSession[];

@@ -40,7 +40,7 @@ export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: 
     deletes.starts.push(s.start);
   }
   const emitted = EmittedSessions.from(batch.emitted);
-  const { userIds, starts } = emitted;
+  const { userIds, starts, ends, lasts, counts } = emitted;
   // The index of the last emission of each key, in the order keys first appear.
   const last = new Map<string, number>();
   for (let i = 0; i < emitted.length; i++) {
@@ -51,10 +51,10 @@ export function sessionRows(batch: SinkBatch): { upserts: SessionRows; deletes: 
   for (const [key, i] of last) {
     upserts.keys.push(key);
     upserts.userIds.push(userIds[i] as string);
-    upserts.counts.push(emitted.counts[i] as number);
+    upserts.counts.push(counts[i] as number);
     upserts.starts.push(starts[i] as number);
-    upserts.lasts.push(emitted.lasts[i] as number);
-    upserts.ends.push(emitted.ends[i] as number);
+    upserts.lasts.push(lasts[i] as number);
+    upserts.ends.push(ends[i] as number);
   }
   return { upserts, deletes };
 }

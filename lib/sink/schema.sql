@@ -48,25 +48,25 @@ ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS records_watermark BIGINT;
 ALTER TABLE sink_fences ADD COLUMN IF NOT EXISTS allowed_lateness_ms BIGINT;
 
 -- Epoch milliseconds as a UTC TIMESTAMP, exactly (a rejected record's Kafka timestamp, which may be
--- any long: the sink passes it as a bigint rather than formatting a timestamp text). Whole days and the milliseconds within the day
--- are added apart: one interval of milliseconds would go through a double and lose the last
--- digits near the year 9999. Inlined by the planner (a plain SQL expression).
+-- any long: the sink passes it as a bigint rather than formatting a timestamp text). Whole days
+-- and the milliseconds within the day are added apart: one interval of milliseconds would go
+-- through a double and lose the last digits near the year 9999. Inlined by the planner (a plain
+-- SQL expression).
 CREATE OR REPLACE FUNCTION epoch_ms_to_utc(ms BIGINT) RETURNS TIMESTAMP
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN TIMESTAMP 'epoch' + (ms / 86400000) * INTERVAL '1 day' + (ms % 86400000) * INTERVAL '1 millisecond';
 
 -- Event times (epoch milliseconds from 0 to 9999-12-31T23:59:59.999Z, lib/engine/constants.ts
--- MAX_EVENT_TIME_MS) as a UTC TIMESTAMP and as a TIMESTAMPTZ. The sinks of earlier releases
--- wrote session times through these two; the sink now sends the times as binary
--- timestamp arrays (lib/sink/binary-array.ts), and they stay so that a job of an earlier release
--- still running while the schema is migrated keeps writing. Computed exactly
--- and at about half epoch_ms_to_utc's cost: whole seconds and the milliseconds are added
--- apart, each an interval of time alone (no day part, whose addition goes through the calendar,
--- and no AT TIME ZONE). Exact over that range: seconds times 1,000,000 microseconds is a double
--- held exactly up to year 9999 (the seconds times 15,625 stay under 2^53), the milliseconds are a
--- few hundred thousand microseconds, and an interval without days adds the same microseconds in
--- every TimeZone. Beyond year 292277 the first interval overflows: Kafka timestamps, which may be
--- any long, go through epoch_ms_to_utc.
+-- MAX_EVENT_TIME_MS) as a UTC TIMESTAMP and as a TIMESTAMPTZ. The sinks of earlier releases wrote
+-- session times through these two; the sink now sends the times as binary timestamp arrays
+-- (lib/sink/binary-array.ts), and they stay so that a job of an earlier release still running while
+-- the schema is migrated keeps writing. Computed exactly and at about half epoch_ms_to_utc's cost:
+-- whole seconds and the milliseconds are added apart, each an interval of time alone (no day part,
+-- whose addition goes through the calendar, and no AT TIME ZONE). Exact over that range: seconds
+-- times 1,000,000 microseconds is a double held exactly up to year 9999 (the seconds times 15,625
+-- stay under 2^53), the milliseconds are a few hundred thousand microseconds, and an interval
+-- without days adds the same microseconds in every TimeZone. Beyond year 292277 the first interval
+-- overflows: Kafka timestamps, which may be any long, go through epoch_ms_to_utc.
 CREATE OR REPLACE FUNCTION event_ms_to_timestamp(ms BIGINT) RETURNS TIMESTAMP
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
   RETURN TIMESTAMP 'epoch' + (ms / 1000) * INTERVAL '1 second' + (ms % 1000) * INTERVAL '1 millisecond';
