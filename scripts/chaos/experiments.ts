@@ -29,7 +29,7 @@ import {
   type SettingsName,
   SWEEP_INTERVAL_MS,
 } from './settings.ts';
-import { BAD_TEXTS, goodValue, POISON_TIMESTAMPS } from './values.ts';
+import { BAD_TEXTS, badKey, badPartition, goodValue, POISON_TIMESTAMPS } from './values.ts';
 import {
   clean,
   describeVerdict,
@@ -309,8 +309,9 @@ class Rig {
 
   /**
    * Produces the stream in chunks at about `rate` events per second, each partition keyed by user
-   * (`user_<n>,<event time>`, partition n mod partitions), about one bad record per thousand, event
-   * times from the producer's clock minus jitter or a straggler's lag. The Kafka timestamp
+   * (`user_<n>,<event time>`, partition n mod partitions), about one bad record per thousand (in
+   * the partition of the user it may become, values.ts), event times from the producer's clock
+   * minus jitter or a straggler's lag. The Kafka timestamp
    * (CreateTime) is the producer's clock when it sends, or the event time itself with
    * EVENT_TIME_SOURCE=kafka (so that stragglers are stragglers there too). At the profile's
    * silences it stops until idle ticks have landed. `onProgress` sees the events sent so far
@@ -335,7 +336,12 @@ class Rig {
           const partition = user % partitions;
           if (rnd() < 0.001) {
             const value = BAD_TEXTS[Math.floor(rnd() * BAD_TEXTS.length)] as string;
-            messages.push({ partition, key: 'bad', value, timestamp: String(now) });
+            messages.push({
+              partition: badPartition(value, partitions),
+              key: badKey(value),
+              value,
+              timestamp: String(now),
+            });
             continue;
           }
           const eventTime = now - this.behind(rnd);

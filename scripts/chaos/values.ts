@@ -54,6 +54,23 @@ export const BAD_VALUES: Readonly<Record<string, BadValue>> = {
 export const BAD_TEXTS: readonly string[] = Object.keys(BAD_VALUES);
 
 /**
+ * The user a bad value may become (its Kafka-time user, or the text itself), and the partition its
+ * records go to: all of a user's records in one partition, as the job requires (docs/DESIGN.md,
+ * "Produce keyed by user id"). Sent to random partitions, two `user_x` values stamped in the same
+ * millisecond open two sessions with one key in two partitions, and their rows collide.
+ */
+export function badKey(text: string): string {
+  const kafka = BAD_VALUES[text]?.kafka;
+  return kafka !== undefined && 'userId' in kafka ? kafka.userId : text;
+}
+
+export function badPartition(text: string, partitions: number): number {
+  let hash = 0;
+  for (const char of badKey(text)) hash = (Math.imul(hash, 31) + (char.codePointAt(0) as number)) >>> 0;
+  return hash % partitions;
+}
+
+/**
  * The latest event time the job accepts (docs/DESIGN.md section 8: `[0, 253402300799999 - G]`):
  * 9999-12-31T23:59:59.999Z minus the gap, so that the session's end is a valid timestamp too.
  */

@@ -128,6 +128,11 @@ export interface Verdict {
   readonly missedLate: number;
   /** Bad records not rejected with their reason, and rejections of records that are not bad. */
   readonly rejectsWrong: number;
+  /**
+   * Session keys the reference gives in two partitions: a user whose records are not all in one
+   * partition (the producer broke the keyed-by-user rule, docs/DESIGN.md), so two rows collide.
+   */
+  readonly keysInTwoPartitions: number;
   /** Up to ten differences, for the report. */
   readonly examples: readonly string[];
 }
@@ -141,7 +146,8 @@ export function clean(verdict: Verdict): boolean {
       verdict.sessionRowsWrong +
       verdict.wronglyLate +
       verdict.missedLate +
-      verdict.rejectsWrong ===
+      verdict.rejectsWrong +
+      verdict.keysInTwoPartitions ===
     0
   );
 }
@@ -153,7 +159,8 @@ export function describeVerdict(v: Verdict): string {
     `(${v.eventsBehindTicks} after a tick stamped later), ${v.counted} counted for ${v.expectedCounted}, ${v.sessions} sessions: lost ${v.lost}, ` +
     `over-counted ${v.overCounted}, under-counted ${v.underCounted}, extra ${v.extra}, ` +
     `user_sessions wrong ${v.sessionRowsWrong}, wrongly late ${v.wronglyLate}, missed late ${v.missedLate}, ` +
-    `other rejects wrong ${v.rejectsWrong}`
+    `other rejects wrong ${v.rejectsWrong}` +
+    `${v.keysInTwoPartitions > 0 ? `, session keys in two partitions ${v.keysInTwoPartitions}` : ''}`
   );
 }
 
@@ -251,6 +258,8 @@ export async function verify(
   let eventsBehindTicks = 0;
   let events = 0;
   let expectedCounted = 0;
+  const keyPartitions = new Map<string, number>();
+  const splitKeys: string[] = [];
   for (const [partition, list] of log) {
     records += list.length;
     const partitionEvents: { offset: number; userId: string; eventTime: number; timestamp: number }[] = [];
@@ -282,6 +291,9 @@ export async function verify(
     }
     const reference = referenceSessions(engine, partitionEvents, { flushTo: Number.POSITIVE_INFINITY });
     for (const [key, row] of reference.rows) {
+      const other = keyPartitions.get(key);
+      if (other !== undefined) splitKeys.push(`${key} in partitions ${other} and ${partition}`);
+      keyPartitions.set(key, partition);
       expectedRows.set(key, row);
       expectedCounted += row.count;
     }
@@ -301,6 +313,7 @@ export async function verify(
   const note = (text: string) => {
     if (examples.length < 10) examples.push(text);
   };
+  for (const split of splitKeys) note(`one session key in two partitions: ${split}`);
   let lost = 0;
   let over = 0;
   let under = 0;
@@ -428,6 +441,7 @@ export async function verify(
     wronglyLate,
     missedLate,
     rejectsWrong,
+    keysInTwoPartitions: splitKeys.length,
     examples,
   };
 }

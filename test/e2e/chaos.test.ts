@@ -81,6 +81,7 @@ describe.concurrent(`chaos experiments, fast subset (seed ${SEED})`, () => {
         wronglyLate: 0,
         missedLate: 0,
         rejectsWrong: 0,
+        keysInTwoPartitions: 0,
       });
       expect(verdict.counted).toBe(verdict.expectedCounted);
       expect(verdict.sessions).toBeGreaterThan(100);
