@@ -311,11 +311,11 @@ class Rig {
    * Produces the stream in chunks at about `rate` events per second, each partition keyed by user
    * (`user_<n>,<event time>`, partition n mod partitions), about one bad record per thousand (in
    * the partition of the user it may become, values.ts), event times from the producer's clock
-   * minus jitter or a straggler's lag. The Kafka timestamp
-   * (CreateTime) is the producer's clock when it sends, or the event time itself with
-   * EVENT_TIME_SOURCE=kafka (so that stragglers are stragglers there too). At the profile's
-   * silences it stops until idle ticks have landed. `onProgress` sees the events sent so far
-   * (faults are injected from there). Sends are retried while a broker is down.
+   * minus jitter or a straggler's lag. The Kafka timestamp (CreateTime) is the producer's clock
+   * when it sends, or the event time itself with EVENT_TIME_SOURCE=kafka (so that stragglers are
+   * stragglers there too). At the profile's silences it stops until idle ticks have landed.
+   * `onProgress` sees the events sent so far (faults are injected from there). Sends are retried
+   * while a broker is down.
    */
   async produce(onProgress: (sent: number) => Promise<void> = async () => undefined): Promise<void> {
     const { events, rate, users, partitions, seed } = this.options;

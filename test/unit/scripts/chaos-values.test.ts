@@ -23,7 +23,7 @@ describe('the chaos producer’s bad values', () => {
   });
 
   it.each([1, 2, 3, 4, 7])('that become one user go to one of %i partitions', (partitions) => {
-    // Arrange
+    // Prepare
     const byUser = new Map<string, Set<number>>();
 
     // Act
