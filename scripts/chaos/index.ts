@@ -81,8 +81,9 @@ what the producer wrote (good values parsed, bad ones looked up in a table of th
 each partition's events with the test reference (Flink's rules on the records alone, ticks ignored,
 then a final flush) and compares every row of aggregated_counts and user_sessions and every
 rejection. Printed per run: lost, over- and under-counted, extra and wrong user_sessions rows,
-wrongly late and missed late records, other wrong rejections (all must be 0), and the idle ticks
-followed by later records in their partition (must be at least 1).`;
+wrongly late and missed late records, other wrong rejections, session keys found in two partitions
+(a producer that did not key by user; all must be 0), and the idle ticks followed by later records
+in their partition (must be at least 1).`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -153,7 +154,7 @@ async function main(): Promise<number> {
     }
   }
   console.log(
-    '\nexperiment          settings    seconds  records  ticks  mid-stream  sessions  lost  over  under  extra  sessions-wrong  wrongly-late  missed-late  rejects-wrong  result',
+    '\nexperiment          settings    seconds  records  ticks  mid-stream  sessions  lost  over  under  extra  sessions-wrong  wrongly-late  missed-late  rejects-wrong  split-keys  result',
   );
   for (const r of results) {
     const head = [r.name.padEnd(18), r.settings.padEnd(10)];
@@ -179,6 +180,7 @@ async function main(): Promise<number> {
         String(v.wronglyLate).padStart(13),
         String(v.missedLate).padStart(12),
         String(v.rejectsWrong).padStart(14),
+        String(v.keysInTwoPartitions).padStart(11),
         `  ${r.ok ? 'ok' : 'FAILED'}${why.length > 0 ? ` (${why.join('; ')})` : ''}`,
       ].join(' '),
     );
