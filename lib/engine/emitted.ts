@@ -35,9 +35,21 @@ export class EmittedSessions implements Iterable<EmittedSession> {
     this.counts.push(count);
   }
 
-  /** These sessions, then `other`'s, as new columns. */
+  /** These sessions, then `other`'s, as new columns (copied column by column, no object per session). */
   concat(other: EmittedSessions): EmittedSessions {
-    return EmittedSessions.from([...this, ...other]);
+    const both = new EmittedSessions();
+    for (const part of [this, other]) {
+      for (let i = 0; i < part.length; i++) {
+        both.push(
+          part.userIds[i] as string,
+          part.starts[i] as number,
+          part.ends[i] as number,
+          part.lasts[i] as number,
+          part.counts[i] as number,
+        );
+      }
+    }
+    return both;
   }
 
   /** Session i as an object. */
