@@ -5,7 +5,7 @@
  * `npm run services:up` (scripts/services/).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -20,11 +20,27 @@ export function instanceDir(name: string): string {
   return path.join(SERVICES_DIR, 'chaos', name);
 }
 
-/** A port that is free now, and (with `pair`) the one after it too (Kafka's controller). */
+/**
+ * A port that is free now, and (with `pair`) the one after it too (Kafka's controller), below the
+ * kernel's ephemeral range: a port in that range that is free when checked can be taken by any
+ * outgoing connection before the service binds it (CI, 2026-12-05: a chaos broker's "Address
+ * already in use" on 37574, between 32768 and 60999).
+ */
 export async function freePort(pair = false): Promise<number> {
+  const below = ephemeralLow();
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_001));
     if ((await isFree(port)) && (!pair || (await isFree(port + 1)))) return port;
+  }
+}
+
+/** The first port of the kernel's ephemeral range (Linux), or Linux's default where it cannot be read. */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
   }
 }
 

@@ -3,7 +3,6 @@
  * experiments run the job the same way).
  */
 export {
-  freePort,
   type JobOptions as OfflineOptions,
   type JobProcess as OfflineProcess,
   startJob as startOffline,
