@@ -24,6 +24,7 @@ import { loadConfig } from '../lib/config.ts';
 import { describeSettings, recordedSettings, settingsDifferences } from '../lib/pipeline/index.ts';
 import { checkpointStore, dynamoClient } from '../lib/runtime/index.ts';
 import { topicPartitions } from '../lib/sweep/index.ts';
+import { endpointHint } from './checkpoint/endpoint-hint.ts';
 import {
   adoptTable,
   type PartitionOffset,
@@ -261,6 +262,9 @@ async function adoptOffsets(
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(message);
+  const hint = endpointHint(message, process.env);
+  if (hint !== undefined) console.error(hint);
   process.exitCode = 1;
 });
