@@ -5,7 +5,16 @@
  * `npm run services:up` (scripts/services/).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -52,10 +61,41 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
+/** Starts of a new instance, each on another port, when its port was taken before the JVM bound it. */
+const BIND_ATTEMPTS = 3;
+
+/** How long one probe of a starting instance may take before it counts as no answer. */
+const ANSWER_WAIT_MS = 2000;
+
+/** Where a port comes from: freePort by default, a test's own list otherwise. */
+export type PortSource = () => Promise<number>;
+
+/**
+ * A new instance started on a port that was free when checked. A port below the ephemeral range
+ * can still be bound by another process between the check and the JVM's bind (a service that
+ * picks its own port): the instance then exits with "Address already in use" in its log, and the
+ * start is tried again, from scratch, on another port.
+ */
+async function startOnFreePort<T extends Instance>(make: (port: number) => T, ports: PortSource): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const instance = make(await ports());
+    try {
+      await instance.start();
+      return instance;
+    } catch (error) {
+      const taken = instance.portTaken();
+      await instance.destroy();
+      if (!taken || attempt >= BIND_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /** One JVM service: started, killed (any signal) and started again on the same data. */
 abstract class Instance {
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
+  /** Where this start's lines begin in the log, which every start of the instance appends to. */
+  private logFrom = 0;
 
   constructor(
     readonly name: string,
@@ -65,18 +105,44 @@ abstract class Instance {
   protected abstract args(): string[];
   protected abstract answers(): Promise<boolean>;
 
+  private get logFile(): string {
+    return path.join(this.dir, `${this.name}.log`);
+  }
+
   async start(timeoutMs = 120_000): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    const log = openSync(path.join(this.dir, `${this.name}.log`), 'a');
+    this.logFrom = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+    const log = openSync(this.logFile, 'a');
     const child = spawn('java', this.args(), { stdio: ['ignore', log, log] });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const deadline = Date.now() + timeoutMs;
-    while (!(await this.answers())) {
+    for (;;) {
+      // Kafka exits on its BindException; DynamoDB Local logs it and may stay up without listening.
+      if (this.portTaken()) {
+        await this.kill();
+        throw new Error(`${this.name}: its port was taken before it bound it; log: ${this.dir}`);
+      }
       if (child.exitCode !== null) throw new Error(`${this.name} exited at start; log: ${this.dir}`);
+      // Bounded: whatever took the port may accept a connection and never answer.
+      if (await Promise.race([this.answers(), delay(ANSWER_WAIT_MS, false)])) return;
       if (Date.now() > deadline)
         throw new Error(`${this.name} did not answer in ${timeoutMs} ms; log: ${this.dir}`);
       await delay(250);
+    }
+  }
+
+  /** Whether the JVM said, since its last start, that its port was taken (Kafka's and Jetty's BindException). */
+  portTaken(): boolean {
+    if (!existsSync(this.logFile)) return false;
+    const fd = openSync(this.logFile, 'r');
+    try {
+      const size = statSync(this.logFile).size;
+      const bytes = Buffer.alloc(Math.max(0, size - this.logFrom));
+      readSync(fd, bytes, 0, bytes.length, this.logFrom);
+      return bytes.includes('Address already in use');
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -103,12 +169,13 @@ export class KafkaInstance extends Instance {
     this.settings = { ...serviceSettings(), kafkaBrokers: [`127.0.0.1:${port}`] };
   }
 
-  static async start(name: string): Promise<KafkaInstance> {
+  static async start(name: string, ports: PortSource = () => freePort(true)): Promise<KafkaInstance> {
     ensureKafkaJars();
-    const instance = new KafkaInstance(name, await freePort(true));
-    formatKafkaStorage(instance.settings, path.join(instance.dir, 'data'), instance.configFile);
-    await instance.start();
-    return instance;
+    return startOnFreePort((port) => {
+      const instance = new KafkaInstance(name, port);
+      formatKafkaStorage(instance.settings, path.join(instance.dir, 'data'), instance.configFile);
+      return instance;
+    }, ports);
   }
 
   get brokers(): string {
@@ -138,11 +205,9 @@ export class DynamoInstance extends Instance {
     this.settings = { ...serviceSettings(), dynamodbEndpoint: `http://127.0.0.1:${port}` };
   }
 
-  static async start(name: string): Promise<DynamoInstance> {
+  static async start(name: string, ports: PortSource = () => freePort()): Promise<DynamoInstance> {
     ensureJars('DynamoDB Local 3.1.0', paths.dynamodbPom, paths.dynamodbLibs);
-    const instance = new DynamoInstance(name, await freePort());
-    await instance.start();
-    return instance;
+    return startOnFreePort((port) => new DynamoInstance(name, port), ports);
   }
 
   get endpoint(): string {
