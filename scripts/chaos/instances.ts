@@ -5,16 +5,7 @@
  * `npm run services:up` (scripts/services/).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -73,8 +64,8 @@ export type PortSource = () => Promise<number>;
 /**
  * A new instance started on a port that was free when checked. A port below the ephemeral range
  * can still be bound by another process between the check and the JVM's bind (a service that
- * picks its own port): the instance then exits with "Address already in use" in its log, and the
- * start is tried again, from scratch, on another port.
+ * picks its own port): the instance then logs "Address already in use" (Kafka exits, DynamoDB Local
+ * may stay up without listening), and the start is tried again, from scratch, on another port.
  */
 async function startOnFreePort<T extends Instance>(make: (port: number) => T, ports: PortSource): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -134,16 +125,10 @@ abstract class Instance {
 
   /** Whether the JVM said, since its last start, that its port was taken (Kafka's and Jetty's BindException). */
   portTaken(): boolean {
-    if (!existsSync(this.logFile)) return false;
-    const fd = openSync(this.logFile, 'r');
-    try {
-      const size = statSync(this.logFile).size;
-      const bytes = Buffer.alloc(Math.max(0, size - this.logFrom));
-      readSync(fd, bytes, 0, bytes.length, this.logFrom);
-      return bytes.includes('Address already in use');
-    } finally {
-      closeSync(fd);
-    }
+    return (
+      existsSync(this.logFile) &&
+      readFileSync(this.logFile).subarray(this.logFrom).includes('Address already in use')
+    );
   }
 
   /** Kills the process (SIGKILL by default: no shutdown hooks) and waits until it is gone. */

@@ -10,7 +10,7 @@ import { uniqueName } from '../helpers/names.ts';
 
 /**
  * A server that holds `port` on every interface, as a service that picks its own port would; it
- * accepts connections and never answers. Its `release` drops them and closes it.
+ * accepts connections and never answers. The function it returns drops them and closes it.
  */
 async function holdPort(port: number): Promise<() => Promise<void>> {
   const sockets = new Set<Socket>();
